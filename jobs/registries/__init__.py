@@ -1,0 +1,1 @@
+"""Registry adapters: one module per registry behind the `Registry` interface in `base`."""

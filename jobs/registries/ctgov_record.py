@@ -1,0 +1,287 @@
+"""ClinicalTrials.gov API v2 study JSON -> the neutral `Trial`.
+
+Written for the quirks seen in real records: modules and keys are omitted rather than null,
+dates may be `yyyy` or `yyyy-MM`, date structs may lack `type`, sites may lack `geoPoint`,
+MeSH ids are zero-padded inconsistently, text carries markdown escapes (`\\<`, `10\\^6`), and
+NLM reorders derived lists between re-derivations. Unknown enum values are kept and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from jobs.registries.base import RawRecord, RecordError
+from trialbot.countries import to_iso2
+from trialbot.model import (
+    Arm,
+    Dates,
+    Design,
+    Eligibility,
+    Enrollment,
+    Intervention,
+    KeyDate,
+    MeshTerm,
+    SecondaryId,
+    Site,
+    Sponsor,
+    Trial,
+)
+
+log = logging.getLogger(__name__)
+
+REGISTRY = "ctgov"
+STUDY_URL = "https://clinicaltrials.gov/study/{}"
+NCT_RE = re.compile(r"^NCT\d{8}$")
+_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>^~|=])")
+
+KNOWN_ENUMS: dict[str, frozenset[str]] = {
+    "status": frozenset({
+        "ACTIVE_NOT_RECRUITING", "COMPLETED", "ENROLLING_BY_INVITATION", "NOT_YET_RECRUITING",
+        "RECRUITING", "SUSPENDED", "TERMINATED", "WITHDRAWN", "AVAILABLE", "NO_LONGER_AVAILABLE",
+        "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN"}),
+    "phase": frozenset({"NA", "EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4"}),
+    "study_type": frozenset({"EXPANDED_ACCESS", "INTERVENTIONAL", "OBSERVATIONAL"}),
+    "allocation": frozenset({"RANDOMIZED", "NON_RANDOMIZED", "NA"}),
+    "masking": frozenset({"NONE", "SINGLE", "DOUBLE", "TRIPLE", "QUADRUPLE"}),
+    "agency_class": frozenset({
+        "NIH", "FED", "OTHER_GOV", "INDIV", "INDUSTRY", "NETWORK", "AMBIG", "OTHER", "UNKNOWN"}),
+    "intervention_type": frozenset({
+        "BEHAVIORAL", "BIOLOGICAL", "COMBINATION_PRODUCT", "DEVICE", "DIAGNOSTIC_TEST",
+        "DIETARY_SUPPLEMENT", "DRUG", "GENETIC", "PROCEDURE", "RADIATION", "OTHER"}),
+    "arm_type": frozenset({
+        "EXPERIMENTAL", "ACTIVE_COMPARATOR", "PLACEBO_COMPARATOR", "SHAM_COMPARATOR",
+        "NO_INTERVENTION", "OTHER"}),
+}
+
+
+def _text(value: Any) -> str | None:
+    """Clean registry markup text; empty becomes None."""
+    if not isinstance(value, str):
+        return None
+    cleaned = _MD_ESCAPE.sub(r"\1", value).strip()
+    return cleaned or None
+
+
+def _enum(kind: str, value: Any, nct_id: str) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    upper = value.strip().upper()
+    if upper not in KNOWN_ENUMS[kind]:
+        log.warning("unknown %s value %r in %s; kept as given", kind, value, nct_id)
+    return upper
+
+
+def _dict(parent: Any, key: str) -> dict[str, Any]:
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _list(parent: Any, key: str) -> list[Any]:
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def _strings(parent: Any, key: str) -> tuple[str, ...]:
+    return tuple(t for t in (_text(v) for v in _list(parent, key)) if t)
+
+
+def _key_date(struct: Any, nct_id: str, field: str) -> KeyDate | None:
+    if not isinstance(struct, dict) or not isinstance(struct.get("date"), str):
+        return None
+    value = struct["date"].strip()
+    if not _PARTIAL_DATE.match(value):
+        log.warning("unparseable %s date %r in %s; dropped", field, value, nct_id)
+        return None
+    kind = struct.get("type")
+    estimated = None if kind is None else str(kind).upper() == "ESTIMATED"
+    return KeyDate(date=value, estimated=estimated)
+
+
+def _plain_date(value: Any) -> str | None:
+    if isinstance(value, str) and _PARTIAL_DATE.match(value.strip()):
+        return value.strip()
+    return None
+
+
+def _mesh(module: dict[str, Any], key: str) -> tuple[MeshTerm, ...]:
+    terms: dict[tuple[int | None, str], MeshTerm] = {}
+    for item in _list(module, key):
+        if not isinstance(item, dict) or not isinstance(item.get("term"), str):
+            continue
+        raw_id = item.get("id")
+        mesh_id = None
+        if isinstance(raw_id, str) and re.fullmatch(r"[A-Z]\d+", raw_id):
+            mesh_id = int(raw_id[1:])
+        terms[(mesh_id, item["term"])] = MeshTerm(id=mesh_id, term=item["term"])
+    return tuple(sorted(terms.values(), key=lambda m: (m.id or 0, m.term)))
+
+
+def _sponsor(value: Any, nct_id: str) -> Sponsor | None:
+    if not isinstance(value, dict) or not _text(value.get("name")):
+        return None
+    return Sponsor(
+        name=_text(value["name"]) or "",
+        agency_class=_enum("agency_class", value.get("class"), nct_id),
+    )
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _site(item: dict[str, Any], nct_id: str) -> Site:
+    geo = item.get("geoPoint") if isinstance(item.get("geoPoint"), dict) else {}
+    lat, lon = _float(geo.get("lat")), _float(geo.get("lon"))
+    if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        log.warning("site coordinates out of range in %s; dropped", nct_id)
+        lat = lon = None
+    country_name = _text(item.get("country"))
+    code = to_iso2(country_name)
+    if country_name and code is None:
+        log.warning("unknown country %r in %s; kept unmapped", country_name, nct_id)
+    return Site(
+        facility=_text(item.get("facility")),
+        city=_text(item.get("city")),
+        state=_text(item.get("state")),
+        country=code,
+        country_name=country_name,
+        lat=lat,
+        lon=lon,
+        status=_enum("status", item.get("status"), nct_id),
+    )
+
+
+def _sites(module: dict[str, Any], nct_id: str) -> tuple[Site, ...]:
+    sites = [_site(i, nct_id) for i in _list(module, "locations") if isinstance(i, dict)]
+    unique = {s.key + f"|{s.lat}|{s.lon}|{s.status}": s for s in sites}
+    return tuple(sorted(unique.values(), key=lambda s: (s.country or "~", s.city or "", s.key)))
+
+
+def normalise(raw: RawRecord) -> Trial:
+    """One v2 study object -> Trial. Raises RecordError when the record has no usable id/title."""
+    if not isinstance(raw, dict):
+        raise RecordError("record is not a JSON object")
+    proto = _dict(raw, "protocolSection")
+    ident = _dict(proto, "identificationModule")
+    nct_id = ident.get("nctId")
+    if not isinstance(nct_id, str) or not NCT_RE.match(nct_id.strip().upper()):
+        raise RecordError(f"missing or malformed nctId: {str(nct_id)[:40]!r}")
+    nct_id = nct_id.strip().upper()
+    title = _text(ident.get("briefTitle")) or _text(ident.get("officialTitle"))
+    if not title:
+        raise RecordError(f"{nct_id} has no title")
+
+    status = _dict(proto, "statusModule")
+    sponsors = _dict(proto, "sponsorCollaboratorsModule")
+    desc = _dict(proto, "descriptionModule")
+    conds = _dict(proto, "conditionsModule")
+    design_mod = _dict(proto, "designModule")
+    design_info = _dict(design_mod, "designInfo")
+    masking = _dict(design_info, "maskingInfo")
+    enrol = _dict(design_mod, "enrollmentInfo")
+    arms_mod = _dict(proto, "armsInterventionsModule")
+    elig = _dict(proto, "eligibilityModule")
+    outcomes = _dict(proto, "outcomesModule")
+    derived = _dict(raw, "derivedSection")
+
+    arms = tuple(
+        Arm(
+            label=_text(a.get("label")) or "",
+            type=_enum("arm_type", a.get("type"), nct_id),
+            description=_text(a.get("description")),
+            intervention_names=_strings(a, "interventionNames"),
+        )
+        for a in _list(arms_mod, "armGroups")
+        if isinstance(a, dict)
+    )
+    interventions = tuple(
+        Intervention(
+            type=_enum("intervention_type", i.get("type"), nct_id),
+            name=_text(i.get("name")) or "",
+            description=_text(i.get("description")),
+            other_names=_strings(i, "otherNames"),
+        )
+        for i in _list(arms_mod, "interventions")
+        if isinstance(i, dict) and _text(i.get("name"))
+    )
+    count = enrol.get("count")
+    enrollment = Enrollment(
+        count=count if isinstance(count, int) and not isinstance(count, bool) and count >= 0
+        else None,
+        estimated=None if enrol.get("type") is None else str(enrol["type"]).upper() == "ESTIMATED",
+    )
+    expanded = _dict(status, "expandedAccessInfo").get("hasExpandedAccess")
+    healthy = elig.get("healthyVolunteers")
+
+    return Trial(
+        registry=REGISTRY,
+        registry_id=nct_id,
+        url=STUDY_URL.format(nct_id),
+        aliases=_strings(ident, "nctIdAliases"),
+        secondary_ids=tuple(
+            SecondaryId(id=_text(s.get("id")) or "", type=s.get("type"), domain=_text(s.get("domain")))
+            for s in _list(ident, "secondaryIdInfos")
+            if isinstance(s, dict) and _text(s.get("id"))
+        ),
+        brief_title=title,
+        official_title=_text(ident.get("officialTitle")),
+        acronym=_text(ident.get("acronym")),
+        summary=_text(desc.get("briefSummary")),
+        detailed_description=_text(desc.get("detailedDescription")),
+        conditions=_strings(conds, "conditions"),
+        keywords=_strings(conds, "keywords"),
+        condition_mesh=_mesh(_dict(derived, "conditionBrowseModule"), "meshes"),
+        condition_mesh_ancestors=_mesh(_dict(derived, "conditionBrowseModule"), "ancestors"),
+        intervention_mesh=_mesh(_dict(derived, "interventionBrowseModule"), "meshes"),
+        interventions=interventions,
+        arms=arms,
+        phases=tuple(p for p in (_enum("phase", v, nct_id) for v in _list(design_mod, "phases")) if p),
+        enrollment=enrollment,
+        design=Design(
+            study_type=_enum("study_type", design_mod.get("studyType"), nct_id),
+            allocation=_enum("allocation", design_info.get("allocation"), nct_id),
+            intervention_model=_text(design_info.get("interventionModel")),
+            primary_purpose=_text(design_info.get("primaryPurpose")),
+            masking=_enum("masking", masking.get("masking"), nct_id),
+            who_masked=_strings(masking, "whoMasked"),
+            arm_types=tuple(sorted({a.type for a in arms if a.type})),
+        ),
+        eligibility=Eligibility(
+            criteria=_text(elig.get("eligibilityCriteria")),
+            sex=_text(elig.get("sex")),
+            minimum_age=_text(elig.get("minimumAge")),
+            maximum_age=_text(elig.get("maximumAge")),
+            healthy_volunteers=healthy if isinstance(healthy, bool) else None,
+        ),
+        primary_outcomes=tuple(
+            t for t in (_text(o.get("measure")) for o in _list(outcomes, "primaryOutcomes")
+                        if isinstance(o, dict)) if t
+        ),
+        sponsor=_sponsor(sponsors.get("leadSponsor"), nct_id),
+        collaborators=tuple(
+            s for s in (_sponsor(c, nct_id) for c in _list(sponsors, "collaborators")) if s
+        ),
+        overall_status=_enum("status", status.get("overallStatus"), nct_id),
+        last_known_status=_enum("status", status.get("lastKnownStatus"), nct_id),
+        why_stopped=_text(status.get("whyStopped")),
+        has_expanded_access=expanded if isinstance(expanded, bool) else None,
+        dates=Dates(
+            start=_key_date(status.get("startDateStruct"), nct_id, "start"),
+            primary_completion=_key_date(
+                status.get("primaryCompletionDateStruct"), nct_id, "primary completion"),
+            completion=_key_date(status.get("completionDateStruct"), nct_id, "completion"),
+            first_posted=_key_date(status.get("studyFirstPostDateStruct"), nct_id, "first posted"),
+            last_update_posted=_key_date(
+                status.get("lastUpdatePostDateStruct"), nct_id, "last update"),
+            results_first_posted=_key_date(
+                status.get("resultsFirstPostDateStruct"), nct_id, "results posted"),
+            status_verified=_plain_date(status.get("statusVerifiedDate")),
+        ),
+        has_results=raw.get("hasResults") is True or "resultsSection" in raw,
+        sites=_sites(_dict(proto, "contactsLocationsModule"), nct_id),
+    )

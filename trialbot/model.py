@@ -1,0 +1,189 @@
+"""The registry-neutral trial: what every registry adapter produces and every later step reads.
+
+Values are kept close to ClinicalTrials.gov's vocabulary (status and phase enums as upper-case
+strings) because it is the richest registry; other adapters map onto it. Unknown enum values
+are kept as given (the adapter logs them) rather than dropped, so nothing the registry said
+is lost. Lists whose order carries no meaning are sorted by the adapter, which keeps the
+fingerprint stable when a registry merely reorders them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Status values that mean "people can join now or soon".
+OPEN_STATUSES = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION"})
+STOPPED_STATUSES = frozenset({"TERMINATED", "WITHDRAWN", "SUSPENDED"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KeyDate(_Model):
+    """A registry date: `yyyy`, `yyyy-MM` or `yyyy-MM-dd`, and whether it is a plan."""
+
+    date: str
+    estimated: bool | None = None
+
+
+class Dates(_Model):
+    start: KeyDate | None = None
+    primary_completion: KeyDate | None = None
+    completion: KeyDate | None = None
+    first_posted: KeyDate | None = None
+    last_update_posted: KeyDate | None = None
+    results_first_posted: KeyDate | None = None
+    status_verified: str | None = None
+
+
+class SecondaryId(_Model):
+    id: str
+    type: str | None = None
+    domain: str | None = None
+
+
+class Sponsor(_Model):
+    name: str
+    agency_class: str | None = None
+
+
+class MeshTerm(_Model):
+    """A MeSH descriptor. Ids are compared as integers: CT.gov pads them inconsistently."""
+
+    id: int | None = None
+    term: str
+
+
+class Intervention(_Model):
+    type: str | None = None
+    name: str
+    description: str | None = None
+    other_names: tuple[str, ...] = ()
+
+
+class Arm(_Model):
+    label: str
+    type: str | None = None
+    description: str | None = None
+    intervention_names: tuple[str, ...] = ()
+
+
+class Enrollment(_Model):
+    count: int | None = None
+    estimated: bool | None = None
+
+
+class Design(_Model):
+    study_type: str | None = None
+    allocation: str | None = None
+    intervention_model: str | None = None
+    primary_purpose: str | None = None
+    masking: str | None = None
+    who_masked: tuple[str, ...] = ()
+    arm_types: tuple[str, ...] = ()
+
+
+class Eligibility(_Model):
+    criteria: str | None = None
+    sex: str | None = None
+    minimum_age: str | None = None
+    maximum_age: str | None = None
+    healthy_volunteers: bool | None = None
+
+
+class Site(_Model):
+    facility: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    """ISO 3166-1 alpha-2, or None when the registry's name could not be mapped."""
+    country_name: str | None = None
+    """The country exactly as the registry spelled it."""
+    lat: float | None = None
+    lon: float | None = None
+    status: str | None = None
+    """Site recruitment status; None means "see the overall status"."""
+
+    @property
+    def key(self) -> str:
+        """Identity of a site across versions (registries have no site ids)."""
+        parts = (self.facility or "", self.city or "", self.state or "", self.country or "")
+        return " | ".join(p.strip().casefold() for p in parts)
+
+
+class Trial(_Model):
+    registry: str
+    registry_id: str
+    url: str
+    aliases: tuple[str, ...] = ()
+    secondary_ids: tuple[SecondaryId, ...] = ()
+    brief_title: str
+    official_title: str | None = None
+    acronym: str | None = None
+    summary: str | None = None
+    detailed_description: str | None = None
+    conditions: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    condition_mesh: tuple[MeshTerm, ...] = ()
+    condition_mesh_ancestors: tuple[MeshTerm, ...] = ()
+    intervention_mesh: tuple[MeshTerm, ...] = ()
+    interventions: tuple[Intervention, ...] = ()
+    arms: tuple[Arm, ...] = ()
+    phases: tuple[str, ...] = ()
+    enrollment: Enrollment = Field(default_factory=Enrollment)
+    design: Design = Field(default_factory=Design)
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    primary_outcomes: tuple[str, ...] = ()
+    sponsor: Sponsor | None = None
+    collaborators: tuple[Sponsor, ...] = ()
+    overall_status: str | None = None
+    last_known_status: str | None = None
+    why_stopped: str | None = None
+    has_expanded_access: bool | None = None
+    dates: Dates = Field(default_factory=Dates)
+    has_results: bool = False
+    sites: tuple[Site, ...] = ()
+
+    @property
+    def uid(self) -> str:
+        """Registry-qualified id, unique across registries."""
+        return f"{self.registry}:{self.registry_id}"
+
+    @property
+    def title(self) -> str:
+        return self.brief_title
+
+    @property
+    def countries(self) -> list[str]:
+        return sorted({s.country for s in self.sites if s.country})
+
+    @property
+    def last_update(self) -> str | None:
+        d = self.dates.last_update_posted
+        return d.date if d else None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The JSON-able form stored with each version."""
+        return self.model_dump(mode="json")
+
+    def fingerprint(self) -> str:
+        """A hash over content, not bookkeeping.
+
+        Dates that move without the study changing (the registry's own "last update posted"
+        and "verified" stamps) are left out, so a re-post with nothing new is no new version.
+        """
+        data = self.snapshot()
+        dates = dict(data["dates"])
+        for volatile in FINGERPRINT_EXCLUDED_DATES:
+            dates.pop(volatile, None)
+        data["dates"] = dates
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+FINGERPRINT_EXCLUDED_DATES = ("last_update_posted", "status_verified")

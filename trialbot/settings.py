@@ -1,0 +1,108 @@
+"""Typed settings from the environment and `.env`.
+
+Every setting is documented in `.env.example`. A wrong value must stop start-up with one
+line naming the setting, and the bot token must never be echoed, so validation errors are
+re-worded here instead of letting pydantic print the offending input.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_TOKEN_RE = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,64}$")
+_SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret_token"})
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message is one line and safe to print."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    database_url: str = "sqlite:///trialbot.db"
+    ctgov_api_url: str = "https://clinicaltrials.gov/api/v2"
+    poll_interval_seconds: int = Field(default=21600, ge=60, le=7 * 86400)
+    refresh_interval_seconds: int = Field(default=7 * 86400, ge=3600, le=90 * 86400)
+    admin_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    http_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    http_max_retries: int = Field(default=5, ge=0, le=20)
+    ctgov_min_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    ctgov_page_size: int = Field(default=1000, ge=1, le=1000)
+    refresh_batch_size: int = Field(default=100, ge=1, le=1000)
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if not _TOKEN_RE.match(value.get_secret_value()):
+            raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+        return value
+
+    @field_validator("telegram_api_base_url", "ctgov_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if not value.endswith("/bot") else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgresql|postgres)(\+\w+)?://", value):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("admin_chat_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            ids = []
+            for part in parts:
+                if not re.fullmatch(r"-?\d{1,19}", part):
+                    raise ValueError(f"'{part}' is not a Telegram chat id (a whole number)")
+                ids.append(int(part))
+            return ids
+        return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _fold_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) and value.lower() in {
+            "debug", "info", "warning", "error"} else (
+            value.lower() if isinstance(value, str) else value)
+
+    @cached_property
+    def bot_token(self) -> str:
+        """The token, or a SettingsError: only commands that talk to Telegram need it."""
+        if self.telegram_bot_token is None:
+            raise SettingsError("TELEGRAM_BOT_TOKEN is not set: ask @BotFather for a token")
+        return self.telegram_bot_token.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings or raise SettingsError with a single safe line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        reason = str(err["msg"]).removeprefix("Value error, ")
+        if name.lower() in _SECRET_FIELDS:
+            raise SettingsError(f"Invalid setting {name}: {reason}") from None
+        shown = err.get("input")
+        got = f" (got {shown!r})" if isinstance(shown, str | int | float) else ""
+        raise SettingsError(f"Invalid setting {name}: {reason}{got}") from None
