@@ -52,7 +52,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text", secrets: list[str] | None = None) -> None:
+def configure_logging(
+    level: str = "INFO", fmt: str = "text", secrets: list[str] | None = None
+) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactSecrets(secrets or []))
     if fmt == "json":

@@ -172,18 +172,36 @@ class Trial(_Model):
         return self.model_dump(mode="json")
 
     def fingerprint(self) -> str:
-        """A hash over content, not bookkeeping.
-
-        Dates that move without the study changing (the registry's own "last update posted"
-        and "verified" stamps) are left out, so a re-post with nothing new is no new version.
-        """
-        data = self.snapshot()
-        dates = dict(data["dates"])
-        for volatile in FINGERPRINT_EXCLUDED_DATES:
-            dates.pop(volatile, None)
-        data["dates"] = dates
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return fingerprint_of(self.snapshot())
 
 
 FINGERPRINT_EXCLUDED_DATES = ("last_update_posted", "status_verified")
+
+
+def fingerprint_of(snapshot: dict[str, Any]) -> str:
+    """A hash over content, not bookkeeping.
+
+    Dates that move without the study changing (the registry's own "last update posted" and
+    "verified" stamps) are left out, so a re-post with nothing new is no new version.
+    """
+    data = dict(snapshot)
+    dates = dict(data.get("dates") or {})
+    for volatile in FINGERPRINT_EXCLUDED_DATES:
+        dates.pop(volatile, None)
+    data["dates"] = dates
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class FieldChange(_Model):
+    """One user-visible difference between two versions of a trial.
+
+    `kind` says how to read old/new (e.g. "status", "site_added", "enrollment"); `notable`
+    says whether a patient would care (a re-worded summary is recorded but not alerted).
+    """
+
+    field: str
+    kind: str
+    notable: bool
+    old: Any = None
+    new: Any = None

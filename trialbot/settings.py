@@ -81,9 +81,11 @@ class Settings(BaseSettings):
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _fold_case(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) and value.lower() in {
-            "debug", "info", "warning", "error"} else (
-            value.lower() if isinstance(value, str) else value)
+        return (
+            value.upper()
+            if isinstance(value, str) and value.lower() in {"debug", "info", "warning", "error"}
+            else (value.lower() if isinstance(value, str) else value)
+        )
 
     @cached_property
     def bot_token(self) -> str:

@@ -38,22 +38,56 @@ _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>^~|=])")
 
 KNOWN_ENUMS: dict[str, frozenset[str]] = {
-    "status": frozenset({
-        "ACTIVE_NOT_RECRUITING", "COMPLETED", "ENROLLING_BY_INVITATION", "NOT_YET_RECRUITING",
-        "RECRUITING", "SUSPENDED", "TERMINATED", "WITHDRAWN", "AVAILABLE", "NO_LONGER_AVAILABLE",
-        "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN"}),
+    "status": frozenset(
+        {
+            "ACTIVE_NOT_RECRUITING",
+            "COMPLETED",
+            "ENROLLING_BY_INVITATION",
+            "NOT_YET_RECRUITING",
+            "RECRUITING",
+            "SUSPENDED",
+            "TERMINATED",
+            "WITHDRAWN",
+            "AVAILABLE",
+            "NO_LONGER_AVAILABLE",
+            "TEMPORARILY_NOT_AVAILABLE",
+            "APPROVED_FOR_MARKETING",
+            "WITHHELD",
+            "UNKNOWN",
+        }
+    ),
     "phase": frozenset({"NA", "EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4"}),
     "study_type": frozenset({"EXPANDED_ACCESS", "INTERVENTIONAL", "OBSERVATIONAL"}),
     "allocation": frozenset({"RANDOMIZED", "NON_RANDOMIZED", "NA"}),
     "masking": frozenset({"NONE", "SINGLE", "DOUBLE", "TRIPLE", "QUADRUPLE"}),
-    "agency_class": frozenset({
-        "NIH", "FED", "OTHER_GOV", "INDIV", "INDUSTRY", "NETWORK", "AMBIG", "OTHER", "UNKNOWN"}),
-    "intervention_type": frozenset({
-        "BEHAVIORAL", "BIOLOGICAL", "COMBINATION_PRODUCT", "DEVICE", "DIAGNOSTIC_TEST",
-        "DIETARY_SUPPLEMENT", "DRUG", "GENETIC", "PROCEDURE", "RADIATION", "OTHER"}),
-    "arm_type": frozenset({
-        "EXPERIMENTAL", "ACTIVE_COMPARATOR", "PLACEBO_COMPARATOR", "SHAM_COMPARATOR",
-        "NO_INTERVENTION", "OTHER"}),
+    "agency_class": frozenset(
+        {"NIH", "FED", "OTHER_GOV", "INDIV", "INDUSTRY", "NETWORK", "AMBIG", "OTHER", "UNKNOWN"}
+    ),
+    "intervention_type": frozenset(
+        {
+            "BEHAVIORAL",
+            "BIOLOGICAL",
+            "COMBINATION_PRODUCT",
+            "DEVICE",
+            "DIAGNOSTIC_TEST",
+            "DIETARY_SUPPLEMENT",
+            "DRUG",
+            "GENETIC",
+            "PROCEDURE",
+            "RADIATION",
+            "OTHER",
+        }
+    ),
+    "arm_type": frozenset(
+        {
+            "EXPERIMENTAL",
+            "ACTIVE_COMPARATOR",
+            "PLACEBO_COMPARATOR",
+            "SHAM_COMPARATOR",
+            "NO_INTERVENTION",
+            "OTHER",
+        }
+    ),
 }
 
 
@@ -135,7 +169,7 @@ def _float(value: Any) -> float | None:
 
 
 def _site(item: dict[str, Any], nct_id: str) -> Site:
-    geo = item.get("geoPoint") if isinstance(item.get("geoPoint"), dict) else {}
+    geo = _dict(item, "geoPoint")
     lat, lon = _float(geo.get("lat")), _float(geo.get("lon"))
     if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
         log.warning("site coordinates out of range in %s; dropped", nct_id)
@@ -211,7 +245,8 @@ def normalise(raw: RawRecord) -> Trial:
     )
     count = enrol.get("count")
     enrollment = Enrollment(
-        count=count if isinstance(count, int) and not isinstance(count, bool) and count >= 0
+        count=count
+        if isinstance(count, int) and not isinstance(count, bool) and count >= 0
         else None,
         estimated=None if enrol.get("type") is None else str(enrol["type"]).upper() == "ESTIMATED",
     )
@@ -224,7 +259,9 @@ def normalise(raw: RawRecord) -> Trial:
         url=STUDY_URL.format(nct_id),
         aliases=_strings(ident, "nctIdAliases"),
         secondary_ids=tuple(
-            SecondaryId(id=_text(s.get("id")) or "", type=s.get("type"), domain=_text(s.get("domain")))
+            SecondaryId(
+                id=_text(s.get("id")) or "", type=s.get("type"), domain=_text(s.get("domain"))
+            )
             for s in _list(ident, "secondaryIdInfos")
             if isinstance(s, dict) and _text(s.get("id"))
         ),
@@ -240,7 +277,9 @@ def normalise(raw: RawRecord) -> Trial:
         intervention_mesh=_mesh(_dict(derived, "interventionBrowseModule"), "meshes"),
         interventions=interventions,
         arms=arms,
-        phases=tuple(p for p in (_enum("phase", v, nct_id) for v in _list(design_mod, "phases")) if p),
+        phases=tuple(
+            p for p in (_enum("phase", v, nct_id) for v in _list(design_mod, "phases")) if p
+        ),
         enrollment=enrollment,
         design=Design(
             study_type=_enum("study_type", design_mod.get("studyType"), nct_id),
@@ -259,8 +298,13 @@ def normalise(raw: RawRecord) -> Trial:
             healthy_volunteers=healthy if isinstance(healthy, bool) else None,
         ),
         primary_outcomes=tuple(
-            t for t in (_text(o.get("measure")) for o in _list(outcomes, "primaryOutcomes")
-                        if isinstance(o, dict)) if t
+            t
+            for t in (
+                _text(o.get("measure"))
+                for o in _list(outcomes, "primaryOutcomes")
+                if isinstance(o, dict)
+            )
+            if t
         ),
         sponsor=_sponsor(sponsors.get("leadSponsor"), nct_id),
         collaborators=tuple(
@@ -273,13 +317,16 @@ def normalise(raw: RawRecord) -> Trial:
         dates=Dates(
             start=_key_date(status.get("startDateStruct"), nct_id, "start"),
             primary_completion=_key_date(
-                status.get("primaryCompletionDateStruct"), nct_id, "primary completion"),
+                status.get("primaryCompletionDateStruct"), nct_id, "primary completion"
+            ),
             completion=_key_date(status.get("completionDateStruct"), nct_id, "completion"),
             first_posted=_key_date(status.get("studyFirstPostDateStruct"), nct_id, "first posted"),
             last_update_posted=_key_date(
-                status.get("lastUpdatePostDateStruct"), nct_id, "last update"),
+                status.get("lastUpdatePostDateStruct"), nct_id, "last update"
+            ),
             results_first_posted=_key_date(
-                status.get("resultsFirstPostDateStruct"), nct_id, "results posted"),
+                status.get("resultsFirstPostDateStruct"), nct_id, "results posted"
+            ),
             status_verified=_plain_date(status.get("statusVerifiedDate")),
         ),
         has_results=raw.get("hasResults") is True or "resultsSection" in raw,

@@ -1,0 +1,155 @@
+"""Field-level differences between two stored snapshots of a trial.
+
+Works on the JSON snapshots (`Trial.snapshot()`), so a version stored months ago diffs the
+same way as a fresh one. The fields patients care about (status, sites, enrollment, phases,
+key dates, results, why stopped, eligibility, title) are `notable`; every other content
+change is recorded as not notable, so history is complete but alerts stay quiet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from trialbot.model import FINGERPRINT_EXCLUDED_DATES, FieldChange
+
+Snapshot = Mapping[str, Any]
+
+NOTABLE_DATES = ("start", "primary_completion", "completion")
+_SCALARS = {
+    "brief_title": "title",
+    "overall_status": "status",
+    "why_stopped": "why_stopped",
+    "has_results": "results_posted",
+}
+_HANDLED = {*_SCALARS, "sites", "enrollment", "phases", "dates", "eligibility"}
+
+
+def _site_key(site: Mapping[str, Any]) -> str:
+    parts = (site.get(k) or "" for k in ("facility", "city", "state", "country"))
+    return " | ".join(str(p).strip().casefold() for p in parts)
+
+
+def _site_view(site: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("facility", "city", "state", "country", "country_name", "lat", "lon", "status")
+    return {k: site.get(k) for k in keys}
+
+
+def _diff_sites(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]) -> list[FieldChange]:
+    before = {_site_key(s): s for s in old}
+    after = {_site_key(s): s for s in new}
+    changes: list[FieldChange] = []
+    for key in sorted(after.keys() - before.keys()):
+        changes.append(
+            FieldChange(field="sites", kind="site_added", notable=True, new=_site_view(after[key]))
+        )
+    for key in sorted(before.keys() - after.keys()):
+        changes.append(
+            FieldChange(
+                field="sites", kind="site_removed", notable=True, old=_site_view(before[key])
+            )
+        )
+    for key in sorted(before.keys() & after.keys()):
+        was, now = before[key].get("status"), after[key].get("status")
+        if was != now:
+            changes.append(
+                FieldChange(
+                    field="sites",
+                    kind="site_status",
+                    notable=True,
+                    old=_site_view(before[key]),
+                    new=_site_view(after[key]),
+                )
+            )
+    return changes
+
+
+def diff(old: Snapshot, new: Snapshot) -> list[FieldChange]:
+    """Everything that differs, most important kinds first."""
+    changes: list[FieldChange] = []
+    for field, kind in _SCALARS.items():
+        if old.get(field) != new.get(field):
+            changes.append(
+                FieldChange(
+                    field=field, kind=kind, notable=True, old=old.get(field), new=new.get(field)
+                )
+            )
+    if old.get("enrollment") != new.get("enrollment"):
+        changes.append(
+            FieldChange(
+                field="enrollment",
+                kind="enrollment",
+                notable=True,
+                old=old.get("enrollment"),
+                new=new.get("enrollment"),
+            )
+        )
+    if sorted(old.get("phases") or []) != sorted(new.get("phases") or []):
+        changes.append(
+            FieldChange(
+                field="phases",
+                kind="phases",
+                notable=True,
+                old=old.get("phases"),
+                new=new.get("phases"),
+            )
+        )
+    old_dates, new_dates = old.get("dates") or {}, new.get("dates") or {}
+    for name in sorted(old_dates.keys() | new_dates.keys()):
+        was, now = old_dates.get(name), new_dates.get(name)
+        if name in FINGERPRINT_EXCLUDED_DATES or was == now:
+            continue
+        same_day = isinstance(was, dict) and isinstance(now, dict) and was["date"] == now["date"]
+        changes.append(
+            FieldChange(
+                field=f"dates.{name}",
+                kind="date",
+                notable=name in NOTABLE_DATES and not same_day,
+                old=old_dates.get(name),
+                new=new_dates.get(name),
+            )
+        )
+    old_elig, new_elig = old.get("eligibility") or {}, new.get("eligibility") or {}
+    for name in sorted(old_elig.keys() | new_elig.keys()):
+        if old_elig.get(name) != new_elig.get(name):
+            changes.append(
+                FieldChange(
+                    field=f"eligibility.{name}",
+                    kind="eligibility",
+                    notable=True,
+                    old=old_elig.get(name),
+                    new=new_elig.get(name),
+                )
+            )
+    changes.extend(_diff_sites(old.get("sites") or [], new.get("sites") or []))
+    for field in sorted((old.keys() | new.keys()) - _HANDLED):
+        if old.get(field) != new.get(field):
+            changes.append(
+                FieldChange(
+                    field=field, kind="other", notable=False, old=old.get(field), new=new.get(field)
+                )
+            )
+    return changes
+
+
+def summarise(change: FieldChange, limit: int = 80) -> str:
+    """A one-line plain description for logs and the CLI (alerts render their own)."""
+
+    def short(value: Any) -> str:
+        text = str(value)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    if change.kind.startswith("site_"):
+        site = change.new or change.old or {}
+        where = ", ".join(str(site.get(k)) for k in ("facility", "city", "country") if site.get(k))
+        if change.kind == "site_status":
+            return f"site {where}: {change.old.get('status')} -> {change.new.get('status')}"
+        return f"{change.kind.replace('_', ' ')}: {where}"
+    if change.kind == "enrollment":
+        old, new = change.old or {}, change.new or {}
+        return f"enrollment {old.get('count')} -> {new.get('count')}"
+    if change.kind == "date":
+        old_date = (change.old or {}).get("date") if isinstance(change.old, dict) else change.old
+        new_date = (change.new or {}).get("date") if isinstance(change.new, dict) else change.new
+        return f"{change.field} {old_date} -> {new_date}"
+    return f"{change.field}: {short(change.old)} -> {short(change.new)}"

@@ -1,0 +1,90 @@
+"""Periodic polling on APScheduler: the incremental poll often, the full re-check rarely.
+
+APScheduler's default misfire grace of one second silently skips runs after any pause of the
+event loop, so runs late by minutes still happen; `coalesce` folds a backlog into one run and
+`max_instances=1` keeps a slow poll from overlapping the next. Durable state (watermarks)
+lives in our tables, so the scheduler itself needs no job store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from jobs import poll as poller
+from jobs.registries.base import Registry
+from jobs.registries.catalog import build_registries
+from storage.db import Database
+from trialbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MISFIRE_GRACE_SECONDS = 600
+
+
+def add_poll_jobs(
+    scheduler: AsyncIOScheduler, db: Database, registries: list[Registry], settings: Settings
+) -> None:
+    """Register the poll and refresh jobs; the first poll runs at once to catch up."""
+    jitter = max(1, settings.poll_interval_seconds // 20)
+    refresh_age = timedelta(seconds=settings.refresh_interval_seconds)
+
+    async def run_poll(registry: Registry) -> None:
+        report = await poller.poll(db, registry)
+        log.info("poll %s: %s", registry.name, report.counts() | {"error": report.error})
+
+    async def run_refresh(registry: Registry) -> None:
+        report = await poller.refresh(
+            db, registry, older_than=refresh_age, batch_size=settings.refresh_batch_size
+        )
+        log.info("refresh %s: %s", registry.name, report.counts() | {"error": report.error})
+
+    now = datetime.now(UTC)
+    for registry in registries:
+        common = {
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+            "replace_existing": True,
+            "args": [registry],
+        }
+        scheduler.add_job(
+            run_poll,
+            IntervalTrigger(seconds=settings.poll_interval_seconds, jitter=jitter),
+            id=f"poll:{registry.name}",
+            next_run_time=now,
+            **common,
+        )
+        scheduler.add_job(
+            run_refresh,
+            IntervalTrigger(seconds=max(3600, settings.refresh_interval_seconds // 24)),
+            id=f"refresh:{registry.name}",
+            next_run_time=now + timedelta(minutes=5),
+            **common,
+        )
+
+
+async def run_poller(settings: Settings) -> None:
+    """Poll until SIGINT/SIGTERM; `trialbot run` (the whole service) supersedes this later."""
+    db = Database(settings.database_url)
+    registries = build_registries(settings)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    add_poll_jobs(scheduler, db, registries, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    scheduler.start()
+    log.info("polling every %ss; stop with Ctrl-C", settings.poll_interval_seconds)
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        for registry in registries:
+            await registry.aclose()
+        await db.dispose()

@@ -1,0 +1,120 @@
+"""The tables. Everything stored about trials, their versions and changes, polls and chats.
+
+Telegram ids are BIGINT from the first migration: chat ids exceed 32 bits and SQLite would
+never reveal an INTEGER overflow that PostgreSQL hits in production.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, MetaData, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def _json() -> Any:
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TrialRow(SQLModel, table=True):
+    """One trial as it is now; its history lives in TrialVersionRow and TrialChangeRow."""
+
+    __tablename__ = "trial"
+    __table_args__ = (UniqueConstraint("registry_name", "registry_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    registry_name: str = Field(max_length=16)
+    registry_id: str = Field(max_length=64)
+    title: str
+    overall_status: str | None = Field(default=None, max_length=40)
+    stem_cell_tier: str = Field(max_length=16)
+    buckets: list[str] = Field(default_factory=list, sa_column=Column(_json(), nullable=False))
+    relevant: bool = Field(index=True)
+    classification: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(_json(), nullable=False)
+    )
+    countries: list[str] = Field(default_factory=list, sa_column=Column(_json(), nullable=False))
+    last_update: str | None = Field(default=None, max_length=10)
+    fingerprint: str = Field(max_length=64)
+    current_version: int = 1
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    last_fetched_at: datetime = Field(default_factory=utcnow)
+
+
+class TrialVersionRow(SQLModel, table=True):
+    """A normalised snapshot each time the content fingerprint moved."""
+
+    __tablename__ = "trial_version"
+    __table_args__ = (UniqueConstraint("trial_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    trial_id: int = Field(foreign_key="trial.id", ondelete="CASCADE")
+    version: int
+    fingerprint: str = Field(max_length=64)
+    snapshot: dict[str, Any] = Field(sa_column=Column(_json(), nullable=False))
+    last_update: str | None = Field(default=None, max_length=10)
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class TrialChangeRow(SQLModel, table=True):
+    """One field that changed between two versions, in words a later step can render."""
+
+    __tablename__ = "trial_change"
+    __table_args__ = (Index("ix_trial_change_trial_version", "trial_id", "version_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    trial_id: int = Field(foreign_key="trial.id", ondelete="CASCADE")
+    version_id: int = Field(foreign_key="trial_version.id", ondelete="CASCADE")
+    field: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    notable: bool
+    old: Any = Field(default=None, sa_column=Column(_json(), nullable=True))
+    new: Any = Field(default=None, sa_column=Column(_json(), nullable=True))
+    detected_at: datetime = Field(default_factory=utcnow)
+
+
+class PollStateRow(SQLModel, table=True):
+    """Where each registry's poll stands, so a restart catches up instead of starting over."""
+
+    __tablename__ = "poll_state"
+
+    registry_name: str = Field(primary_key=True, max_length=16)
+    watermark: date | None = None
+    data_version: str | None = Field(default=None, max_length=64)
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    last_failure_reason: str | None = None
+    consecutive_failures: int = 0
+    last_refresh_at: datetime | None = None
+    last_counts: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(_json(), nullable=False)
+    )
+
+
+class ChatRow(SQLModel, table=True):
+    """A Telegram chat (private, group or channel) the bot talks to."""
+
+    __tablename__ = "chat"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    type: str = Field(max_length=16)
+    language: str | None = Field(default=None, max_length=8)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,51 @@
+"""Building blocks for poll tests: the sample trials loaded into a fake CT.gov."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from jobs.registries.ctgov import CtgovClient
+from tests.conftest import CTGOV, load_json
+from tests.fakes.ctgov_server import FakeCtgov
+
+RECONSTRUCTED = CTGOV / "reconstructed"
+LABELS: list[dict[str, Any]] = load_json(RECONSTRUCTED / "LABELS.json")
+EXPECTED_STORED = {
+    label["nctId"] for label in LABELS if label["category"] in ("positive", "borderline")
+}
+
+
+def oldest_snapshots() -> list[dict[str, Any]]:
+    """The first snapshot of each reconstructed trial (file names sort oldest first)."""
+    by_id: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(RECONSTRUCTED.glob("NCT*.json")):
+        by_id[path.name.split("__")[0]].append(path.name)
+    return [load_json(RECONSTRUCTED / names[0]) for names in by_id.values()]
+
+
+def recorded_negatives() -> list[dict[str, Any]]:
+    studies = [load_json(p) for p in sorted((CTGOV / "studies").glob("*.json"))]
+    hsct: list[dict[str, Any]] = load_json(
+        CTGOV / "downloads" / "dgg32_graph_bigquery_ctg-studies.json"
+    )
+    return studies + hsct
+
+
+def loaded_fake(data_timestamp: str = "2020-01-01T09:00:00") -> FakeCtgov:
+    fake = FakeCtgov(data_timestamp=data_timestamp)
+    fake.upsert_many(oldest_snapshots())
+    fake.upsert_many(recorded_negatives())
+    return fake
+
+
+def client_for(fake: FakeCtgov, page_size: int = 25, max_retries: int = 2) -> CtgovClient:
+    return CtgovClient(
+        fake.base_url,
+        page_size=page_size,
+        min_interval=0,
+        timeout=5,
+        max_retries=max_retries,
+        backoff_base=0.01,
+        backoff_max=0.05,
+    )

@@ -1,0 +1,292 @@
+"""The `trialbot` command.
+
+Every command that touches the database first brings its schema up to date, so an upgraded
+install never runs against old tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from jobs.changes import summarise
+from trialbot import __version__
+from trialbot.logs import configure_logging
+from trialbot.model import FieldChange
+from trialbot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("trialbot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trialbot", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"trialbot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    poll = sub.add_parser("poll", help="fetch new and changed trials from the registries")
+    poll.add_argument("--once", action="store_true", help="poll once and exit")
+    poll.add_argument(
+        "--refresh", action="store_true", help="also re-fetch every stored trial by id now"
+    )
+    poll.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    trials = sub.add_parser("trials", help="list stored stem-cell stroke trials")
+    trials.add_argument("--json", action="store_true", help="one JSON object per line")
+    trials.add_argument("--all", action="store_true", help="include trials no longer relevant")
+
+    show = sub.add_parser("show", help="one trial: the normalised record and its change history")
+    show.add_argument("id", help="registry id, e.g. NCT03545607 or ctgov:NCT03545607")
+    show.add_argument("--json", action="store_true")
+
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "current"])
+    return parser
+
+
+def _prepare_database(settings: Settings) -> None:
+    from storage.migrate import upgrade
+
+    if settings.database_url.startswith("sqlite"):
+        from pathlib import Path
+
+        from sqlalchemy.engine import make_url
+
+        path = make_url(settings.database_url).database
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    if as_json:
+        payload = report.counts() | {
+            "registry": report.registry,
+            "error": report.error,
+            "new_ids": report.new_ids,
+            "changed": [
+                {
+                    "id": t.uid,
+                    "title": t.title,
+                    "version": t.version,
+                    "changes": [c.model_dump(mode="json") for c in t.changes],
+                }
+                for t in report.changed_trials
+            ],
+        }
+        payload["changed_count"] = report.changed
+        print(json.dumps(payload, ensure_ascii=False))
+        return
+    mb = report.bytes_received / 1_000_000
+    head = (
+        f"{report.registry} {report.mode}: fetched {report.fetched}, new {report.new}, "
+        f"changed {report.changed}, unchanged {report.unchanged}, rejected {report.rejected}, "
+        f"errors {report.errors}"
+    )
+    if report.mode == "refresh":
+        head += f", missing {report.missing}"
+    print(f"{head} ({report.requests} requests, {mb:.2f} MB, {report.seconds:.1f} s)")
+    if report.error:
+        print(f"  FAILED: {report.error}")
+    for uid in report.new_ids:
+        print(f"  new {uid}")
+    for trial in report.changed_trials:
+        notable = [c for c in trial.changes if c.notable]
+        print(f"  changed {trial.uid} (version {trial.version}): {trial.title}")
+        for change in notable or trial.changes:
+            print(f"    - {summarise(change)}")
+        if not notable:
+            print("    (no change a patient would notice)")
+
+
+async def _poll(settings: Settings, once: bool, refresh: bool, as_json: bool) -> int:
+    from datetime import timedelta
+
+    from jobs import poll as poller
+    from jobs.registries.catalog import build_registries
+    from storage.db import Database
+
+    if not once:
+        from jobs.scheduler import run_poller
+
+        await run_poller(settings)
+        return 0
+    db = Database(settings.database_url)
+    registries = build_registries(settings)
+    failed = False
+    try:
+        for registry in registries:
+            report = await poller.poll(db, registry)
+            _print_report(report, as_json)
+            failed |= not report.ok
+            older = (
+                timedelta(0) if refresh else timedelta(seconds=settings.refresh_interval_seconds)
+            )
+            again = await poller.refresh(
+                db, registry, older_than=older, batch_size=settings.refresh_batch_size
+            )
+            if refresh or again.fetched or again.error:
+                _print_report(again, as_json)
+            failed |= not again.ok
+    finally:
+        for registry in registries:
+            await registry.aclose()
+        await db.dispose()
+    return 1 if failed else 0
+
+
+def _trial_line(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.registry_id,
+        "registry": row.registry_name,
+        "title": row.title,
+        "stem_cell": row.stem_cell_tier,
+        "conditions": row.buckets,
+        "stroke_phase": row.classification.get("stroke_phase"),
+        "status": row.overall_status,
+        "countries": row.countries,
+        "last_update": row.last_update,
+        "versions": row.current_version,
+        "relevant": row.relevant,
+        "first_seen": row.first_seen_at.isoformat(),
+        "last_seen": row.last_seen_at.isoformat(),
+    }
+
+
+async def _trials(settings: Settings, as_json: bool, include_all: bool) -> int:
+    from storage import trials as store
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        async with db.read() as session:
+            rows = await store.list_trials(session, relevant_only=not include_all)
+    finally:
+        await db.dispose()
+    for row in rows:
+        line = _trial_line(row)
+        if as_json:
+            print(json.dumps(line, ensure_ascii=False))
+        else:
+            print(
+                f"{line['id']:<12} {line['stem_cell']:<10} {','.join(line['conditions']):<28} "
+                f"{line['status'] or '-':<22} {','.join(line['countries'])[:20]:<20} "
+                f"v{line['versions']} {line['title'][:60]}"
+            )
+    if not as_json:
+        print(f"{len(rows)} trials")
+    return 0
+
+
+async def _show(settings: Settings, ident: str, as_json: bool) -> int:
+    from storage import trials as store
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        async with db.read() as session:
+            row = await store.find_trial(session, ident)
+            if row is None:
+                print(f"No stored trial {ident!r}. Try `trialbot trials` for the list.")
+                return 1
+            hist = await store.history(session, row)
+    finally:
+        await db.dispose()
+    by_version = [(v, [c for c in hist.changes if c.version_id == v.id]) for v in hist.versions]
+    record = hist.versions[-1].snapshot
+    if as_json:
+        history = [
+            {
+                "version": v.version,
+                "seen_at": v.seen_at.isoformat(),
+                "last_update": v.last_update,
+                "fingerprint": v.fingerprint,
+                "changes": [
+                    {
+                        "field": c.field,
+                        "kind": c.kind,
+                        "notable": c.notable,
+                        "old": c.old,
+                        "new": c.new,
+                    }
+                    for c in changes
+                ],
+            }
+            for v, changes in by_version
+        ]
+        out = _trial_line(row) | {
+            "classification": row.classification,
+            "record": record,
+            "history": history,
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{row.registry_name}:{row.registry_id}  {row.title}")
+    print(f"  {record.get('url')}")
+    phases = ", ".join(record.get("phases") or []) or "-"
+    print(
+        f"  status {row.overall_status}; stem-cell tier {row.stem_cell_tier}; "
+        f"stroke {', '.join(row.buckets) or '-'}; phase {phases}"
+    )
+    enrol = record.get("enrollment") or {}
+    print(
+        f"  enrollment {enrol.get('count')} ({'planned' if enrol.get('estimated') else 'actual'});"
+        f" countries {', '.join(row.countries) or '-'}; sites {len(record.get('sites') or [])}"
+    )
+    print(f"  why classified: {'; '.join(row.classification.get('reasons', [])[:6])}")
+    print("  history:")
+    for v, changes in by_version:
+        print(
+            f"    v{v.version} seen {v.seen_at.isoformat()[:19]} (registry update {v.last_update})"
+        )
+        for c in changes:
+            change = FieldChange(
+                field=c.field, kind=c.kind, notable=c.notable, old=c.old, new=c.new
+            )
+            print(f"      {'*' if c.notable else ' '} {summarise(change)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"trialbot: {exc}", file=sys.stderr)
+        return 2
+    secrets = (
+        [settings.telegram_bot_token.get_secret_value()] if settings.telegram_bot_token else []
+    )
+    configure_logging(settings.log_level, settings.log_format, secrets)
+    if settings.log_level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        if args.command == "db":
+            from storage.migrate import current_revision, head_revision
+
+            if args.action == "upgrade":
+                _prepare_database(settings)
+            print(f"schema {current_revision(settings.database_url)} (head {head_revision()})")
+            return 0
+        _prepare_database(settings)
+        if args.command == "poll":
+            return asyncio.run(_poll(settings, args.once, args.refresh, args.json))
+        if args.command == "trials":
+            return asyncio.run(_trials(settings, args.json, args.all))
+        if args.command == "show":
+            return asyncio.run(_show(settings, args.id, args.json))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        log.exception("trialbot %s failed", args.command)
+        print(f"trialbot: {args.command} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
