@@ -21,8 +21,9 @@ _SCALARS = {
     "overall_status": "status",
     "why_stopped": "why_stopped",
     "has_results": "results_posted",
+    "enrollment": "enrollment",
 }
-_HANDLED = {*_SCALARS, "sites", "enrollment", "phases", "dates", "eligibility"}
+_HANDLED = {*_SCALARS, "sites", "phases", "dates", "eligibility"}
 
 
 def _site_key(site: Mapping[str, Any]) -> str:
@@ -74,16 +75,6 @@ def diff(old: Snapshot, new: Snapshot) -> list[FieldChange]:
                     field=field, kind=kind, notable=True, old=old.get(field), new=new.get(field)
                 )
             )
-    if old.get("enrollment") != new.get("enrollment"):
-        changes.append(
-            FieldChange(
-                field="enrollment",
-                kind="enrollment",
-                notable=True,
-                old=old.get("enrollment"),
-                new=new.get("enrollment"),
-            )
-        )
     if sorted(old.get("phases") or []) != sorted(new.get("phases") or []):
         changes.append(
             FieldChange(

@@ -41,10 +41,14 @@ def test_poll_trials_and_show(database_url: str, tmp_path: Path) -> None:
             "CTGOV_API_URL": fake.base_url,
             "CTGOV_MIN_INTERVAL_SECONDS": "0",
             "CTGOV_PAGE_SIZE": "50",
-            "HTTP_MAX_RETRIES": "1",
+            "HTTP_MAX_RETRIES": "3",
+            "HTTP_TIMEOUT_SECONDS": "1",
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "LOG_LEVEL": "INFO",
         }
+        # The registry throttles, then stalls past the timeout, then answers.
+        fake.fail_next(1, status=429, retry_after=1, path="/studies")
+        fake.delay_next(1, 2.5, path="/studies")
         first = trialbot(["poll", "--once"], env, tmp_path)
         assert first.returncode == 0, first.stderr
         head = first.stdout.splitlines()[0]
@@ -53,6 +57,7 @@ def test_poll_trials_and_show(database_url: str, tmp_path: Path) -> None:
             f"ctgov backfill: fetched {len(fake.study_ids)}, new {stored}, changed 0, unchanged 0,"
         )
         assert f"rejected {len(fake.study_ids) - stored}, errors 0" in head
+        assert "HTTP 429" in first.stderr and "ReadTimeout" in first.stderr  # retried, logged
 
         again = trialbot(["poll", "--once"], env, tmp_path)
         assert again.returncode == 0, again.stderr
