@@ -1,0 +1,67 @@
+"""Inline-button payloads: one compact, strictly parsed format for every button.
+
+`callback_data` comes back from the user's client and can be stale or forged, so every
+payload is parsed against a fixed grammar here and anything else is rejected; handlers then
+check that what it names still exists and belongs to the chat. Payloads stay within
+Telegram's 64-byte limit (checked on encode).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_BYTES = 64
+_ARG = r"[A-Za-z0-9_.\-]{1,40}"
+_PAYLOAD = re.compile(rf"^(?P<action>[a-z]{{1,8}})(?::(?P<args>{_ARG}(?::{_ARG}){{0,3}}))?$")
+
+ACTIONS: dict[str, int] = {}
+"""action -> number of arguments it takes. Handlers register theirs with `register()`."""
+
+
+class BadCallback(ValueError):
+    """Unknown, stale or tampered button data."""
+
+
+@dataclass(frozen=True)
+class Callback:
+    action: str
+    args: tuple[str, ...] = ()
+
+    def encode(self) -> str:
+        return encode(self.action, *self.args)
+
+
+def register(action: str, nargs: int) -> str:
+    if not re.fullmatch(r"[a-z]{1,8}", action):
+        raise ValueError(f"bad action name {action!r}")
+    if ACTIONS.get(action, nargs) != nargs:
+        raise ValueError(f"action {action!r} registered twice with different arities")
+    ACTIONS[action] = nargs
+    return action
+
+
+def encode(action: str, *args: str | int) -> str:
+    if action not in ACTIONS or len(args) != ACTIONS[action]:
+        raise ValueError(f"unregistered action or wrong arguments: {action}{args}")
+    data = ":".join([action, *(str(a) for a in args)])
+    if len(data.encode("utf-8")) > MAX_BYTES or not _PAYLOAD.match(data):
+        raise ValueError(f"callback data {data!r} is too long or has bad characters")
+    return data
+
+
+def decode(data: str | None) -> Callback:
+    if not data or len(data.encode("utf-8")) > MAX_BYTES:
+        raise BadCallback("empty or oversized")
+    found = _PAYLOAD.match(data)
+    if not found:
+        raise BadCallback("malformed")
+    action = found["action"]
+    args = tuple(found["args"].split(":")) if found["args"] else ()
+    if ACTIONS.get(action) != len(args):
+        raise BadCallback(f"unknown action {action!r} or wrong arity")
+    return Callback(action, args)
+
+
+TRIAL_DETAILS = register("td", 2)
+"""td:<registry>:<registry id> -> the detail view of a trial."""

@@ -1,0 +1,130 @@
+"""Does a trial match a subscription, and at which sites?
+
+One definition used everywhere: `/recent` and the count shown after subscribing, the "where"
+section of an alert (the sites that matched, nearest first), and the fan-out of alerts.
+
+Rules (docs/decisions.md, "Matching"):
+- the trial must be relevant (stem-cell core, or borderline when the chat opted in);
+- condition: the trial's stroke buckets meet the subscription's; a trial that only says
+  "stroke" (type not given) matches every condition, because it may well include theirs;
+- status: recruiting only, unless the chat opted in to trials not yet or no longer recruiting;
+- region: anywhere; or a site in one of the countries; or a site within the radius of the
+  point (great-circle distance). A site without coordinates is placed by its city through
+  the gazetteer when the caller supplies one, else by its country: it matches a radius
+  subscription when it is in the same country as the point, with no distance shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from jobs.classify import Classification
+from trialbot.geo import haversine_km
+from trialbot.model import Site, Trial
+
+ALL_CONDITIONS = frozenset({"ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage"})
+RECRUITING = frozenset({"RECRUITING"})
+
+Geocoder = Callable[[str, str], tuple[float, float] | None]
+"""(city, ISO country) -> (lat, lon) or None."""
+
+
+@dataclass(frozen=True)
+class SubscriptionFilter:
+    """What a subscription asks for, plus the chat-wide options that affect matching."""
+
+    id: int
+    conditions: frozenset[str] = ALL_CONDITIONS
+    countries: frozenset[str] = frozenset()
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: int | None = None
+    point_country: str | None = None
+    label: str | None = None
+    place_name: str | None = None
+    include_borderline: bool = False
+    include_not_recruiting: bool = False
+
+    @property
+    def near(self) -> bool:
+        return self.lat is not None and self.lon is not None and self.radius_km is not None
+
+    @property
+    def anywhere(self) -> bool:
+        return not self.near and not self.countries
+
+
+@dataclass(frozen=True)
+class SiteMatch:
+    site: Site
+    distance_km: float | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    subscription: SubscriptionFilter
+    sites: tuple[SiteMatch, ...] = field(default_factory=tuple)
+    """The sites that put the trial in the subscription's region, nearest first."""
+
+
+def condition_matches(buckets: Iterable[str], wanted: frozenset[str]) -> bool:
+    have = set(buckets)
+    return bool(have & wanted) or "stroke_unspecified" in have
+
+
+def status_matches(status: str | None, include_not_recruiting: bool) -> bool:
+    return include_not_recruiting or status in RECRUITING
+
+
+def _site_point(site: Site, geocode: Geocoder | None) -> tuple[float, float] | None:
+    if site.lat is not None and site.lon is not None:
+        return site.lat, site.lon
+    if geocode is not None and site.city and site.country:
+        return geocode(site.city, site.country)
+    return None
+
+
+def sites_in_region(
+    sites: Sequence[Site], sub: SubscriptionFilter, geocode: Geocoder | None = None
+) -> tuple[SiteMatch, ...]:
+    """The sites inside the subscription's region (all sites for "anywhere")."""
+    found: list[SiteMatch] = []
+    for site in sites:
+        if sub.near:
+            assert sub.lat is not None and sub.lon is not None and sub.radius_km is not None
+            point = _site_point(site, geocode)
+            if point is not None:
+                distance = haversine_km(sub.lat, sub.lon, point[0], point[1])
+                if distance <= sub.radius_km:
+                    found.append(SiteMatch(site, round(distance, 1)))
+            elif site.country and site.country == sub.point_country:
+                found.append(SiteMatch(site, None))
+        elif sub.countries:
+            if site.country in sub.countries:
+                found.append(SiteMatch(site, None))
+        else:
+            found.append(SiteMatch(site, None))
+    found.sort(key=lambda m: (m.distance_km is None, m.distance_km or 0.0))
+    return tuple(found)
+
+
+def match(
+    trial: Trial,
+    verdict: Classification,
+    sub: SubscriptionFilter,
+    geocode: Geocoder | None = None,
+) -> Match | None:
+    """The match, or None when the trial is not for this subscription."""
+    if not verdict.relevant:
+        return None
+    if verdict.tier == "borderline" and not sub.include_borderline:
+        return None
+    if not condition_matches(verdict.buckets, sub.conditions):
+        return None
+    if not status_matches(trial.overall_status, sub.include_not_recruiting):
+        return None
+    sites = sites_in_region(trial.sites, sub, geocode)
+    if not sub.anywhere and not sites:
+        return None
+    return Match(sub, sites)
