@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/trialbot poll
+	$(BIN)/trialbot run
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from jobs.classify import Classification
 from trialbot.geo import haversine_km
+
+from jobs.classify import Classification
+from storage.tables import ChatRow, SubscriptionRow
 from trialbot.model import Site, Trial
 
 ALL_CONDITIONS = frozenset({"ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage"})
@@ -128,3 +130,21 @@ def match(
     if not sub.anywhere and not sites:
         return None
     return Match(sub, sites)
+
+
+def filter_of(chat: ChatRow, sub: SubscriptionRow) -> SubscriptionFilter:
+    """The match filter for a stored subscription and its chat's options."""
+    assert sub.id is not None
+    return SubscriptionFilter(
+        id=sub.id,
+        conditions=frozenset(sub.conditions) or ALL_CONDITIONS,
+        countries=frozenset(sub.countries),
+        lat=sub.lat,
+        lon=sub.lon,
+        radius_km=sub.radius_km,
+        point_country=sub.point_country,
+        label=sub.label,
+        place_name=sub.place_name,
+        include_borderline=chat.include_borderline,
+        include_not_recruiting=chat.include_not_recruiting,
+    )

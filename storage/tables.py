@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, MetaData, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, MetaData, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -109,7 +109,7 @@ class PollStateRow(SQLModel, table=True):
 
 
 class ChatRow(SQLModel, table=True):
-    """A Telegram chat (private, group or channel) the bot talks to."""
+    """A Telegram chat (private, group or channel) and its chat-wide settings."""
 
     __tablename__ = "chat"
 
@@ -118,3 +118,41 @@ class ChatRow(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    title: str | None = Field(default=None, max_length=255)
+    paused: bool = False
+    delivery: str = Field(default="instant", max_length=8)
+    """instant, daily or weekly."""
+    digest_hour: int = 9
+    digest_weekday: int = 0
+    """0 = Monday, for weekly digests."""
+    timezone: str = Field(default="UTC", max_length=64)
+    include_borderline: bool = False
+    include_not_recruiting: bool = False
+    pending: dict[str, Any] | None = Field(default=None, sa_column=Column(_json(), nullable=True))
+    """A step of a button flow waiting for typed input (e.g. a city name)."""
+    updated_at: datetime = Field(default_factory=utcnow)
+    deactivated_at: datetime | None = None
+    deactivation_reason: str | None = Field(default=None, max_length=255)
+
+
+class SubscriptionRow(SQLModel, table=True):
+    """What one chat wants to hear about: stroke types and a region, with an optional label."""
+
+    __tablename__ = "subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("chat.chat_id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    label: str | None = Field(default=None, max_length=40)
+    conditions: list[str] = Field(default_factory=list, sa_column=Column(_json(), nullable=False))
+    countries: list[str] = Field(default_factory=list, sa_column=Column(_json(), nullable=False))
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: int | None = None
+    place_name: str | None = Field(default=None, max_length=120)
+    point_country: str | None = Field(default=None, max_length=2)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -242,3 +242,18 @@ async def count_trials(session: AsyncSession, *, relevant_only: bool = True) -> 
     if relevant_only:
         query = query.where(col(TrialRow.relevant).is_(True))
     return int((await session.exec(query)).one())
+
+
+async def current_versions(
+    session: AsyncSession, *, relevant_only: bool = True
+) -> list[tuple[TrialRow, dict[str, Any]]]:
+    """Each trial with the snapshot of its current version."""
+    query = select(TrialRow, TrialVersionRow.snapshot).join(
+        TrialVersionRow,
+        (col(TrialVersionRow.trial_id) == col(TrialRow.id))
+        & (col(TrialVersionRow.version) == col(TrialRow.current_version)),
+    )
+    if relevant_only:
+        query = query.where(col(TrialRow.relevant).is_(True))
+    rows = await session.exec(query.order_by(col(TrialRow.id)))
+    return [(row, dict(snapshot)) for row, snapshot in rows.all()]

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     poll.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    sub.add_parser("run", help="the service: the Telegram bot and the scheduled registry polls")
+
     trials = sub.add_parser("trials", help="list stored stem-cell stroke trials")
     trials.add_argument("--json", action="store_true", help="one JSON object per line")
     trials.add_argument("--all", action="store_true", help="include trials no longer relevant")
@@ -42,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="one trial: the normalised record and its change history")
     show.add_argument("id", help="registry id, e.g. NCT03545607 or ctgov:NCT03545607")
     show.add_argument("--json", action="store_true")
+
+    preview = sub.add_parser("preview", help="print a trial's alert exactly as it would be sent")
+    preview.add_argument("id", help="registry id, e.g. NCT03545607 or ctgov:NCT03545607")
+    preview.add_argument("--lang", choices=["en", "es", "zh"], default="en")
+    preview.add_argument(
+        "--change", action="store_true", help="the change alert for the latest stored version"
+    )
 
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
@@ -137,6 +146,30 @@ async def _poll(settings: Settings, once: bool, refresh: bool, as_json: bool) ->
             await registry.aclose()
         await db.dispose()
     return 1 if failed else 0
+
+
+def _run(settings: Settings) -> int:
+    """Serve the bot (long polling) and poll the registries on the same event loop."""
+    from bot.app import ALLOWED_UPDATES, build_application
+    from jobs.registries.catalog import build_registries
+    from jobs.scheduler import add_poll_jobs
+    from storage.db import Database
+
+    settings.bot_token  # noqa: B018 - fail now, with one line, if the token is missing
+    db = Database(settings.database_url)
+    registries = build_registries(settings)
+    app = build_application(settings, db)
+    assert app.job_queue is not None
+    add_poll_jobs(app.job_queue.scheduler, db, registries, settings)
+
+    async def close(_: Any) -> None:
+        for registry in registries:
+            await registry.aclose()
+        await db.dispose()
+
+    app.post_shutdown = close
+    app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    return 0
 
 
 def _trial_line(row: Any) -> dict[str, Any]:
@@ -251,6 +284,58 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
     return 0
 
 
+def _rendered_lines(rendered: Any) -> str:
+    """The HTML text, then one `[text](url or callback data)` line per button."""
+    buttons = [f"[{b.text}]({b.url or b.callback_data})" for row in rendered.buttons for b in row]
+    return "\n".join([rendered.text, "", *buttons]) if buttons else rendered.text
+
+
+async def _preview(settings: Settings, ident: str, lang: str, change: bool) -> int:
+    """The alert for a stored trial as an "anywhere" subscription would receive it."""
+    from bot.render import render_change, render_new_trial
+    from jobs.classify import Classification
+    from jobs.match import Match, SubscriptionFilter, sites_in_region
+    from storage import trials as store
+    from storage.db import Database
+    from trialbot.model import Trial
+
+    db = Database(settings.database_url)
+    try:
+        async with db.read() as session:
+            row = await store.find_trial(session, ident)
+            if row is None:
+                print(f"No stored trial {ident!r}. Try `trialbot trials` for the list.")
+                return 1
+            hist = await store.history(session, row)
+    finally:
+        await db.dispose()
+    latest = hist.versions[-1]
+    trial = Trial.model_validate(latest.snapshot)
+    verdict = Classification.from_json(row.classification)
+    anywhere = SubscriptionFilter(id=0)
+    matches = [Match(anywhere, sites_in_region(trial.sites, anywhere))]
+    if not change:
+        print(_rendered_lines(render_new_trial(trial, verdict, matches, lang)))
+        return 0
+    if len(hist.versions) < 2:
+        print(f"{row.registry_id} has one stored version: nothing has changed yet.")
+        return 0
+    changes = [
+        FieldChange(field=c.field, kind=c.kind, notable=c.notable, old=c.old, new=c.new)
+        for c in hist.changes
+        if c.version_id == latest.id
+    ]
+    rendered = render_change(trial, verdict, changes, matches, lang)
+    if rendered is None:
+        print(
+            f"Version {latest.version} of {row.registry_id} has no change a patient would "
+            "notice: no alert would be sent."
+        )
+        return 0
+    print(_rendered_lines(rendered))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -273,12 +358,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"schema {current_revision(settings.database_url)} (head {head_revision()})")
             return 0
         _prepare_database(settings)
+        if args.command == "run":
+            return _run(settings)
         if args.command == "poll":
             return asyncio.run(_poll(settings, args.once, args.refresh, args.json))
         if args.command == "trials":
             return asyncio.run(_trials(settings, args.json, args.all))
         if args.command == "show":
             return asyncio.run(_show(settings, args.id, args.json))
+        if args.command == "preview":
+            return asyncio.run(_preview(settings, args.id, args.lang, args.change))
+    except SettingsError as exc:
+        print(f"trialbot: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     ctgov_min_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     ctgov_page_size: int = Field(default=1000, ge=1, le=1000)
     refresh_batch_size: int = Field(default=100, ge=1, le=1000)
+    operator_contact: str = Field(default="", max_length=200)
 
     @field_validator("telegram_bot_token")
     @classmethod

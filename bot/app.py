@@ -1,0 +1,39 @@
+"""The Telegram application: one factory, so the service and the tests build the same bot."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.fairness import FairUpdateProcessor
+from bot.handlers import buttons, manage, privacy, settings, start, subscribe, trials, typed
+from bot.handlers.common import Deps
+from storage.db import Database
+from trialbot.settings import Settings
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+
+
+def file_url(base_url: str) -> str:
+    """The Bot API file URL that goes with a base URL (`.../bot` -> `.../file/bot`)."""
+    root = base_url.removesuffix("/bot")
+    return f"{root}/file/bot" if root != base_url else base_url.rstrip("/") + "/file/bot"
+
+
+def build_application(settings_: Settings, db: Database) -> Application:  # type: ignore[type-arg]
+    """The bot with every handler, pointed at `TELEGRAM_API_BASE_URL`."""
+    app = (
+        ApplicationBuilder()
+        .token(settings_.bot_token)
+        .base_url(settings_.telegram_api_base_url)
+        .base_file_url(file_url(settings_.telegram_api_base_url))
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .concurrent_updates(FairUpdateProcessor())
+        .post_init(start.set_commands)
+        .build()
+    )
+    app.bot_data["deps"] = Deps(db=db, settings=settings_)
+    for feature in (start, subscribe, manage, trials, settings, privacy, buttons, typed):
+        feature.register(app)
+    start.register_fallbacks(app)
+    return app

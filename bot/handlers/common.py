@@ -1,0 +1,137 @@
+"""What every handler needs: the database, the chat's row and language, and permissions."""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.i18n import Translator, pick_language, translator
+from storage import chats as store
+from storage.db import Database
+from storage.tables import ChatRow
+from trialbot.settings import Settings
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+Markup = InlineKeyboardMarkup | ReplyKeyboardRemove | ForceReply | None
+
+
+@dataclass
+class Deps:
+    """Long-lived objects the handlers share, kept in `application.bot_data`."""
+
+    db: Database
+    settings: Settings
+
+    @staticmethod
+    def of(context: Context) -> Deps:
+        deps = context.application.bot_data["deps"]
+        assert isinstance(deps, Deps)
+        return deps
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+async def chat_of(update: Update, context: Context) -> tuple[ChatRow, Translator]:
+    """The chat's row (created on first contact, language from the user's client) and texts."""
+    chat = update.effective_chat
+    assert chat is not None
+    user = update.effective_user
+    deps = Deps.of(context)
+    async with deps.db.write() as session:
+        row = await store.ensure_chat(
+            session,
+            chat.id,
+            chat_type=chat.type,
+            language=pick_language(user.language_code if user else None),
+            title=chat.title,
+        )
+    return row, translator(row.language, "bot")
+
+
+async def is_admin(update: Update, context: Context) -> bool:
+    """In groups only administrators may change what the group receives."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return True
+    if user.id == 1087968824:  # GroupAnonymousBot: an anonymous group admin
+        return True
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        log.warning("could not check admin rights in %s: %s", chat.id, exc)
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def reply(update: Update, text: str, markup: Markup = None) -> Message | None:
+    """Answer in the chat the update came from (HTML, no link previews)."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    message = update.effective_message
+    quote = None
+    if chat.type != ChatType.PRIVATE and message is not None and not update.callback_query:
+        quote = message.message_id  # in a busy group, say which command this answers
+    return await chat.send_message(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        disable_web_page_preview=True,
+        reply_to_message_id=quote,
+    )
+
+
+async def edit_or_reply(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the message a button sat on; fall back to a new message if it can't be edited."""
+    try:
+        await query.edit_message_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+        )
+    except BadRequest as exc:
+        if "not modified" in str(exc).lower():
+            return
+        if query.message is not None:
+            await query.message.chat.send_message(
+                text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+            )
+
+
+def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """Inline keyboard from (label, callback data) pairs."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+def command_args(update: Update) -> str:
+    """Everything after the command (works with `/cmd@botname`)."""
+    message = update.effective_message
+    text = (message.text or "") if message else ""
+    _, _, rest = text.partition(" ")
+    return rest.strip()

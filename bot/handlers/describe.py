@@ -1,0 +1,54 @@
+"""Subscriptions and settings in words (for /list, confirmations and /settings)."""
+
+from __future__ import annotations
+
+from bot.handlers.common import esc
+from bot.i18n import Translator
+from jobs.match import ALL_CONDITIONS
+from storage.tables import ChatRow, SubscriptionRow
+from trialbot.countries import display_name
+from trialbot.geo import gazetteer
+
+CONDITION_ORDER = ("ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage")
+
+__all__ = ["conditions_text", "gazetteer", "region_text", "settings_text", "subscription_text"]
+
+
+def conditions_text(conditions: list[str] | frozenset[str], t: Translator) -> str:
+    if not conditions or set(conditions) >= ALL_CONDITIONS:
+        return t("cond.any")
+    return ", ".join(t(f"cond.{c}") for c in CONDITION_ORDER if c in conditions)
+
+
+def region_text(sub: SubscriptionRow, t: Translator) -> str:
+    if sub.radius_km is not None and sub.lat is not None:
+        place = sub.place_name or f"{sub.lat:.3f}, {sub.lon:.3f}"
+        return t("region.near", radius=sub.radius_km, place=esc(place))
+    if sub.countries:
+        names = ", ".join(esc(display_name(c, t.lang)) for c in sub.countries)
+        return t("region.countries", countries=names)
+    return t("region.anywhere")
+
+
+def subscription_text(sub: SubscriptionRow, t: Translator) -> str:
+    body = f"{conditions_text(sub.conditions, t)} · {region_text(sub, t)}"
+    return f"<b>{esc(sub.label)}</b>: {body}" if sub.label else body
+
+
+def settings_text(chat: ChatRow, t: Translator) -> str:
+    delivery = t(f"settings.delivery.{chat.delivery}")
+    if chat.delivery != "instant":
+        delivery += " " + t(
+            "settings.at_hour", hour=f"{chat.digest_hour:02d}:00", tz=esc(chat.timezone)
+        )
+        if chat.delivery == "weekly":
+            delivery += " " + t("settings.on_day", day=t(f"day.{chat.digest_weekday}"))
+    on, off = t("settings.on"), t("settings.off")
+    return t(
+        "settings.summary",
+        language=t(f"lang.{chat.language or 'en'}"),
+        delivery=delivery,
+        borderline=on if chat.include_borderline else off,
+        not_recruiting=on if chat.include_not_recruiting else off,
+        paused=t("settings.paused") if chat.paused else "",
+    )

@@ -1,0 +1,123 @@
+"""/list, /unsubscribe, /pause and /resume."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot import callbacks
+from bot.handlers.common import Context, Deps, chat_of, command_args, esc, is_admin, keyboard, reply
+from bot.handlers.describe import subscription_text
+from bot.handlers.subscribe import ADD_LABEL, PICK_RADIUS, RADII, set_pending
+from bot.i18n import Translator
+from storage import chats as store
+from storage.tables import ChatRow
+
+REMOVE = callbacks.register("rm", 1)
+CHANGE_RADIUS = callbacks.register("rr", 1)
+
+
+async def list_text(
+    context: Context, chat: ChatRow, t: Translator
+) -> tuple[str, list[list[tuple[str, str]]]]:
+    async with Deps.of(context).db.read() as session:
+        subs = await store.subscriptions(session, chat.chat_id)
+    if not subs:
+        return t("list.empty"), []
+    lines = [t("list.head")]
+    rows: list[list[tuple[str, str]]] = []
+    for number, sub in enumerate(subs, start=1):
+        assert sub.id is not None
+        lines.append(f"{number}. {subscription_text(sub, t)}")
+        row = [
+            (t("button.remove", n=number), callbacks.encode(REMOVE, sub.id)),
+            (t("button.label", n=number), callbacks.encode(ADD_LABEL, sub.id)),
+        ]
+        if sub.radius_km is not None:
+            row.append((t("button.radius", n=number), callbacks.encode(CHANGE_RADIUS, sub.id)))
+        rows.append(row)
+    if chat.paused:
+        lines.append("\n" + t("list.paused"))
+    return "\n".join(lines), rows
+
+
+async def list_command(update: Update, context: Context) -> None:
+    chat, t = await chat_of(update, context)
+    text, rows = await list_text(context, chat, t)
+    await reply(update, text, keyboard(rows) if rows else None)
+
+
+async def unsubscribe_command(update: Update, context: Context) -> None:
+    chat, t = await chat_of(update, context)
+    if not await is_admin(update, context):
+        await reply(update, t("group.admins_only"))
+        return
+    arg = command_args(update).lower()
+    deps = Deps.of(context)
+    async with deps.db.write() as session:
+        subs = await store.subscriptions(session, chat.chat_id)
+        if arg in ("all", "todo", "todas", "todos", "全部"):
+            removed = await store.delete_subscriptions(session, chat.chat_id)
+        elif arg.isdigit() and 1 <= int(arg) <= len(subs):
+            target = subs[int(arg) - 1]
+            assert target.id is not None
+            removed = await store.delete_subscriptions(session, chat.chat_id, [target.id])
+        else:
+            removed = -1
+    if removed < 0:
+        await reply(update, t("unsubscribe.usage", count=len(subs)))
+        return
+    await reply(update, t.plural("unsubscribe.done", removed))
+
+
+async def set_paused(update: Update, context: Context, paused: bool) -> None:
+    chat, t = await chat_of(update, context)
+    if not await is_admin(update, context):
+        await reply(update, t("group.admins_only"))
+        return
+    async with Deps.of(context).db.write() as session:
+        row = await store.get_chat(session, chat.chat_id, for_update=True)
+        if row is not None:
+            store.update_chat(session, row, paused=paused)
+    await reply(update, t("pause.done" if paused else "resume.done"))
+
+
+async def pause_command(update: Update, context: Context) -> None:
+    await set_paused(update, context, True)
+
+
+async def resume_command(update: Update, context: Context) -> None:
+    await set_paused(update, context, False)
+
+
+async def on_button(update: Update, context: Context, data: callbacks.Callback) -> None:
+    query = update.callback_query
+    assert query is not None
+    chat, t = await chat_of(update, context)
+    sub_id = int(data.args[0]) if data.args[0].isdigit() else -1
+    async with Deps.of(context).db.write() as session:
+        sub = await store.get_subscription(session, chat.chat_id, sub_id)
+        if sub is not None and data.action == REMOVE:
+            await store.delete_subscriptions(session, chat.chat_id, [sub_id])
+    if sub is None:
+        await query.answer(t("button.stale"), show_alert=True)
+        return
+    await query.answer()
+    if data.action == REMOVE:
+        text, rows = await list_text(context, chat, t)
+        await reply(
+            update,
+            t("remove.done", subscription=subscription_text(sub, t)) + "\n\n" + text,
+            keyboard(rows) if rows else None,
+        )
+        return
+    await set_pending(context, chat, {"flow": "radius", "sub": sub_id})
+    rows = [[(t("radius.km", km=km), callbacks.encode(PICK_RADIUS, km)) for km in RADII]]
+    await reply(update, t("radius.ask", place=esc(sub.place_name or "")), keyboard(rows))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("list", list_command))
+    app.add_handler(CommandHandler("unsubscribe", unsubscribe_command))
+    app.add_handler(CommandHandler("pause", pause_command))
+    app.add_handler(CommandHandler("resume", resume_command))

@@ -1,0 +1,67 @@
+"""/mydata and /forget: a chat can see, and erase, everything stored about it."""
+
+from __future__ import annotations
+
+import json
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot import callbacks
+from bot.handlers.common import Context, Deps, chat_of, esc, is_admin, keyboard, reply
+from storage import chats as store
+
+FORGET = callbacks.register("fg", 1)
+CHUNK = 3500
+
+
+async def mydata_command(update: Update, context: Context) -> None:
+    chat, t = await chat_of(update, context)
+    if not await is_admin(update, context):
+        await reply(update, t("group.admins_only"))
+        return
+    async with Deps.of(context).db.read() as session:
+        data = await store.export(session, chat.chat_id)
+    dump = json.dumps(data, ensure_ascii=False, indent=1)
+    await reply(update, t("mydata.head"))
+    for start in range(0, len(dump), CHUNK):
+        await reply(update, f"<pre>{esc(dump[start : start + CHUNK])}</pre>")
+
+
+async def forget_command(update: Update, context: Context) -> None:
+    _, t = await chat_of(update, context)
+    if not await is_admin(update, context):
+        await reply(update, t("group.admins_only"))
+        return
+    rows = [
+        [
+            (t("forget.yes"), callbacks.encode(FORGET, "yes")),
+            (t("forget.no"), callbacks.encode(FORGET, "no")),
+        ]
+    ]
+    await reply(update, t("forget.confirm"), keyboard(rows))
+
+
+async def on_button(update: Update, context: Context, data: callbacks.Callback) -> None:
+    query = update.callback_query
+    assert query is not None
+    chat, t = await chat_of(update, context)
+    if data.args[0] == "no":
+        await query.answer()
+        await reply(update, t("forget.kept"))
+        return
+    if data.args[0] != "yes":
+        await query.answer(t("button.stale"), show_alert=True)
+        return
+    async with Deps.of(context).db.write() as session:
+        await store.forget(session, chat.chat_id)
+    await query.answer()
+    chat_obj = update.effective_chat
+    if chat_obj is not None:
+        # Not through reply(): that would create the chat's row again.
+        await chat_obj.send_message(t("forget.done"))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("mydata", mydata_command))
+    app.add_handler(CommandHandler("forget", forget_command))

@@ -1,0 +1,234 @@
+"""/settings: language, instant or digest delivery and its hour, time zone, and filters."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot import callbacks
+from bot.handlers.common import Context, Deps, chat_of, command_args, esc, is_admin, keyboard, reply
+from bot.handlers.describe import gazetteer, settings_text
+from bot.handlers.subscribe import prompt_markup, set_pending
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translator
+from storage import chats as store
+from storage.tables import ChatRow
+from trialbot.geo import timezone_at
+
+SETTING = callbacks.register("st", 2)
+HOURS = (7, 9, 12, 18, 21)
+DELIVERY = ("instant", "daily", "weekly")
+ON = ("on", "yes", "si", "sí", "true", "1", "开")
+OFF = ("off", "no", "false", "0", "关")
+DAY_WORDS = {
+    **{
+        w: i
+        for i, w in enumerate(
+            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        )
+    },
+    **{
+        w: i
+        for i, w in enumerate(
+            ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
+        )
+    },
+}
+
+
+def settings_keyboard(chat: ChatRow, t: Translator) -> list[list[tuple[str, str]]]:
+    def mark(selected: bool, label: str) -> str:
+        return f"• {label}" if selected else label
+
+    rows = [
+        [
+            (
+                mark(chat.language == lang, LANGUAGE_NAMES[lang]),
+                callbacks.encode(SETTING, "lang", lang),
+            )
+            for lang in LANGUAGES
+        ],
+        [
+            (
+                mark(chat.delivery == d, t(f"settings.delivery.{d}")),
+                callbacks.encode(SETTING, "del", d),
+            )
+            for d in DELIVERY
+        ],
+    ]
+    if chat.delivery != "instant":
+        rows.append(
+            [
+                (mark(chat.digest_hour == h, f"{h:02d}:00"), callbacks.encode(SETTING, "hour", h))
+                for h in HOURS
+            ]
+        )
+    if chat.delivery == "weekly":
+        rows.append(
+            [
+                (
+                    mark(chat.digest_weekday == d, t(f"day.short.{d}")),
+                    callbacks.encode(SETTING, "day", d),
+                )
+                for d in range(7)
+            ]
+        )
+    rows.append([(t("settings.button.timezone"), callbacks.encode(SETTING, "tz", "set"))])
+    flip = "off" if chat.include_borderline else "on"
+    rows.append([(t(f"settings.button.borderline.{flip}"), callbacks.encode(SETTING, "bl", flip))])
+    flip = "off" if chat.include_not_recruiting else "on"
+    rows.append([(t(f"settings.button.recruiting.{flip}"), callbacks.encode(SETTING, "nr", flip))])
+    return rows
+
+
+async def show(update: Update, context: Context, chat: ChatRow, prefix: str = "") -> None:
+    t = translator(chat.language, "bot")
+    text = (prefix + "\n\n" if prefix else "") + settings_text(chat, t)
+    await reply(update, text, keyboard(settings_keyboard(chat, t)))
+
+
+async def apply(context: Context, chat: ChatRow, **changes: Any) -> ChatRow:
+    async with Deps.of(context).db.write() as session:
+        row = await store.get_chat(session, chat.chat_id, for_update=True)
+        assert row is not None
+        store.update_chat(session, row, **changes)
+    return row
+
+
+def _parse(args: str) -> dict[str, Any] | str:
+    """Typed settings, e.g. `language es`, `alerts daily 9`, `borderline on`; or an error key."""
+    words = args.lower().split()
+    if not words:
+        return "settings.usage"
+    key, values = words[0], words[1:]
+    if key in ("language", "idioma", "lang") and values and values[0][:2] in LANGUAGES:
+        return {"language": values[0][:2]}
+    if key in ("alerts", "avisos", "delivery") and values and values[0] in DELIVERY:
+        changes: dict[str, Any] = {"delivery": values[0]}
+        if (
+            len(values) > 1
+            and values[1].split(":")[0].isdigit()
+            and int(values[1].split(":")[0]) < 24
+        ):
+            changes["digest_hour"] = int(values[1].split(":")[0])
+        return changes
+    if key in ("hour", "hora") and values and values[0].split(":")[0].isdigit():
+        hour = int(values[0].split(":")[0])
+        return {"digest_hour": hour} if 0 <= hour <= 23 else "settings.bad_hour"
+    if (
+        key in ("day", "dia", "día")
+        and values
+        and values[0].replace("é", "e").replace("á", "a") in DAY_WORDS
+    ):
+        return {"digest_weekday": DAY_WORDS[values[0].replace("é", "e").replace("á", "a")]}
+    if key in ("borderline",) and values and values[0] in ON + OFF:
+        return {"include_borderline": values[0] in ON}
+    if (
+        key in ("recruiting", "reclutamiento")
+        and values
+        and values[0] in ("all", "only", "todos", "solo")
+    ):
+        return {"include_not_recruiting": values[0] in ("all", "todos")}
+    if key in ("timezone", "tz", "zona"):
+        return {"timezone": " ".join(args.split()[1:])} if values else "settings.usage"
+    return "settings.usage"
+
+
+async def _timezone_from(text: str) -> str | None:
+    """An IANA name as typed ("Europe/Madrid"), or the zone of a named city."""
+    candidate = text.strip()
+    if "/" in candidate:
+        try:
+            zoneinfo.ZoneInfo(candidate)
+            return candidate
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return None
+    places = gazetteer().find(candidate, limit=1)
+    return places[0].timezone if places else None
+
+
+async def settings_command(update: Update, context: Context) -> None:
+    chat, t = await chat_of(update, context)
+    args = command_args(update)
+    if not args:
+        await show(update, context, chat)
+        return
+    if not await is_admin(update, context):
+        await reply(update, t("group.admins_only"))
+        return
+    parsed = _parse(args)
+    if isinstance(parsed, str):
+        await reply(update, t(parsed))
+        return
+    if "timezone" in parsed:
+        zone = await _timezone_from(parsed["timezone"])
+        if zone is None:
+            await reply(update, t("settings.bad_timezone", value=esc(parsed["timezone"])))
+            return
+        parsed["timezone"] = zone
+    chat = await apply(context, chat, **parsed)
+    await show(update, context, chat, translator(chat.language, "bot")("settings.saved"))
+
+
+async def on_button(update: Update, context: Context, data: callbacks.Callback) -> None:
+    query = update.callback_query
+    assert query is not None
+    chat, t = await chat_of(update, context)
+    key, value = data.args
+    changes: dict[str, Any] | None = None
+    if key == "lang" and value in LANGUAGES:
+        changes = {"language": value}
+    elif key == "del" and value in DELIVERY:
+        changes = {"delivery": value}
+    elif key == "hour" and value.isdigit() and int(value) in HOURS:
+        changes = {"digest_hour": int(value)}
+    elif key == "day" and value.isdigit() and int(value) < 7:
+        changes = {"digest_weekday": int(value)}
+    elif key in ("bl", "nr") and value in ("on", "off"):
+        name = "include_borderline" if key == "bl" else "include_not_recruiting"
+        changes = {name: value == "on"}
+    elif key == "tz" and value == "set":
+        await query.answer()
+        await set_pending(context, chat, {"flow": "tz"})
+        await reply(update, t("settings.ask_timezone"), prompt_markup(update, t, location=True))
+        return
+    if changes is None:
+        await query.answer(t("button.stale"), show_alert=True)
+        return
+    await query.answer()
+    chat = await apply(context, chat, **changes)
+    await show(update, context, chat, translator(chat.language, "bot")("settings.saved"))
+
+
+async def on_text(
+    update: Update, context: Context, chat: ChatRow, t: Translator, text: str
+) -> bool:
+    if (chat.pending or {}).get("flow") != "tz":
+        return False
+    zone = await _timezone_from(text)
+    if zone is None:
+        await reply(
+            update,
+            t("settings.bad_timezone", value=esc(text)),
+            prompt_markup(update, t, location=True),
+        )
+        return True
+    chat = await apply(context, chat, timezone=zone, pending=None)
+    await show(update, context, chat, t("settings.saved"))
+    return True
+
+
+async def on_location(update: Update, context: Context, chat: ChatRow, t: Translator) -> bool:
+    message = update.effective_message
+    if (chat.pending or {}).get("flow") != "tz" or message is None or message.location is None:
+        return False
+    zone = timezone_at(message.location.latitude, message.location.longitude)
+    chat = await apply(context, chat, timezone=zone, pending=None)
+    await show(update, context, chat, t("settings.saved"))
+    return True
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("settings", settings_command))

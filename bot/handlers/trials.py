@@ -1,0 +1,165 @@
+"""/trial and /recent: stored trials in plain words, and which ones match this chat now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CommandHandler
+
+from bot import callbacks
+from bot.handlers.common import Context, Deps, chat_of, command_args, esc, keyboard, reply
+from bot.handlers.describe import gazetteer
+from bot.render import Button, Rendered, render_detail
+from jobs.classify import Classification
+from jobs.match import Match, SubscriptionFilter, filter_of, match
+from storage import chats as store
+from storage import trials as trial_store
+from storage.tables import ChatRow, SubscriptionRow
+from trialbot.model import Trial
+
+SEE_RECENT = callbacks.register("rc", 0)
+RECENT_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Found:
+    trial: Trial
+    verdict: Classification
+    matches: tuple[Match, ...]
+
+
+def geocode(city: str, country: str) -> tuple[float, float] | None:
+    places = gazetteer().find(city, country=country, limit=1)
+    return (places[0].lat, places[0].lon) if places else None
+
+
+async def _current(deps: Deps) -> list[tuple[Trial, Classification]]:
+    async with deps.db.read() as session:
+        rows = await trial_store.current_versions(session)
+    return [
+        (Trial.model_validate(snapshot), Classification.from_json(row.classification))
+        for row, snapshot in rows
+    ]
+
+
+async def matching(deps: Deps, filters: list[SubscriptionFilter]) -> list[Found]:
+    """Stored trials matching any of the filters, most recently updated first."""
+    found = []
+    for trial, verdict in await _current(deps):
+        matches = tuple(m for f in filters if (m := match(trial, verdict, f, geocode)))
+        if matches:
+            found.append(Found(trial, verdict, matches))
+    found.sort(key=lambda f: f.trial.last_update or "", reverse=True)
+    return found
+
+
+async def count_matches(deps: Deps, chat: ChatRow, sub: SubscriptionRow) -> int:
+    return len(await matching(deps, [filter_of(chat, sub)]))
+
+
+def to_markup(rendered: Rendered) -> InlineKeyboardMarkup | None:
+    def button(b: Button) -> InlineKeyboardButton:
+        if b.url:
+            return InlineKeyboardButton(b.text, url=b.url)
+        return InlineKeyboardButton(b.text, callback_data=b.callback_data)
+
+    rows = [[button(b) for b in row] for row in rendered.buttons]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def send_rendered(update: Update, rendered: Rendered) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_message(
+        rendered.text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=to_markup(rendered),
+        disable_web_page_preview=True,
+    )
+
+
+async def trial_command(update: Update, context: Context) -> None:
+    chat, t = await chat_of(update, context)
+    ident = command_args(update).split()[0] if command_args(update) else ""
+    if not ident:
+        await reply(update, t("trial.usage"))
+        return
+    await show_trial(update, context, chat, ident)
+
+
+async def show_trial(update: Update, context: Context, chat: ChatRow, ident: str) -> None:
+    _, t = await chat_of(update, context)
+    deps = Deps.of(context)
+    async with deps.db.read() as session:
+        row = await trial_store.find_trial(session, ident[:80])
+        snapshot = await trial_store.current_snapshot(session, row) if row else None
+        subs = await store.subscriptions(session, chat.chat_id)
+    if row is None or snapshot is None:
+        await reply(update, t("trial.unknown", id=esc(ident[:80])))
+        return
+    trial = Trial.model_validate(snapshot)
+    verdict = Classification.from_json(row.classification)
+    filters = [filter_of(chat, s) for s in subs]
+    matches = tuple(m for f in filters if (m := match(trial, verdict, f, geocode)))
+    await send_rendered(
+        update, render_detail(trial, verdict, chat.language or "en", matches=matches)
+    )
+
+
+async def recent_command(update: Update, context: Context) -> None:
+    chat, _ = await chat_of(update, context)
+    await show_recent(update, context, chat)
+
+
+async def show_recent(update: Update, context: Context, chat: ChatRow) -> None:
+    _, t = await chat_of(update, context)
+    deps = Deps.of(context)
+    async with deps.db.read() as session:
+        subs = await store.subscriptions(session, chat.chat_id)
+    if not subs:
+        await reply(update, t("recent.no_subscriptions"))
+        return
+    found = await matching(deps, [filter_of(chat, s) for s in subs])
+    if not found:
+        await reply(update, t("recent.none"))
+        return
+    lines = [t.plural("recent.head", len(found))]
+    rows = []
+    for number, item in enumerate(found[:RECENT_LIMIT], start=1):
+        trial = item.trial
+        status = t(f"status.{(trial.overall_status or 'UNKNOWN').lower()}")
+        nearest = min(
+            (s.distance_km for m in item.matches for s in m.sites if s.distance_km is not None),
+            default=None,
+        )
+        where = t("recent.km", km=round(nearest)) if nearest is not None else ""
+        lines.append(f"{number}. {esc(trial.title)} ({status}{where})")
+        rows.append(
+            [
+                (
+                    f"{number}. {trial.registry_id}",
+                    callbacks.encode(callbacks.TRIAL_DETAILS, trial.registry, trial.registry_id),
+                )
+            ]
+        )
+    if len(found) > RECENT_LIMIT:
+        lines.append(t("recent.more", count=len(found) - RECENT_LIMIT))
+    await reply(update, "\n".join(lines), keyboard(rows))
+
+
+async def on_button(update: Update, context: Context, data: callbacks.Callback) -> None:
+    query = update.callback_query
+    assert query is not None
+    chat, _ = await chat_of(update, context)
+    await query.answer()
+    if data.action == SEE_RECENT:
+        await show_recent(update, context, chat)
+    elif data.action == callbacks.TRIAL_DETAILS:
+        await show_trial(update, context, chat, f"{data.args[0]}:{data.args[1]}")
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("trial", trial_command))
+    app.add_handler(CommandHandler("recent", recent_command))

@@ -1,0 +1,42 @@
+"""Plain messages: typed answers to a waiting step, and location pins."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, MessageHandler, filters
+
+from bot.handlers import settings, subscribe
+from bot.handlers.common import Context, chat_of, is_admin, is_private, reply
+
+
+async def on_text(update: Update, context: Context) -> None:
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    chat, t = await chat_of(update, context)
+    if not chat.pending:
+        if is_private(update):
+            await reply(update, t("text.no_pending"))
+        return
+    if not is_private(update) and not await is_admin(update, context):
+        return  # in groups only admins answer the bot's questions
+    text = message.text.strip()[:200]
+    for handler in (subscribe.on_text, settings.on_text):
+        if await handler(update, context, chat, t, text):
+            return
+    if is_private(update):
+        await reply(update, t("text.no_pending"))
+
+
+async def on_location(update: Update, context: Context) -> None:
+    chat, t = await chat_of(update, context)
+    if await settings.on_location(update, context, chat, t):
+        return
+    await subscribe.on_location(update, context, chat, t)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_text)
+    )
+    app.add_handler(MessageHandler(filters.LOCATION & ~filters.UpdateType.EDITED, on_location))

@@ -1,0 +1,710 @@
+"""Telegram messages for trials: the new-trial alert, the change alert, the detail view and
+the digest.
+
+Messages are Telegram HTML built from the `alerts` catalog (`bot/locales/*/alerts.po`) and the
+plain-language blocks in `bot.plain`; caveats come from `bot.caveats`. Rules that keep them
+safe to send:
+
+- every piece of registry or user text is cleaned (control characters, lone surrogates),
+  shortened before escaping and escaped with `html.escape`, so no tag or entity is ever cut;
+- only `<b>`, `<i>` and `<a href>` are produced;
+- a message is assembled from sections and, when it would pass the budget (4,096 visible
+  UTF-16 units less a margin), shortened at section boundaries: long lists lose their last
+  items behind an "and N more" line, then optional sections go; the title, the risks and the
+  disclaimer always stay.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from bot import callbacks
+from bot.caveats import ALWAYS, Caveat, evaluate
+from bot.i18n import Translator, translator
+from bot.plain import facts, words
+from bot.plain.measure import visible_text
+from jobs.classify import Classification
+from jobs.match import Match, SiteMatch, SubscriptionFilter
+from trialbot.model import STOPPED_STATUSES, FieldChange, Site, Trial
+
+MAX_LENGTH = 4096
+"""Telegram's limit on message text after entity parsing."""
+BUDGET = 3900
+"""What we allow ourselves: a margin for clients that count differently."""
+SITES_IN_ALERT = 5
+SITES_IN_DETAIL = 12
+SITE_CHANGES_SHOWN = 3
+ALERTS_NAMED = 4
+DIGEST_ITEMS_PER_MESSAGE = 10
+_FACILITY, _CITY, _LABEL, _REGISTRY_TITLE, _SPONSOR = 90, 50, 40, 300, 120
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    url: str | None = None
+    callback_data: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    """Telegram HTML."""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    trial: Trial
+    verdict: Classification
+    changes: tuple[FieldChange, ...]
+    """Empty for a new trial."""
+    matches: tuple[Match, ...]
+
+
+def esc(text: str) -> str:
+    """Text node escaping for Telegram HTML (`<`, `>`, `&`)."""
+    return html.escape(text, quote=False)
+
+
+def visible_length(html_text: str) -> int:
+    """Length after entity parsing, in UTF-16 code units (how Telegram counts)."""
+    return len(visible_text(html_text).encode("utf-16-le")) // 2
+
+
+# --- sections and fitting ------------------------------------------------------------------
+
+
+@dataclass
+class _Section:
+    """A block of the message: an optional bold heading and lines (already HTML)."""
+
+    lines: list[str]
+    heading: str | None = None
+    more: Callable[[int], str] | None = None
+    """Plain text for "and N more" when list items are hidden; None: not shortenable."""
+    hidden: int = 0
+    keep: int = 1
+    drop_rank: int | None = None
+    """Optional sections are dropped lowest rank first when shortening lists is not enough."""
+
+    def html(self) -> str:
+        lines = list(self.lines)
+        if self.hidden and self.more is not None:
+            lines.append(esc(self.more(self.hidden)))
+        head = [f"<b>{esc(self.heading)}</b>"] if self.heading else []
+        return "\n".join(head + lines)
+
+
+def _assemble(sections: Sequence[_Section]) -> str:
+    return "\n\n".join(s.html() for s in sections if s.lines or s.hidden)
+
+
+def _fit(sections: list[_Section], budget: int = BUDGET) -> str:
+    """Shorten at section boundaries until the message fits."""
+    text = _assemble(sections)
+    while visible_length(text) > budget:
+        lists = [s for s in sections if s.more is not None and len(s.lines) > s.keep]
+        optional = [s for s in sections if s.drop_rank is not None]
+        if lists:
+            longest = max(lists, key=lambda s: sum(len(line) for line in s.lines))
+            longest.lines.pop()
+            longest.hidden += 1
+        elif optional:
+            sections.remove(min(optional, key=lambda s: s.drop_rank or 0))
+        else:
+            raise ValueError("message cannot be shortened below the limit")
+        text = _assemble(sections)
+    return text
+
+
+def _bullets(lines: Sequence[str], mark: str = "•") -> list[str]:
+    return [f"{mark} {esc(line)}" for line in lines]
+
+
+# --- shared pieces -------------------------------------------------------------------------
+
+
+def _caveat_text(caveat: Caveat, t: Translator) -> str:
+    params = dict(caveat.params)
+    if caveat.count is not None:
+        return t.plural(caveat.key, caveat.count, n=words.number(caveat.count, t), **params)
+    return t(caveat.key, **params) if params else t(caveat.key)
+
+
+def _risk_lines(caveats: Sequence[Caveat], t: Translator) -> list[str]:
+    return [
+        f"{'⚠️' if c.severity == 'H' else '•'} {esc(_caveat_text(c, t))}"
+        for c in caveats
+        if c.rule not in ALWAYS
+    ]
+
+
+def _disclaimer(t: Translator) -> _Section:
+    line = words.join_sentences((t("disclaimer.advice"), t("caveat.c0"), t("caveat.c1")), t)
+    return _Section([f"<i>{esc(line)}</i>"], keep=1)
+
+
+def _place(site: Site, t: Translator) -> str:
+    parts = [facts.shorten(site.city or "", _CITY), words.country_name(site, t) or ""]
+    return ", ".join(p for p in parts if p)
+
+
+def _site_text(site: Site, km: float | None, t: Translator, origin: str | None) -> str:
+    parts = [facts.shorten(site.facility or "", _FACILITY), _place(site, t)]
+    text = ", ".join(p for p in parts if p) or t("where.unnamed")
+    if km is not None:
+        away = words.distance(km, t)
+        text = (
+            t("where.distance.from", site=text, distance=away, place=origin)
+            if origin
+            else (t("where.distance.away", site=text, distance=away))
+        )
+    status = (site.status or "").lower()
+    suffix = t(f"where.status.{status}") if status in _SITE_STATUSES else ""
+    return t("where.site", site=text, status=suffix).strip()
+
+
+_SITE_STATUSES = frozenset(
+    {
+        "recruiting",
+        "not_yet_recruiting",
+        "enrolling_by_invitation",
+        "active_not_recruiting",
+        "completed",
+        "terminated",
+        "suspended",
+        "withdrawn",
+    }
+)
+
+
+def _merged_sites(trial: Trial, matches: Sequence[Match]) -> list[tuple[SiteMatch, str | None]]:
+    """Matched sites of all subscriptions, each once with its shortest distance, nearest
+    first; every site of the trial when nothing was matched (detail view)."""
+    if not matches:
+        return [(SiteMatch(site, None), None) for site in trial.sites]
+    best: dict[str, tuple[SiteMatch, str | None]] = {}
+    for m in matches:
+        for sm in m.sites:
+            known = best.get(sm.site.key)
+            if known is None or (
+                sm.distance_km is not None
+                and (known[0].distance_km is None or sm.distance_km < known[0].distance_km)
+            ):
+                best[sm.site.key] = (sm, m.subscription.place_name)
+    ranked = sorted(
+        enumerate(best.values()),
+        key=lambda item: (item[1][0].distance_km is None, item[1][0].distance_km or 0, item[0]),
+    )
+    return [pair for _, pair in ranked]
+
+
+def _where(trial: Trial, matches: Sequence[Match], t: Translator, shown: int) -> _Section:
+    sites = _merged_sites(trial, matches)
+    if not sites:
+        return _Section([esc(t("where.none"))], heading=t("section.where"))
+    lines = [
+        "• " + esc(_site_text(sm.site, sm.distance_km, t, facts.shorten(origin or "", _CITY)))
+        for sm, origin in sites[:shown]
+    ]
+    return _Section(
+        lines,
+        heading=t("section.where"),
+        more=lambda n: t.plural("where.more", n, n=words.number(n, t)),
+        hidden=max(0, len(sites) - shown),
+    )
+
+
+def _region(sub: SubscriptionFilter, t: Translator) -> str:
+    if sub.near:
+        place = facts.shorten(sub.place_name or "", _CITY) or t("why.region.your_place")
+        return t("why.region.near", place=place, km=words.number(sub.radius_km or 0, t))
+    if sub.countries:
+        names = sorted(words.country_name(Site(country=c), t) or c for c in sub.countries)
+        return t("why.region.countries", countries=", ".join(names))
+    return t("why.region.anywhere")
+
+
+def _alert_name(sub: SubscriptionFilter, t: Translator) -> str:
+    label = facts.shorten(sub.label or "", _LABEL)
+    region = _region(sub, t)
+    return t("why.alert.labelled", label=label, region=region) if label else region
+
+
+def _why(matches: Sequence[Match], t: Translator) -> _Section:
+    names = list(dict.fromkeys(_alert_name(m.subscription, t) for m in matches))
+    if not names:
+        return _Section([])
+    shown = names[:ALERTS_NAMED]
+    if len(names) > len(shown):
+        shown.append(t.plural("why.more", len(names) - len(shown), n=len(names) - len(shown)))
+    listed = shown[0] if len(shown) == 1 else t("join.and", a="; ".join(shown[:-1]), b=shown[-1])
+    line = t.plural("why.matches", len(names), alerts=listed)
+    return _Section([esc(line)], heading=t("section.why"), drop_rank=1)
+
+
+def _buttons(trial: Trial, t: Translator, details: bool = True) -> tuple[tuple[Button, ...], ...]:
+    row: list[Button] = []
+    if trial.url.startswith(("https://", "http://")):
+        row.append(Button(t("button.registry"), url=trial.url))
+    if details:
+        data = _details_data(trial)
+        if data:
+            row.append(Button(t("button.details"), callback_data=data))
+    return (tuple(row),) if row else ()
+
+
+def _details_data(trial: Trial) -> str | None:
+    try:
+        return callbacks.encode(callbacks.TRIAL_DETAILS, trial.registry, trial.registry_id)
+    except ValueError:
+        return None
+
+
+def _title(prefix_key: str | None, trial: Trial, verdict: Classification, t: Translator) -> str:
+    title = words.plain_title(trial, verdict, t)
+    text = t(prefix_key, title=title) if prefix_key else title
+    return f"<b>{esc(text)}</b>"
+
+
+def _body_sections(
+    trial: Trial,
+    verdict: Classification,
+    matches: Sequence[Match],
+    t: Translator,
+    today: date,
+    sites_shown: int,
+) -> list[_Section]:
+    """The sections every full description has, in the issue's order."""
+    return [
+        _Section(
+            [esc(words.join_sentences(words.what_is_tested(trial, verdict, t), t))],
+            heading=t("section.what"),
+        ),
+        _Section(
+            _bullets(words.who_can_join(trial, verdict, t)),
+            heading=t("section.who"),
+            more=lambda n: t("who.more"),
+            keep=2,
+        ),
+        _where(trial, matches, t, sites_shown),
+        _Section(
+            [esc(words.join_sentences(words.how_far_along(trial, t), t))],
+            heading=t("section.progress"),
+        ),
+        _Section(
+            _risk_lines(evaluate(trial, verdict, today), t),
+            heading=t("section.risks"),
+            more=lambda n: t("risks.more"),
+            keep=3,
+        ),
+        _why(matches, t),
+    ]
+
+
+# --- the four messages ---------------------------------------------------------------------
+
+
+def render_new_trial(
+    trial: Trial,
+    verdict: Classification,
+    matches: Sequence[Match],
+    lang: str,
+    *,
+    today: date | None = None,
+) -> Rendered:
+    """The alert for a trial a subscription sees for the first time."""
+    t = translator(lang, "alerts")
+    sections = [
+        _Section([_title("title.new", trial, verdict, t)]),
+        *_body_sections(trial, verdict, matches, t, today or date.today(), SITES_IN_ALERT),
+        _disclaimer(t),
+    ]
+    return Rendered(_fit(sections), _buttons(trial, t))
+
+
+def render_change(
+    trial: Trial,
+    verdict: Classification,
+    changes: Sequence[FieldChange],
+    matches: Sequence[Match],
+    lang: str,
+    *,
+    today: date | None = None,
+) -> Rendered | None:
+    """What changed, in plain words; None when nothing a patient would care about changed."""
+    t = translator(lang, "alerts")
+    lines = change_lines(trial, verdict, changes, matches, t)
+    if not lines:
+        return None
+    status_shown = any(c.kind == "status" and c.notable for c in changes)
+    flags = [
+        c
+        for c in evaluate(trial, verdict, today or date.today())
+        if c.severity == "H" and not (status_shown and c.rule == "R9")
+    ]
+    changed = _Section(
+        _bullets(lines),
+        heading=t("section.changed"),
+        more=lambda n: t.plural("change.more", n, n=words.number(n, t)),
+    )
+    sections = [
+        _Section([_title("title.update", trial, verdict, t)]),
+        changed,
+        _Section(_risk_lines(flags, t), heading=t("section.flags"), drop_rank=2),
+        _why(matches, t),
+        _disclaimer(t),
+    ]
+    return Rendered(_fit(sections), _buttons(trial, t))
+
+
+def render_detail(
+    trial: Trial,
+    verdict: Classification,
+    lang: str,
+    *,
+    matches: Sequence[Match] = (),
+    today: date | None = None,
+) -> Rendered:
+    """The `/trial` view: the full description plus the registry's own facts."""
+    t = translator(lang, "alerts")
+    sections = [
+        _Section([_title(None, trial, verdict, t)]),
+        *_body_sections(trial, verdict, matches, t, today or date.today(), SITES_IN_DETAIL),
+        _record_section(trial, t),
+        _disclaimer(t),
+    ]
+    return Rendered(_fit(sections), _buttons(trial, t, details=False))
+
+
+def _record_section(trial: Trial, t: Translator) -> _Section:
+    lines = [
+        t("record.title", title=facts.shorten(trial.brief_title, _REGISTRY_TITLE)),
+        t("record.id", id=trial.registry_id),
+    ]
+    if trial.sponsor:
+        lines.append(t("record.sponsor", sponsor=facts.shorten(trial.sponsor.name, _SPONSOR)))
+    start = words.month(trial.dates.start.date if trial.dates.start else None, t)
+    end_date = trial.dates.primary_completion or trial.dates.completion
+    end = words.month(end_date.date if end_date else None, t)
+    if start:
+        lines.append(t("record.start", date=start))
+    if end:
+        lines.append(t("record.end", date=end))
+    updated = words.month(trial.last_update, t)
+    if updated:
+        lines.append(t("record.updated", date=updated))
+    return _Section([esc(line) for line in lines], heading=t("section.record"), drop_rank=0)
+
+
+def render_digest(
+    items: Sequence[DigestItem],
+    lang: str,
+    period: Literal["daily", "weekly"],
+    *,
+    today: date | None = None,
+) -> list[Rendered]:
+    """Many alerts folded into as few messages as fit, each with its own disclaimer."""
+    t = translator(lang, "alerts")
+    day = today or date.today()
+    blocks: list[tuple[str, Trial]] = []
+    for item in items:
+        block = _digest_block(item, t, day, len(blocks) + 1)
+        if block is not None:
+            blocks.append((block, item.trial))
+    if not blocks:
+        return []
+    disclaimer = _disclaimer(t).html()
+    reserve = visible_length(disclaimer) + 120
+    pages: list[list[tuple[str, Trial]]] = [[]]
+    used = 0
+    for block, trial in blocks:
+        size = visible_length(block) + 2
+        if pages[-1] and (
+            used + size > BUDGET - reserve or len(pages[-1]) >= DIGEST_ITEMS_PER_MESSAGE
+        ):
+            pages.append([])
+            used = 0
+        pages[-1].append((block, trial))
+        used += size
+    out = []
+    for number, page in enumerate(pages, start=1):
+        head = t.plural(f"digest.{period}", len(blocks), n=words.number(len(blocks), t))
+        if len(pages) > 1:
+            head += " " + t("digest.part", part=number, parts=len(pages))
+        text = "\n\n".join([f"<b>{esc(head)}</b>", *(b for b, _ in page), disclaimer])
+        out.append(Rendered(text, _digest_buttons(page, blocks, t)))
+    return out
+
+
+def _digest_block(item: DigestItem, t: Translator, today: date, number: int) -> str | None:
+    trial, verdict = item.trial, item.verdict
+    title = words.plain_title(trial, verdict, t)
+    if item.changes:
+        lines = change_lines(trial, verdict, item.changes, item.matches, t)
+        if not lines:
+            return None
+        head = t("digest.update", n=number, title=title)
+        body = _bullets(lines[:SITE_CHANGES_SHOWN])
+    else:
+        head = t("digest.new", n=number, title=title)
+        body = [
+            esc(words.join_sentences([words.status_line(trial, t), words.phase_line(trial, t)], t))
+        ]
+        sites = _merged_sites(trial, item.matches)
+        if sites:
+            sm, origin = sites[0]
+            nearest = _site_text(sm.site, sm.distance_km, t, facts.shorten(origin or "", _CITY))
+            body.append(esc(t("digest.nearest", site=nearest)))
+            if len(sites) > 1:
+                body.append(
+                    esc(t.plural("where.more", len(sites) - 1, n=words.number(len(sites) - 1, t)))
+                )
+    flags = [c for c in evaluate(trial, verdict, today) if c.severity == "H"]
+    body += _risk_lines(flags, t)
+    if trial.url.startswith(("https://", "http://")):
+        link = html.escape(trial.url, quote=True)
+        body.append(f'<a href="{link}">{esc(t("button.registry"))}</a>')
+    return "\n".join([f"<b>{esc(head)}</b>", *body])
+
+
+def _digest_buttons(
+    page: Sequence[tuple[str, Trial]], blocks: Sequence[tuple[str, Trial]], t: Translator
+) -> tuple[tuple[Button, ...], ...]:
+    numbers = {id(trial): n for n, (_, trial) in enumerate(blocks, start=1)}
+    buttons = []
+    for _, trial in page:
+        data = _details_data(trial)
+        if data:
+            buttons.append(Button(t("button.details_n", n=numbers[id(trial)]), callback_data=data))
+    return tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
+
+
+# --- what changed --------------------------------------------------------------------------
+
+
+def change_lines(
+    trial: Trial,
+    verdict: Classification,
+    changes: Sequence[FieldChange],
+    matches: Sequence[Match],
+    t: Translator,
+) -> list[str]:
+    """Plain sentences for the changes a patient would care about (none for the rest)."""
+    notable = [c for c in changes if c.notable]
+    lines: list[str] = []
+    kinds = {c.kind for c in notable}
+    for change in notable:
+        wording = _CHANGE_WORDS.get(change.kind)
+        line = wording(change, trial, verdict, t, kinds) if wording else None
+        if line:
+            lines.append(line)
+    lines += _site_change_lines(
+        [c for c in notable if c.kind.startswith("site_")], trial, matches, t
+    )
+    return list(dict.fromkeys(lines))
+
+
+ChangeWords = Callable[[FieldChange, Trial, Classification, Translator, set[str]], str | None]
+
+
+def _status_change(
+    change: FieldChange, trial: Trial, verdict: Classification, t: Translator, kinds: set[str]
+) -> str | None:
+    status = str(change.new or "").lower()
+    if not status:
+        return None
+    line = t(f"change.status.{status}") if status in words.STATUSES else t("change.status.other")
+    if str(change.new) in STOPPED_STATUSES and trial.why_stopped:
+        line += " " + t("change.reason", reason=facts.shorten(trial.why_stopped, 160))
+    return line
+
+
+def _why_stopped_change(
+    change: FieldChange, trial: Trial, verdict: Classification, t: Translator, kinds: set[str]
+) -> str | None:
+    if "status" in kinds or not change.new:
+        return None
+    return t("change.reason_now", reason=facts.shorten(str(change.new), 160))
+
+
+def _results_change(
+    change: FieldChange, trial: Trial, verdict: Classification, t: Translator, kinds: set[str]
+) -> str | None:
+    return t("change.results") if change.new is True else None
+
+
+def _count(value: Any) -> int | None:
+    count = value.get("count") if isinstance(value, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+def _enrollment_change(
+    change: FieldChange, trial: Trial, verdict: Classification, t: Translator, kinds: set[str]
+) -> str | None:
+    old, new = _count(change.old), _count(change.new)
+    if new is None or new == old:
+        return None
+    estimated = isinstance(change.new, dict) and change.new.get("estimated") is not False
+    n = words.number(new, t)
+    if old is None:
+        key = "change.enrollment.first" if estimated else "change.enrollment.final"
+        return t.plural(key, new, n=n)
+    key = "change.enrollment.planned" if estimated else "change.enrollment.actual"
+    return t.plural(key, new, n=n, old=words.number(old, t))
+
+
+def _phase_change(
+    change: FieldChange, trial: Trial, verdict: Classification, t: Translator, kinds: set[str]
+) -> str | None:
+    old = {p for p in change.old or [] if p != "NA"}
+    new = {p for p in change.new or [] if p != "NA"}
+    if old == new or not new:
+        return None
+    return t("change.phases", phase=words.phase_line(trial, t))
+
+
+def _date_value(value: Any) -> str | None:
+    return value.get("date") if isinstance(value, dict) else None
+
+
+def _date_change(
+    change: FieldChange, trial: Trial, verdict: Classification, t: Translator, kinds: set[str]
+) -> str | None:
+    name = change.field.removeprefix("dates.")
+    if name not in ("start", "primary_completion", "completion"):
+        return None
+    old, new = words.month(_date_value(change.old), t), words.month(_date_value(change.new), t)
+    if new is None or old == new:
+        return None
+    if old is None:
+        return t(f"change.date.{name}.new", new=new)
+    return t(f"change.date.{name}", old=old, new=new)
+
+
+def _eligibility_change(
+    change: FieldChange, trial: Trial, verdict: Classification, t: Translator, kinds: set[str]
+) -> str | None:
+    field_name = change.field.removeprefix("eligibility.")
+    if field_name == "healthy_volunteers":
+        return None
+    if field_name == "sex":
+        sex = str(change.new or "").lower()
+        if sex in ("female", "male"):
+            return t(f"who.sex.{sex}")
+        was = str(change.old or "").lower()
+        return t("change.sex.all") if sex == "all" and was in ("female", "male") else None
+    if field_name == "criteria" and not change.old:
+        return t("change.criteria.new")
+    if field_name in ("minimum_age", "maximum_age"):
+        ages = words.age_line(trial, t)
+        return t("change.ages", ages=ages) if ages else t("change.criteria")
+    if field_name == "criteria" and isinstance(change.old, str):
+        before = trial.model_copy(
+            update={"eligibility": trial.eligibility.model_copy(update={"criteria": change.old})}
+        )
+        old_window = facts.stroke_window(before, verdict)
+        new_window = facts.stroke_window(trial, verdict)
+        if old_window and new_window and old_window != new_window:
+            return t(
+                "change.window",
+                new=words.window_words(new_window, t),
+                old=words.window_words(old_window, t),
+            )
+    return t("change.criteria")
+
+
+_CHANGE_WORDS: dict[str, ChangeWords] = {
+    "status": _status_change,
+    "why_stopped": _why_stopped_change,
+    "results_posted": _results_change,
+    "enrollment": _enrollment_change,
+    "phases": _phase_change,
+    "date": _date_change,
+    "eligibility": _eligibility_change,
+}
+"""Title changes are left out on purpose: our title is our own, and registry title edits are
+mostly typo fixes."""
+
+
+def _site_of(value: Any) -> Site | None:
+    if not isinstance(value, dict):
+        return None
+    try:
+        return Site.model_validate({k: v for k, v in value.items() if k in Site.model_fields})
+    except ValueError:
+        return None
+
+
+def _site_change_lines(
+    changes: Sequence[FieldChange], trial: Trial, matches: Sequence[Match], t: Translator
+) -> list[str]:
+    """Site changes inside the subscriptions' regions, nearest first; the rest counted."""
+    anywhere = not matches or any(m.subscription.anywhere for m in matches)
+    matched = {sm.site.key: (sm, m.subscription.place_name) for m in matches for sm in m.sites}
+    near: list[tuple[float, str]] = []
+    elsewhere = 0
+    for change in changes:
+        site = _site_of(change.new if change.kind != "site_removed" else change.old)
+        if site is None:
+            continue
+        found = matched.get(site.key)
+        if found is None and not anywhere:
+            elsewhere += 1
+            continue
+        km = found[0].distance_km if found else None
+        origin = facts.shorten(found[1] or "", _CITY) if found else ""
+        line = _site_change_line(change, site, km, origin, t)
+        if line:
+            near.append((km if km is not None else float("inf"), line))
+    near.sort(key=lambda pair: pair[0])
+    lines = [line for _, line in near[:SITE_CHANGES_SHOWN]]
+    if len(near) > SITE_CHANGES_SHOWN:
+        hidden = len(near) - SITE_CHANGES_SHOWN
+        lines.append(t.plural("change.site.more", hidden, n=words.number(hidden, t)))
+    if elsewhere and lines:
+        lines.append(t.plural("change.site.elsewhere", elsewhere, n=words.number(elsewhere, t)))
+    return lines
+
+
+def _site_change_line(
+    change: FieldChange, site: Site, km: float | None, origin: str, t: Translator
+) -> str | None:
+    place = _place(site, t) or facts.shorten(site.facility or "", _FACILITY) or t("where.unnamed")
+    if km is not None:
+        away = words.distance(km, t)
+        place = (
+            t("change.site.from", place=place, distance=away, origin=origin)
+            if origin
+            else t("change.site.away", place=place, distance=away)
+        )
+    if change.kind == "site_added":
+        return t("change.site.added", place=place)
+    if change.kind == "site_removed":
+        return t("change.site.removed", place=place)
+    old = _site_of(change.old)
+    was = old.status if old else None
+    if site.status == "RECRUITING":
+        return t("change.site.recruiting", place=place)
+    if was == "RECRUITING":
+        return t("change.site.stopped", place=place)
+    return None
+
+
+__all__ = [
+    "MAX_LENGTH",
+    "Button",
+    "DigestItem",
+    "Rendered",
+    "change_lines",
+    "render_change",
+    "render_detail",
+    "render_digest",
+    "render_new_trial",
+    "visible_length",
+]

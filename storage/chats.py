@@ -1,0 +1,165 @@
+"""Chats and their subscriptions: everything the conversation reads and writes.
+
+`forget()` is the one place that knows every table holding rows about a chat; a test walks
+all tables after it, so a new table that stores chat data must be added here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.tables import ChatRow, SubscriptionRow, utcnow
+
+MAX_SUBSCRIPTIONS = 20
+"""Per chat. Plenty for a caregiver; a cap keeps a runaway script from filling the table."""
+
+
+async def get_chat(
+    session: AsyncSession, chat_id: int, *, for_update: bool = False
+) -> ChatRow | None:
+    query = select(ChatRow).where(ChatRow.chat_id == chat_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.exec(query)).first()
+
+
+async def ensure_chat(
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    chat_type: str,
+    language: str,
+    title: str | None = None,
+) -> ChatRow:
+    """The chat's row, created on first contact; reactivates a chat that came back."""
+    row = await get_chat(session, chat_id, for_update=True)
+    now = utcnow()
+    if row is None:
+        row = ChatRow(chat_id=chat_id, type=chat_type, language=language, title=title)
+        session.add(row)
+        await session.flush()
+        return row
+    if not row.active or (title and row.title != title) or row.type != chat_type:
+        row.active, row.deactivated_at, row.deactivation_reason = True, None, None
+        row.title, row.type, row.updated_at = title or row.title, chat_type, now
+        session.add(row)
+    return row
+
+
+def update_chat(session: AsyncSession, row: ChatRow, **changes: Any) -> ChatRow:
+    for name, value in changes.items():
+        if not hasattr(row, name):
+            raise AttributeError(name)
+        setattr(row, name, value)
+    row.updated_at = utcnow()
+    session.add(row)
+    return row
+
+
+async def subscriptions(session: AsyncSession, chat_id: int) -> list[SubscriptionRow]:
+    """The chat's subscriptions in the order /list numbers them."""
+    query = (
+        select(SubscriptionRow)
+        .where(SubscriptionRow.chat_id == chat_id)
+        .order_by(col(SubscriptionRow.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def count_subscriptions(session: AsyncSession, chat_id: int) -> int:
+    query = (
+        select(func.count()).select_from(SubscriptionRow).where(SubscriptionRow.chat_id == chat_id)
+    )
+    return int((await session.exec(query)).one())
+
+
+async def get_subscription(
+    session: AsyncSession, chat_id: int, subscription_id: int
+) -> SubscriptionRow | None:
+    """A subscription, only if it belongs to this chat (button data can be forged)."""
+    query = select(SubscriptionRow).where(
+        SubscriptionRow.id == subscription_id, SubscriptionRow.chat_id == chat_id
+    )
+    return (await session.exec(query)).first()
+
+
+async def add_subscription(
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    conditions: Sequence[str],
+    countries: Sequence[str] = (),
+    lat: float | None = None,
+    lon: float | None = None,
+    radius_km: int | None = None,
+    place_name: str | None = None,
+    point_country: str | None = None,
+    label: str | None = None,
+) -> SubscriptionRow:
+    row = SubscriptionRow(
+        chat_id=chat_id,
+        conditions=sorted(set(conditions)),
+        countries=sorted(set(countries)),
+        lat=lat,
+        lon=lon,
+        radius_km=radius_km,
+        place_name=place_name,
+        point_country=point_country,
+        label=label,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def update_subscription(session: AsyncSession, row: SubscriptionRow, **changes: Any) -> None:
+    for name, value in changes.items():
+        if not hasattr(row, name):
+            raise AttributeError(name)
+        setattr(row, name, value)
+    row.updated_at = utcnow()
+    session.add(row)
+
+
+async def delete_subscriptions(
+    session: AsyncSession, chat_id: int, ids: Sequence[int] | None = None
+) -> int:
+    """Delete some (or, with ids=None, all) of a chat's subscriptions; returns how many."""
+    query = delete(SubscriptionRow).where(col(SubscriptionRow.chat_id) == chat_id)
+    if ids is not None:
+        query = query.where(col(SubscriptionRow.id).in_(list(ids)))
+    return len((await session.exec(query.returning(col(SubscriptionRow.id)))).all())
+
+
+async def active_subscriptions(session: AsyncSession) -> list[tuple[ChatRow, SubscriptionRow]]:
+    """Every subscription of every active, unpaused chat (for matching)."""
+    query = (
+        select(ChatRow, SubscriptionRow)
+        .join(SubscriptionRow, col(SubscriptionRow.chat_id) == col(ChatRow.chat_id))
+        .where(col(ChatRow.active).is_(True), col(ChatRow.paused).is_(False))
+        .order_by(col(ChatRow.chat_id), col(SubscriptionRow.id))
+    )
+    return [(chat, sub) for chat, sub in (await session.exec(query)).all()]
+
+
+async def forget(session: AsyncSession, chat_id: int) -> None:
+    """Delete every row about the chat, in every table that holds any."""
+    await session.exec(delete(SubscriptionRow).where(col(SubscriptionRow.chat_id) == chat_id))
+    await session.exec(delete(ChatRow).where(col(ChatRow.chat_id) == chat_id))
+
+
+async def export(session: AsyncSession, chat_id: int) -> dict[str, Any]:
+    """Everything stored about the chat, for /mydata."""
+    chat = await get_chat(session, chat_id)
+    if chat is None:
+        return {"chat": None, "subscriptions": []}
+    subs = await subscriptions(session, chat_id)
+    return {
+        "chat": chat.model_dump(mode="json"),
+        "subscriptions": [s.model_dump(mode="json") for s in subs],
+    }

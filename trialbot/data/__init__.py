@@ -1,0 +1,1 @@
+"""Packaged data files (offline gazetteer); see ATTRIBUTION.md."""

@@ -1,0 +1,437 @@
+"""Offline places: city look-up, nearest city to a pin, time zones, distances and radii.
+
+Cities come from the packaged GeoNames extract `trialbot/data/cities.tsv.gz` (built by
+`tools/build_gazetteer.py`; see `trialbot/data/ATTRIBUTION.md`), so nothing here needs the
+network or a heavy dependency. Matching is exact on folded names (case, accents, apostrophes,
+hyphens ignored; alternate names such as "München" or "北京" included): a close spelling is
+only ever offered through `suggest`, never accepted silently.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import math
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from typing import Final
+
+from trialbot.countries import display_name, fold, parse_country
+
+EARTH_RADIUS_KM: Final = 6371.0088
+MIN_RADIUS_KM: Final = 1
+MAX_RADIUS_KM: Final = 2000
+DATA_PACKAGE: Final = "trialbot.data"
+DATA_FILE: Final = "cities.tsv.gz"
+# Cities considered for "did you mean" (difflib over all 34k names is slow and noisy).
+SUGGEST_MIN_POPULATION: Final = 50_000
+# Same-name places without an admin1 name get "near <bigger city>" within this distance.
+NEAR_HINT_MAX_KM: Final = 200.0
+
+# Rings of 1-degree cells searched by `nearest` before it falls back to scanning every city.
+_MAX_RINGS: Final = 20
+_NEAR_WORD: Final = {"en": "near", "es": "cerca de", "zh": "靠近"}
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km (good to ~0.5%, plenty for trial-site radii)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _lang_key(lang: str | None) -> str:
+    key = (lang or "en").lower()[:2]
+    return key if key in _NEAR_WORD else "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """One gazetteer city. `admin1` is the region's name when known (US states, UK nations,
+    Canadian provinces, Australian states), else None; `admin1_code` is GeoNames' raw code."""
+
+    id: int
+    name: str
+    country: str
+    admin1: str | None
+    lat: float
+    lon: float
+    population: int
+    timezone: str
+    admin1_code: str = ""
+
+    def label(self, lang: str = "en", *, with_admin1: bool = False) -> str:
+        """Text for buttons: "Madrid, Spain", or "Springfield, Illinois, United States"."""
+        parts = [self.name]
+        if with_admin1 and self.admin1:
+            parts.append(self.admin1)
+        country = display_name(self.country, _lang_key(lang))
+        if fold(country) != fold(self.name):  # "Singapore", not "Singapore, Singapore"
+            parts.append(country)
+        return ", ".join(parts)
+
+
+_COORDS: Final = re.compile(
+    r"^\s*\(?\s*([-+]?\d{1,3}(?:\.\d+)?)\s*[,;\s]\s*([-+]?\d{1,3}(?:\.\d+)?)\s*\)?\s*$"
+)
+
+
+def parse_coordinates(text: str) -> tuple[float, float] | None:
+    """Read "40.4168,-3.7038" or "40.4168, -3.7038" as (lat, lon); None if bad or out of range."""
+    match = _COORDS.match(text)
+    if match is None:
+        return None
+    lat, lon = float(match.group(1)), float(match.group(2))
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        return None
+    return lat, lon
+
+
+_RADIUS_TEXT: Final = re.compile(r"^\+?(?:\d+|\d{1,3}(?:[.,\s\u00a0\u202f]\d{3})+)$")
+
+
+def validate_radius_km(value: object) -> int:
+    """A search radius as a whole number of km in 1..2000, or ValueError saying what is allowed.
+
+    Typed text may carry "km" and thousands separators ("2.000", "2,000", "2 000" = 2000, as
+    Spanish writes it); decimals are refused rather than guessed.
+    """
+    message = (
+        f"The radius must be a whole number of kilometres from {MIN_RADIUS_KM} to {MAX_RADIUS_KM}."
+    )
+    if isinstance(value, bool):
+        raise ValueError(message)
+    if isinstance(value, str):
+        text = value.strip().lower().removesuffix("km").strip()
+        if not _RADIUS_TEXT.match(text):
+            raise ValueError(message)
+        number = float(re.sub(r"[^\d]", "", text))
+    elif isinstance(value, int | float):
+        number = float(value)
+    else:
+        raise ValueError(message)
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError(message)
+    if not MIN_RADIUS_KM <= number <= MAX_RADIUS_KM:
+        raise ValueError(message)
+    return int(number)
+
+
+def _read_rows() -> Iterator[list[str]]:
+    with (
+        resources.files(DATA_PACKAGE).joinpath(DATA_FILE).open("rb") as raw,
+        gzip.open(raw, "rt", encoding="utf-8") as text,
+    ):
+        for line in text:
+            yield line.rstrip("\n").split("\t")
+
+
+class Gazetteer:
+    """Cities with a folded-name index and a 1-degree grid for nearest-city queries."""
+
+    def __init__(self, rows: Iterable[tuple[Place, list[str]]]) -> None:
+        """Build from (place, alternate names); use `load()` for the packaged data."""
+        self.places: list[Place] = []
+        self._by_id: dict[int, Place] = {}
+        primary: dict[str, list[int]] = {}
+        alternate: dict[str, list[int]] = {}
+        grid: dict[tuple[int, int], list[int]] = {}
+        for place, alt_names in rows:
+            i = len(self.places)
+            self.places.append(place)
+            self._by_id[place.id] = place
+            main = fold(place.name)
+            primary.setdefault(main, []).append(i)
+            for key in {fold(alt) for alt in alt_names} - {main, ""}:
+                alternate.setdefault(key, []).append(i)
+            grid.setdefault(_cell(place.lat, place.lon), []).append(i)
+        # Main names and alternate names are kept apart: "Valencia" should list the cities
+        # called Valencia before Valence (France), whose Spanish name is also "Valencia".
+        self._primary = {key: tuple(v) for key, v in primary.items()}
+        self._alternate = {key: tuple(v) for key, v in alternate.items()}
+        self._grid = {cell: tuple(v) for cell, v in grid.items()}
+        self._suggest_keys: list[str] | None = None
+
+    @classmethod
+    def load(cls) -> Gazetteer:
+        """Read the packaged gazetteer (under 1 s; call once, see `gazetteer()`)."""
+
+        def rows() -> Iterator[tuple[Place, list[str]]]:
+            for cols in _read_rows():
+                pid, name, country, a1_code, a1_name, lat, lon, pop, tz, alts = cols
+                place = Place(
+                    id=int(pid),
+                    name=name,
+                    country=sys.intern(country),
+                    admin1=sys.intern(a1_name) if a1_name else None,
+                    lat=float(lat),
+                    lon=float(lon),
+                    population=int(pop),
+                    timezone=sys.intern(tz),
+                    admin1_code=sys.intern(a1_code),
+                )
+                yield place, alts.split("|") if alts else []
+
+        return cls(rows())
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    def get(self, place_id: int) -> Place | None:
+        """Place by GeoNames id (what a choice button carries)."""
+        return self._by_id.get(place_id)
+
+    # -- look-up by name -------------------------------------------------------------------
+
+    def _exact(self, name: str, keep: Callable[[Place], bool]) -> list[Place]:
+        """Exact folded matches passing `keep`, biggest first; main-name matches lead, and
+        alternate-name matches only join them when bigger than every main-name match."""
+        key = fold(name)
+        main = [p for i in self._primary.get(key, ()) if keep(p := self.places[i])]
+        alts = [p for i in self._alternate.get(key, ()) if keep(p := self.places[i])]
+        top = max((p.population for p in main), default=0)
+        lead = main + [p for p in alts if p.population >= top]
+        rest = [p for p in alts if p.population < top]
+        return _by_size(lead) + _by_size(rest)
+
+    def _split_qualifier(self, query: str) -> list[tuple[str, str | None, str | None]]:
+        """Readings of `query` as (city, country code, admin1 text) to try in order."""
+        readings: list[tuple[str, str | None, str | None]] = []
+        if "," in query:
+            city, _, qualifier = query.rpartition(",")
+            code = parse_country(qualifier)
+            if code is not None:
+                readings.append((city, code, None))
+            # "Springfield, Illinois" / "Springfield, IL" (IL is also Israel, tried first)
+            readings.append((city, None, qualifier))
+            return readings
+        readings.append((query, None, None))
+        words = query.split()
+        for n in (1, 2, 3):  # "Valencia Venezuela", "Valencia Costa Rica"
+            if len(words) > n and (code := parse_country(" ".join(words[-n:]))) is not None:
+                readings.append((" ".join(words[:-n]), code, None))
+        return readings
+
+    def find(self, query: str, country: str | None = None, limit: int = 8) -> list[Place]:
+        """Places exactly named `query` (folded), biggest first.
+
+        Accepts "City, Country" ("Valencia, Venezuela", "Springfield, US"), "City, Region"
+        ("Springfield, Illinois", "Springfield, IL") and "City, Region, Country". Returns []
+        for an unknown name or qualifier; use `suggest` then.
+        """
+        if not query or not query.strip() or limit <= 0:
+            return []
+        outer_country: str | None = None
+        if query.count(",") >= 2:
+            head, _, tail = query.rpartition(",")
+            outer_country = parse_country(tail)
+            if outer_country is None:
+                return []
+            query = head
+        for city, code, region in self._split_qualifier(query):
+            wanted = {c for c in (country, code, outer_country) if c}
+            if len(wanted) > 1:
+                continue
+
+            def keep(p: Place, wanted: set[str] = wanted, region: str | None = region) -> bool:
+                return (not wanted or p.country in wanted) and (
+                    region is None or _region_matches(p, region)
+                )
+
+            if found := self._exact(city, keep):
+                return found[:limit]
+        return []
+
+    def suggest(self, query: str, limit: int = 3) -> list[Place]:
+        """Close spellings among populous cities, for "did you mean"; never auto-accept these."""
+        folded = fold(query.rpartition(",")[0] if "," in query else query)
+        if not folded or limit <= 0:
+            return []
+        if self._suggest_keys is None:
+            self._suggest_keys = sorted(
+                {fold(p.name) for p in self.places if p.population >= SUGGEST_MIN_POPULATION}
+            )
+        keys = difflib.get_close_matches(folded, self._suggest_keys, n=limit, cutoff=0.75)
+        out: list[Place] = []
+        for key in keys:
+            for place in _by_size([self.places[i] for i in self._primary.get(key, ())]):
+                if place not in out:
+                    out.append(place)
+                    break
+        return out[:limit]
+
+    def choice_labels(self, places: list[Place], lang: str = "en") -> list[str]:
+        """Distinct button labels for same-name places: region when known, else "near X",
+        else coordinates. Places whose plain label is already unique keep it."""
+        base = [p.label(lang) for p in places]
+        labels = list(base)
+        for i, place in enumerate(places):
+            if base.count(base[i]) == 1:
+                continue
+            if place.admin1:
+                labels[i] = place.label(lang, with_admin1=True)
+                continue
+            bigger = self._nearest_bigger(place)
+            if bigger is not None:
+                near = _NEAR_WORD[_lang_key(lang)]
+                country = display_name(place.country, _lang_key(lang))
+                labels[i] = f"{place.name} ({near} {bigger.name}), {country}"
+        repeated = {label for label in labels if labels.count(label) > 1}
+        return [
+            f"{label} ({p.lat:.2f}, {p.lon:.2f})" if label in repeated else label
+            for label, p in zip(labels, places, strict=True)
+        ]
+
+    def _nearest_bigger(self, place: Place) -> Place | None:
+        """Closest same-country city within NEAR_HINT_MAX_KM that is at least twice as big
+        and has 100k people: a landmark the user will recognise."""
+        best: Place | None = None
+        best_km = NEAR_HINT_MAX_KM
+        floor = max(2 * place.population, 100_000)
+        reach = math.ceil(NEAR_HINT_MAX_KM / 111.0) + 1
+        for other in self._around(place.lat, place.lon, reach):
+            if (
+                other.country == place.country
+                and other.population >= floor
+                and fold(other.name) != fold(place.name)
+            ):
+                d = haversine_km(place.lat, place.lon, other.lat, other.lon)
+                if d <= best_km:
+                    best, best_km = other, d
+        return best
+
+    # -- look-up by position ---------------------------------------------------------------
+
+    def _ring(self, lat: float, lon: float, r: int) -> Iterator[Place]:
+        ci, cj = _cell(lat, lon)
+        seen: set[tuple[int, int]] = set()
+        for di in range(-r, r + 1):
+            i = ci + di
+            if not -90 <= i <= 90:
+                continue
+            steps = range(-r, r + 1) if abs(di) == r else (-r, r)
+            for dj in steps:
+                cell = (i, (cj + dj + 180) % 360 - 180)
+                if cell in seen:
+                    continue
+                seen.add(cell)
+                for k in self._grid.get(cell, ()):
+                    yield self.places[k]
+
+    def _around(self, lat: float, lon: float, reach: int) -> Iterator[Place]:
+        for r in range(reach + 1):
+            yield from self._ring(lat, lon, r)
+
+    def nearest(self, lat: float, lon: float, max_km: float | None = None) -> Place | None:
+        """Nearest city to a point (for labelling a location pin), or None if none in max_km.
+
+        Searches 1-degree cells ring by ring and stops once no unvisited cell can hold a
+        closer city (a lower bound from the ring's latitude and longitude gaps).
+        """
+        best: Place | None = None
+        best_km = math.inf
+        for r in range(_MAX_RINGS + 1):
+            for place in self._ring(lat, lon, r):
+                d = haversine_km(lat, lon, place.lat, place.lon)
+                if d < best_km:
+                    best, best_km = place, d
+            bound = _ring_lower_bound_km(lat, r)
+            if best_km <= bound or (max_km is not None and bound > max_km):
+                break
+        else:  # near the poles or far out at sea: a full scan (~30 ms) is simpler and exact
+            for place in self.places:
+                d = haversine_km(lat, lon, place.lat, place.lon)
+                if d < best_km:
+                    best, best_km = place, d
+        if best is None or (max_km is not None and best_km > max_km):
+            return None
+        return best
+
+    def town_near(
+        self, lat: float, lon: float, *, within_km: float = 25.0, min_population: int = 100_000
+    ) -> Place | None:
+        """The place a person would name for a pin: the biggest town close by.
+
+        The nearest GeoNames entry in a big city is often a district ("Arganzuela" for a pin
+        in central Madrid); people expect the city.
+        """
+        nearest = self.nearest(lat, lon)
+        if nearest is None:
+            return None
+        big = [
+            p
+            for p in self._around(lat, lon, 1)
+            if p.population >= max(min_population, nearest.population)
+            and haversine_km(lat, lon, p.lat, p.lon) <= within_km
+        ]
+        return max(big, key=lambda p: p.population) if big else nearest
+
+    def timezone_at(self, lat: float, lon: float) -> str:
+        """IANA time zone of the nearest city within 1,500 km, else "UTC"."""
+        place = self.nearest(lat, lon, max_km=1500.0)
+        return place.timezone if place else "UTC"
+
+
+def _by_size(places: list[Place]) -> list[Place]:
+    return sorted(places, key=lambda p: (-p.population, p.id))
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int]:
+    return math.floor(lat), (math.floor(lon) + 180) % 360 - 180
+
+
+def _ring_lower_bound_km(lat: float, r: int) -> float:
+    """Minimum distance from (lat, ·) to any point outside the cells within ring r."""
+    if r == 0:
+        return 0.0
+    lat_gap = r * math.pi / 180 * EARTH_RADIUS_KM
+    phi_max = math.radians(min(90.0, abs(lat) + r + 1))
+    lon_gap = 2 * EARTH_RADIUS_KM * math.asin(math.cos(phi_max) * math.sin(math.radians(r) / 2))
+    return min(lat_gap, lon_gap)
+
+
+def _region_matches(place: Place, region: str) -> bool:
+    key = fold(region)
+    return bool(key) and (
+        key == fold(place.admin1 or "")
+        or (key == fold(place.admin1_code) and not place.admin1_code.isdigit())
+    )
+
+
+_lock = threading.Lock()
+_default: Gazetteer | None = None
+
+
+def gazetteer() -> Gazetteer:
+    """The packaged gazetteer, loaded once on first use (thread-safe)."""
+    global _default
+    if _default is None:
+        with _lock:
+            if _default is None:
+                _default = Gazetteer.load()
+    return _default
+
+
+def find(query: str, country: str | None = None, limit: int = 8) -> list[Place]:
+    """`Gazetteer.find` on the packaged gazetteer."""
+    return gazetteer().find(query, country=country, limit=limit)
+
+
+def suggest(query: str, limit: int = 3) -> list[Place]:
+    """`Gazetteer.suggest` on the packaged gazetteer."""
+    return gazetteer().suggest(query, limit=limit)
+
+
+def nearest(lat: float, lon: float, max_km: float | None = None) -> Place | None:
+    """`Gazetteer.nearest` on the packaged gazetteer."""
+    return gazetteer().nearest(lat, lon, max_km=max_km)
+
+
+def timezone_at(lat: float, lon: float) -> str:
+    """IANA time zone for a point via the nearest city; "UTC" when nothing is near."""
+    return gazetteer().timezone_at(lat, lon)
