@@ -252,12 +252,12 @@ def _routes_in(texts: Iterable[str]) -> set[Route]:
 def routes(trial: Trial) -> tuple[Route, ...]:
     """How the treatment is given, most invasive first.
 
-    Read from what is given (interventions, arms) and the titles; the summary only when
-    those name no route (it often discusses other studies). A bare "infusion" counts as a
+    Read from what is given (interventions, arms) and the titles; the summary and the
+    description only when those name no route (they may discuss other studies). A bare "infusion" counts as a
     drip only when nothing more specific is named ("intracavitary infusion" is not IV).
     """
     primary = treatment_texts(trial) + title_texts(trial)
-    found = _routes_in(primary) or _routes_in(prose_texts(trial)[:1])
+    found = _routes_in(primary) or _routes_in(prose_texts(trial))
     if not found and any(_INFUSION.search(t) for t in primary):
         found = {"iv"}
     return tuple(r for r in ROUTE_ORDER if r in found)
@@ -293,9 +293,9 @@ def comparison(trial: Trial) -> Comparison:
     design = trial.design
     if design.intervention_model == "SINGLE_GROUP" or design.allocation == "NA":
         return "none"
-    if trial.arms and design.allocation != "RANDOMIZED":
+    if trial.arms and design.allocation == "NON_RANDOMIZED":
         return "none"
-    if trial.arms and arm_types <= {"EXPERIMENTAL"}:
+    if arm_types and arm_types <= {"EXPERIMENTAL"}:
         return "none"
     return "unknown"
 
