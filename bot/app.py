@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.fairness import FairUpdateProcessor
 from bot.handlers import buttons, manage, privacy, settings, start, subscribe, trials, typed
 from bot.handlers.common import Deps
+from bot.ratelimit import TrialbotRateLimiter
 from storage.db import Database
 from trialbot.settings import Settings
 
@@ -27,7 +28,7 @@ def build_application(settings_: Settings, db: Database) -> Application:  # type
         .token(settings_.bot_token)
         .base_url(settings_.telegram_api_base_url)
         .base_file_url(file_url(settings_.telegram_api_base_url))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(TrialbotRateLimiter(max_retries=2))
         .concurrent_updates(FairUpdateProcessor())
         .post_init(start.set_commands)
         .build()

@@ -14,9 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from trialbot.geo import parse_coordinates, validate_radius_km
-
 from trialbot.countries import parse_country_list
+from trialbot.geo import parse_coordinates, validate_radius_km
 
 CONDITION_WORDS: dict[str, frozenset[str]] = {}
 _ALL = frozenset({"ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage"})
@@ -76,7 +75,7 @@ def parse_condition(word: str) -> frozenset[str] | None:
 
 def parse_subscribe(text: str) -> SubscribeRequest | ParseProblem:
     """Parse the arguments after `/subscribe` (the command itself already removed)."""
-    text = " ".join(text.split())
+    text = " ".join(text.split()).replace("：", ":")  # full-width colon, as typed in Chinese
     if not text:
         return ParseProblem("sub.parse.empty")
     label = None

@@ -10,8 +10,11 @@ safe to send:
 - only `<b>`, `<i>` and `<a href>` are produced;
 - a message is assembled from sections and, when it would pass the budget (4,096 visible
   UTF-16 units less a margin), shortened at section boundaries: long lists lose their last
-  items behind an "and N more" line, then optional sections go; the title, the risks and the
-  disclaimer always stay.
+  items behind an "and N more" line, then optional sections go; the title, the first three
+  risks (red flags come first) and the disclaimer always stay.
+
+"What could go wrong" lists every caveat rule that fires except C0 and C1, which are the
+disclaimer line that ends every message. Change alerts and digests repeat only red flags.
 """
 
 from __future__ import annotations
@@ -107,13 +110,14 @@ def _assemble(sections: Sequence[_Section]) -> str:
 def _fit(sections: list[_Section], budget: int = BUDGET) -> str:
     """Shorten at section boundaries until the message fits."""
     text = _assemble(sections)
-    while visible_length(text) > budget:
+    while (excess := visible_length(text) - budget) > 0:
         lists = [s for s in sections if s.more is not None and len(s.lines) > s.keep]
         optional = [s for s in sections if s.drop_rank is not None]
         if lists:
             longest = max(lists, key=lambda s: sum(len(line) for line in s.lines))
-            longest.lines.pop()
-            longest.hidden += 1
+            while excess > 0 and len(longest.lines) > longest.keep:
+                excess -= visible_length(longest.lines.pop()) + 1
+                longest.hidden += 1
         elif optional:
             sections.remove(min(optional, key=lambda s: s.drop_rank or 0))
         else:
@@ -122,8 +126,8 @@ def _fit(sections: list[_Section], budget: int = BUDGET) -> str:
     return text
 
 
-def _bullets(lines: Sequence[str], mark: str = "•") -> list[str]:
-    return [f"{mark} {esc(line)}" for line in lines]
+def _bullets(lines: Sequence[str]) -> list[str]:
+    return [f"• {esc(line)}" for line in lines]
 
 
 # --- shared pieces -------------------------------------------------------------------------
@@ -150,13 +154,16 @@ def _disclaimer(t: Translator) -> _Section:
 
 
 def _place(site: Site, t: Translator) -> str:
-    parts = [facts.shorten(site.city or "", _CITY), words.country_name(site, t) or ""]
-    return ", ".join(p for p in parts if p)
+    parts = [
+        facts.shorten(site.city or "", _CITY),
+        facts.shorten(words.country_name(site, t) or "", _CITY),
+    ]
+    return t("place.sep").join(p for p in parts if p)
 
 
 def _site_text(site: Site, km: float | None, t: Translator, origin: str | None) -> str:
     parts = [facts.shorten(site.facility or "", _FACILITY), _place(site, t)]
-    text = ", ".join(p for p in parts if p) or t("where.unnamed")
+    text = t("place.sep").join(p for p in parts if p) or t("where.unnamed")
     if km is not None:
         away = words.distance(km, t)
         text = (
@@ -185,8 +192,8 @@ _SITE_STATUSES = frozenset(
 
 def _merged_sites(trial: Trial, matches: Sequence[Match]) -> list[tuple[SiteMatch, str | None]]:
     """Matched sites of all subscriptions, each once with its shortest distance, nearest
-    first; every site of the trial when nothing was matched (detail view)."""
-    if not matches:
+    first; every site of the trial when no subscription placed any (detail view)."""
+    if not any(m.sites for m in matches):
         return [(SiteMatch(site, None), None) for site in trial.sites]
     best: dict[str, tuple[SiteMatch, str | None]] = {}
     for m in matches:
@@ -226,7 +233,7 @@ def _region(sub: SubscriptionFilter, t: Translator) -> str:
         return t("why.region.near", place=place, km=words.number(sub.radius_km or 0, t))
     if sub.countries:
         names = sorted(words.country_name(Site(country=c), t) or c for c in sub.countries)
-        return t("why.region.countries", countries=", ".join(names))
+        return t("why.region.countries", countries=t("list.sep").join(names))
     return t("why.region.anywhere")
 
 
@@ -385,7 +392,7 @@ def render_detail(
 def _record_section(trial: Trial, t: Translator) -> _Section:
     lines = [
         t("record.title", title=facts.shorten(trial.brief_title, _REGISTRY_TITLE)),
-        t("record.id", id=trial.registry_id),
+        t("record.id", id=facts.shorten(trial.registry_id, _CITY)),
     ]
     if trial.sponsor:
         lines.append(t("record.sponsor", sponsor=facts.shorten(trial.sponsor.name, _SPONSOR)))
@@ -402,6 +409,13 @@ def _record_section(trial: Trial, t: Translator) -> _Section:
     return _Section([esc(line) for line in lines], heading=t("section.record"), drop_rank=0)
 
 
+@dataclass(frozen=True)
+class _Block:
+    number: int
+    html: str
+    trial: Trial
+
+
 def render_digest(
     items: Sequence[DigestItem],
     lang: str,
@@ -412,33 +426,33 @@ def render_digest(
     """Many alerts folded into as few messages as fit, each with its own disclaimer."""
     t = translator(lang, "alerts")
     day = today or date.today()
-    blocks: list[tuple[str, Trial]] = []
+    blocks: list[_Block] = []
     for item in items:
-        block = _digest_block(item, t, day, len(blocks) + 1)
-        if block is not None:
-            blocks.append((block, item.trial))
+        html_block = _digest_block(item, t, day, len(blocks) + 1)
+        if html_block is not None:
+            blocks.append(_Block(len(blocks) + 1, html_block, item.trial))
     if not blocks:
         return []
     disclaimer = _disclaimer(t).html()
-    reserve = visible_length(disclaimer) + 120
-    pages: list[list[tuple[str, Trial]]] = [[]]
+    reserve = visible_length(disclaimer) + 120  # the heading, with "(part n of m)"
+    pages: list[list[_Block]] = [[]]
     used = 0
-    for block, trial in blocks:
-        size = visible_length(block) + 2
+    for block in blocks:
+        size = visible_length(block.html) + 2
         if pages[-1] and (
             used + size > BUDGET - reserve or len(pages[-1]) >= DIGEST_ITEMS_PER_MESSAGE
         ):
             pages.append([])
             used = 0
-        pages[-1].append((block, trial))
+        pages[-1].append(block)
         used += size
     out = []
     for number, page in enumerate(pages, start=1):
         head = t.plural(f"digest.{period}", len(blocks), n=words.number(len(blocks), t))
         if len(pages) > 1:
             head += " " + t("digest.part", part=number, parts=len(pages))
-        text = "\n\n".join([f"<b>{esc(head)}</b>", *(b for b, _ in page), disclaimer])
-        out.append(Rendered(text, _digest_buttons(page, blocks, t)))
+        text = "\n\n".join([f"<b>{esc(head)}</b>", *(b.html for b in page), disclaimer])
+        out.append(Rendered(text, _digest_buttons(page, t)))
     return out
 
 
@@ -473,15 +487,13 @@ def _digest_block(item: DigestItem, t: Translator, today: date, number: int) -> 
     return "\n".join([f"<b>{esc(head)}</b>", *body])
 
 
-def _digest_buttons(
-    page: Sequence[tuple[str, Trial]], blocks: Sequence[tuple[str, Trial]], t: Translator
-) -> tuple[tuple[Button, ...], ...]:
-    numbers = {id(trial): n for n, (_, trial) in enumerate(blocks, start=1)}
+def _digest_buttons(page: Sequence[_Block], t: Translator) -> tuple[tuple[Button, ...], ...]:
+    """A details button per item, numbered like the items, three to a row."""
     buttons = []
-    for _, trial in page:
-        data = _details_data(trial)
+    for block in page:
+        data = _details_data(block.trial)
         if data:
-            buttons.append(Button(t("button.details_n", n=numbers[id(trial)]), callback_data=data))
+            buttons.append(Button(t("button.details_n", n=block.number), callback_data=data))
     return tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
 
 
@@ -504,9 +516,12 @@ def change_lines(
         line = wording(change, trial, verdict, t, kinds) if wording else None
         if line:
             lines.append(line)
-    lines += _site_change_lines(
-        [c for c in notable if c.kind.startswith("site_")], trial, matches, t
+    sites, elsewhere = _site_change_lines(
+        [c for c in notable if c.kind.startswith("site_")], matches, t
     )
+    lines += sites
+    if elsewhere and lines:
+        lines.append(t.plural("change.site.elsewhere", elsewhere, n=words.number(elsewhere, t)))
     return list(dict.fromkeys(lines))
 
 
@@ -642,9 +657,10 @@ def _site_of(value: Any) -> Site | None:
 
 
 def _site_change_lines(
-    changes: Sequence[FieldChange], trial: Trial, matches: Sequence[Match], t: Translator
-) -> list[str]:
-    """Site changes inside the subscriptions' regions, nearest first; the rest counted."""
+    changes: Sequence[FieldChange], matches: Sequence[Match], t: Translator
+) -> tuple[list[str], int]:
+    """Site changes inside the subscriptions' regions, nearest first, and how many changes
+    were elsewhere (those alone never make an alert)."""
     anywhere = not matches or any(m.subscription.anywhere for m in matches)
     matched = {sm.site.key: (sm, m.subscription.place_name) for m in matches for sm in m.sites}
     near: list[tuple[float, str]] = []
@@ -667,9 +683,7 @@ def _site_change_lines(
     if len(near) > SITE_CHANGES_SHOWN:
         hidden = len(near) - SITE_CHANGES_SHOWN
         lines.append(t.plural("change.site.more", hidden, n=words.number(hidden, t)))
-    if elsewhere and lines:
-        lines.append(t.plural("change.site.elsewhere", elsewhere, n=words.number(elsewhere, t)))
-    return lines
+    return lines, elsewhere
 
 
 def _site_change_line(

@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from trialbot.geo import haversine_km
-
 from jobs.classify import Classification
 from storage.tables import ChatRow, SubscriptionRow
+from trialbot.geo import gazetteer, haversine_km
 from trialbot.model import Site, Trial
 
 ALL_CONDITIONS = frozenset({"ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage"})
@@ -148,3 +147,9 @@ def filter_of(chat: ChatRow, sub: SubscriptionRow) -> SubscriptionFilter:
         include_borderline=chat.include_borderline,
         include_not_recruiting=chat.include_not_recruiting,
     )
+
+
+def gazetteer_geocoder(city: str, country: str) -> tuple[float, float] | None:
+    """Place a site that has no coordinates by its city (the biggest of that name there)."""
+    places = gazetteer().find(city, country=country, limit=1)
+    return (places[0].lat, places[0].lon) if places else None

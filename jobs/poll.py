@@ -17,11 +17,14 @@ from typing import Any
 
 from jobs.changes import diff
 from jobs.classify import CLASSIFIER_VERSION, Classification, classify
+from jobs.fanout import StoredChange, alerts_for
+from jobs.match import gazetteer_geocoder
 from jobs.registries.base import RawRecord, RecordError, Registry, RegistryError
-from storage import poll_state
+from storage import chats, outbox, poll_state
 from storage import trials as store
 from storage.db import Database
 from storage.tables import utcnow
+from trialbot import metrics
 from trialbot.model import FieldChange, Trial
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,7 @@ class PollReport:
     bytes_received: int = 0
     seconds: float = 0.0
     error: str | None = None
+    alerts_queued: int = 0
     new_ids: list[str] = field(default_factory=list)
     changed_trials: list[TrialChanges] = field(default_factory=list)
 
@@ -72,6 +76,7 @@ class PollReport:
             "rejected": self.rejected,
             "errors": self.errors,
             "missing": self.missing,
+            "alerts_queued": self.alerts_queued,
             "requests": self.requests,
             "bytes": self.bytes_received,
             "seconds": round(self.seconds, 3),
@@ -123,8 +128,15 @@ async def store_page(
     items: list[tuple[Trial, Classification]],
     report: PollReport,
     now: datetime,
+    *,
+    announce_new: bool = True,
 ) -> None:
-    """Store one page atomically: new trials, new versions with diffs, or a touch."""
+    """Store one page atomically: new trials, new versions with diffs, or a touch, and
+    queue the alerts they cause in the same transaction.
+
+    `announce_new=False` (the very first backfill) stores new trials without alerting: on a
+    fresh database every trial is "new" to us but not to the world.
+    """
     if not items:
         return
     pending = PollReport(registry=registry_name)
@@ -132,8 +144,11 @@ async def store_page(
         wanted = [t.registry_id for t, _ in items] + [a for t, _ in items for a in t.aliases]
         rows = await store.get_trials(session, registry_name, wanted, for_update=True)
         fresh: list[store.Observation] = []
+        verdicts: dict[str, Classification] = {}
+        stored: list[StoredChange] = []
         for trial, result in items:
             seen = store.Observation.of(trial, verdict_of(result))
+            verdicts[trial.registry_id] = result
             row = rows.get(trial.registry_id)
             if row is None:
                 row = next((rows[a] for a in trial.aliases if a in rows), None)
@@ -155,18 +170,41 @@ async def store_page(
                 old = await store.current_snapshot(session, row)
                 changes = diff(old, seen.snapshot)
                 version = await store.add_version(session, row, seen, changes, now=now)
+                assert row.id is not None and version.id is not None
+                stored.append(
+                    StoredChange(
+                        trial,
+                        result,
+                        row.id,
+                        version.id,
+                        "change",
+                        tuple(changes),
+                        previous=Trial.model_validate(old),
+                    )
+                )
                 pending.changed += 1
                 pending.changed_trials.append(
                     TrialChanges(trial.uid, trial.title, version.version, changes)
                 )
         if fresh:
-            await store.insert_trials(session, fresh, now=now)
+            for row, version in await store.insert_trials(session, fresh, now=now):
+                assert row.id is not None and version.id is not None
+                if announce_new:
+                    trial = next(s.trial for s in fresh if s.trial.registry_id == row.registry_id)
+                    stored.append(
+                        StoredChange(trial, verdicts[row.registry_id], row.id, version.id, "new")
+                    )
             pending.new = len(fresh)
+        if any(s.worth_telling for s in stored):
+            subscriptions = await chats.active_subscriptions(session)
+            alerts = alerts_for(stored, subscriptions, gazetteer_geocoder)
+            pending.alerts_queued = await outbox.enqueue(session, alerts, now)
     # Only count what was committed.
     report.new += pending.new
     report.unchanged += pending.unchanged
     report.changed += pending.changed
     report.rejected += pending.rejected
+    report.alerts_queued += pending.alerts_queued
     report.new_ids += pending.new_ids
     report.changed_trials += pending.changed_trials
 
@@ -177,10 +215,12 @@ async def _consume(
     pages: AsyncIterator[list[RawRecord]],
     report: PollReport,
     now: datetime,
+    *,
+    announce_new: bool,
 ) -> None:
     async for page in pages:
         items = normalise_page(registry, page, report)
-        await store_page(db, registry.name, items, report, now)
+        await store_page(db, registry.name, items, report, now, announce_new=announce_new)
 
 
 async def _finish(
@@ -217,7 +257,9 @@ async def poll(db: Database, registry: Registry, *, now: datetime | None = None)
         else:
             since = watermark - OVERLAP if watermark else None
             report.mode = "incremental" if since else "backfill"
-            await _consume(db, registry, registry.changed_since(since), report, now)
+            await _consume(
+                db, registry, registry.changed_since(since), report, now, announce_new=bool(since)
+            )
         await _finish(db, registry, report, started, before)
         async with db.write() as session:
             await poll_state.record_success(
@@ -237,7 +279,19 @@ async def poll(db: Database, registry: Registry, *, now: datetime | None = None)
     if report.error is not None:
         await _finish(db, registry, report, started, before)
         await _record_failure(db, registry.name, report.error)
+    _count(report, now)
     return report
+
+
+def _count(report: PollReport, now: datetime) -> None:
+    outcome = "failed" if report.error else ("skipped" if report.skipped else "ok")
+    metrics.POLLS.labels(report.registry, report.mode, outcome).inc()
+    metrics.RECORDS_FETCHED.labels(report.registry).inc(report.fetched)
+    metrics.CHANGES.labels(report.registry, "new").inc(report.new)
+    metrics.CHANGES.labels(report.registry, "changed").inc(report.changed)
+    metrics.ALERTS_QUEUED.inc(report.alerts_queued)
+    if report.error is None and report.mode != "refresh":
+        metrics.LAST_POLL_SUCCESS.labels(report.registry).set(now.timestamp())
 
 
 async def refresh(
@@ -285,4 +339,5 @@ async def refresh(
     if report.error is not None:
         await _finish(db, registry, report, started, before)
         await _record_failure(db, registry.name, f"refresh: {report.error}")
+    _count(report, now)
     return report

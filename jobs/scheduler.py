@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,21 +29,33 @@ MISFIRE_GRACE_SECONDS = 600
 
 
 def add_poll_jobs(
-    scheduler: AsyncIOScheduler, db: Database, registries: list[Registry], settings: Settings
+    scheduler: AsyncIOScheduler,
+    db: Database,
+    registries: list[Registry],
+    settings: Settings,
+    *,
+    after_poll: Callable[[poller.PollReport], Awaitable[None]] | None = None,
 ) -> None:
-    """Register the poll and refresh jobs; the first poll runs at once to catch up."""
+    """Register the poll and refresh jobs; the first poll runs at once to catch up.
+
+    `after_poll` sees every report (the service wakes the sender and watches for failures).
+    """
     jitter = max(1, settings.poll_interval_seconds // 20)
     refresh_age = timedelta(seconds=settings.refresh_interval_seconds)
 
     async def run_poll(registry: Registry) -> None:
         report = await poller.poll(db, registry)
         log.info("poll %s: %s", registry.name, report.counts() | {"error": report.error})
+        if after_poll is not None:
+            await after_poll(report)
 
     async def run_refresh(registry: Registry) -> None:
         report = await poller.refresh(
             db, registry, older_than=refresh_age, batch_size=settings.refresh_batch_size
         )
         log.info("refresh %s: %s", registry.name, report.counts() | {"error": report.error})
+        if after_poll is not None:
+            await after_poll(report)
 
     now = datetime.now(UTC)
     for registry in registries:

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.tables import ChatRow, SubscriptionRow, utcnow
+from storage.tables import ChatRow, OutboxRow, SubscriptionRow, utcnow
 
 MAX_SUBSCRIPTIONS = 20
 """Per chat. Plenty for a caregiver; a cap keeps a runaway script from filling the table."""
@@ -149,6 +149,7 @@ async def active_subscriptions(session: AsyncSession) -> list[tuple[ChatRow, Sub
 
 async def forget(session: AsyncSession, chat_id: int) -> None:
     """Delete every row about the chat, in every table that holds any."""
+    await session.exec(delete(OutboxRow).where(col(OutboxRow.chat_id) == chat_id))
     await session.exec(delete(SubscriptionRow).where(col(SubscriptionRow.chat_id) == chat_id))
     await session.exec(delete(ChatRow).where(col(ChatRow.chat_id) == chat_id))
 

@@ -133,6 +133,7 @@ class ChatRow(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     deactivated_at: datetime | None = None
     deactivation_reason: str | None = Field(default=None, max_length=255)
+    last_digest_at: datetime | None = None
 
 
 class SubscriptionRow(SQLModel, table=True):
@@ -143,7 +144,10 @@ class SubscriptionRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(
         sa_column=Column(
-            BigInteger, ForeignKey("chat.chat_id", ondelete="CASCADE"), nullable=False, index=True
+            BigInteger,
+            ForeignKey("chat.chat_id", ondelete="CASCADE", onupdate="CASCADE"),
+            nullable=False,
+            index=True,
         )
     )
     label: str | None = Field(default=None, max_length=40)
@@ -156,3 +160,42 @@ class SubscriptionRow(SQLModel, table=True):
     point_country: str | None = Field(default=None, max_length=2)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxRow(SQLModel, table=True):
+    """One alert for one chat about one version of a trial, and how its delivery went.
+
+    Queued in the transaction that stores the version, unique per chat and version, so a crash
+    or a re-run never queues twice. `held` rows wait for the chat's digest.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "version_id"),
+        Index("ix_outbox_due", "status", "not_before"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("chat.chat_id", ondelete="CASCADE", onupdate="CASCADE"),
+            nullable=False,
+        )
+    )
+    trial_id: int = Field(foreign_key="trial.id", ondelete="CASCADE")
+    version_id: int = Field(foreign_key="trial_version.id", ondelete="CASCADE")
+    kind: str = Field(max_length=8)
+    """new or change."""
+    subscription_ids: list[int] = Field(
+        default_factory=list, sa_column=Column(_json(), nullable=False)
+    )
+    status: str = Field(default="pending", max_length=10)
+    """pending, held (digest), sending, sent, failed or cancelled."""
+    attempts: int = 0
+    not_before: datetime = Field(default_factory=utcnow)
+    lease_until: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

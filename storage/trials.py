@@ -101,7 +101,7 @@ def _apply(row: TrialRow, seen: Observation, now: datetime) -> None:
 
 async def insert_trials(
     session: AsyncSession, observed: Sequence[Observation], *, now: datetime | None = None
-) -> list[TrialRow]:
+) -> list[tuple[TrialRow, TrialVersionRow]]:
     """Store trials seen for the first time, each as version 1 (one flush for the lot)."""
     now = now or utcnow()
     rows = []
@@ -120,7 +120,7 @@ async def insert_trials(
         rows.append(row)
     session.add_all(rows)
     await session.flush()
-    session.add_all(
+    versions = [
         TrialVersionRow(
             trial_id=row.id,
             version=1,
@@ -131,14 +131,16 @@ async def insert_trials(
         )
         for row, seen in zip(rows, observed, strict=True)
         if row.id is not None
-    )
-    return rows
+    ]
+    session.add_all(versions)
+    await session.flush()
+    return list(zip(rows, versions, strict=True))
 
 
 async def insert_trial(
     session: AsyncSession, trial: Trial, verdict: Verdict, *, now: datetime | None = None
 ) -> TrialRow:
-    (row,) = await insert_trials(session, [Observation.of(trial, verdict)], now=now)
+    ((row, _),) = await insert_trials(session, [Observation.of(trial, verdict)], now=now)
     return row
 
 

@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
+
+    sub.add_parser(
+        "doctor",
+        help="check settings, database, migrations, the bot token and the registries; "
+        "says what to fix (changes nothing)",
+    )
     return parser
 
 
@@ -149,27 +155,11 @@ async def _poll(settings: Settings, once: bool, refresh: bool, as_json: bool) ->
 
 
 def _run(settings: Settings) -> int:
-    """Serve the bot (long polling) and poll the registries on the same event loop."""
-    from bot.app import ALLOWED_UPDATES, build_application
-    from jobs.registries.catalog import build_registries
-    from jobs.scheduler import add_poll_jobs
-    from storage.db import Database
+    """The service; see trialbot/service.py."""
+    from trialbot.service import run_service
 
     settings.bot_token  # noqa: B018 - fail now, with one line, if the token is missing
-    db = Database(settings.database_url)
-    registries = build_registries(settings)
-    app = build_application(settings, db)
-    assert app.job_queue is not None
-    add_poll_jobs(app.job_queue.scheduler, db, registries, settings)
-
-    async def close(_: Any) -> None:
-        for registry in registries:
-            await registry.aclose()
-        await db.dispose()
-
-    app.post_shutdown = close
-    app.run_polling(allowed_updates=ALLOWED_UPDATES)
-    return 0
+    return run_service(settings)
 
 
 def _trial_line(row: Any) -> dict[str, Any]:
@@ -350,6 +340,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.log_level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
+        if args.command == "doctor":  # before the upgrade below: it reports migrations
+            from trialbot.doctor import doctor_command
+
+            return doctor_command(settings)
         if args.command == "db":
             from storage.migrate import current_revision, head_revision
 

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     ctgov_page_size: int = Field(default=1000, ge=1, le=1000)
     refresh_batch_size: int = Field(default=100, ge=1, le=1000)
     operator_contact: str = Field(default="", max_length=200)
+    health_host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
+    health_port: int = Field(default=8080, ge=0, le=65535)
+    """0 turns the /healthz and /metrics endpoint off."""
+    outbox_max_age_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    admin_alert_after_seconds: int = Field(default=3 * 3600, ge=300, le=7 * 86400)
+    send_rate_per_second: float = Field(default=25.0, gt=0, le=30)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -78,6 +84,13 @@ class Settings(BaseSettings):
                 ids.append(int(part))
             return ids
         return value
+
+    @field_validator("health_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9.:_-]+", value.strip()):
+            raise ValueError("must be a host name or an IP address, like 127.0.0.1")
+        return value.strip()
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
 from bot.handlers.common import Context, Deps, chat_of, command_args, esc, keyboard, reply
-from bot.handlers.describe import gazetteer
-from bot.render import Button, Rendered, render_detail
+from bot.markup import to_markup
+from bot.render import Rendered, render_detail
 from jobs.classify import Classification
 from jobs.match import Match, SubscriptionFilter, filter_of, match
+from jobs.match import gazetteer_geocoder as geocode
 from storage import chats as store
 from storage import trials as trial_store
 from storage.tables import ChatRow, SubscriptionRow
@@ -28,11 +29,6 @@ class Found:
     trial: Trial
     verdict: Classification
     matches: tuple[Match, ...]
-
-
-def geocode(city: str, country: str) -> tuple[float, float] | None:
-    places = gazetteer().find(city, country=country, limit=1)
-    return (places[0].lat, places[0].lon) if places else None
 
 
 async def _current(deps: Deps) -> list[tuple[Trial, Classification]]:
@@ -57,16 +53,6 @@ async def matching(deps: Deps, filters: list[SubscriptionFilter]) -> list[Found]
 
 async def count_matches(deps: Deps, chat: ChatRow, sub: SubscriptionRow) -> int:
     return len(await matching(deps, [filter_of(chat, sub)]))
-
-
-def to_markup(rendered: Rendered) -> InlineKeyboardMarkup | None:
-    def button(b: Button) -> InlineKeyboardButton:
-        if b.url:
-            return InlineKeyboardButton(b.text, url=b.url)
-        return InlineKeyboardButton(b.text, callback_data=b.callback_data)
-
-    rows = [[button(b) for b in row] for row in rendered.buttons]
-    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def send_rendered(update: Update, rendered: Rendered) -> None:

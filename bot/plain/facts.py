@@ -253,8 +253,9 @@ def routes(trial: Trial) -> tuple[Route, ...]:
     """How the treatment is given, most invasive first.
 
     Read from what is given (interventions, arms) and the titles; the summary and the
-    description only when those name no route (they may discuss other studies). A bare "infusion" counts as a
-    drip only when nothing more specific is named ("intracavitary infusion" is not IV).
+    description only when those name no route (they may discuss other studies). A bare
+    "infusion" counts as a drip only when nothing more specific is named ("intracavitary
+    infusion" is not IV).
     """
     primary = treatment_texts(trial) + title_texts(trial)
     found = _routes_in(primary) or _routes_in(prose_texts(trial))

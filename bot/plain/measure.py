@@ -12,7 +12,7 @@ import re
 from functools import cache
 from html.parser import HTMLParser
 
-from textstat.textstat import textstatistics  # type: ignore[import-untyped]
+from textstat.textstat import textstatistics
 
 _IDS_AND_URLS = re.compile(
     r"\b(?:NCT\d{8}|ChiCTR[\w-]+|jRCT\w+|ISRCTN\d+|\d{4}-\d{6}-\d{2}(?:-\d{2})?)\b|https?://\S+"

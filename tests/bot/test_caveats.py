@@ -128,7 +128,9 @@ def test_r2_fires_with_the_number_actual_or_planned() -> None:
 def test_r2_quiet_for_large_or_empty_studies() -> None:
     assert "R2" not in rules_for(MASTERS2)
     trial, verdict = record(PISCES3)
-    nobody = trial.model_copy(update={"enrollment": trial.enrollment.model_copy(update={"count": 0})})
+    nobody = trial.model_copy(
+        update={"enrollment": trial.enrollment.model_copy(update={"count": 0})}
+    )
     assert "R2" not in fired(nobody, verdict)
 
 
@@ -449,9 +451,17 @@ GOLDEN: dict[str, tuple[str, ...]] = {
     "NCT02448641__2020-04-17": ("R10.intracerebral", "R5.industry", "R15"),
     "NCT02448641__2020-10-08": ("R10.intracerebral", "R5.industry", "R15"),
     "NCT04631406__2022-05-10": (
-        "R3", "R10.intracerebral", "R1", "R2.planned", "R3b", "R9b.stale", "R11", "R12", "R4",
+        "R3",
+        "R10.intracerebral",
+        "R1",
+        "R2.planned",
+        "R3b",
+        "R9b.stale",
+        "R11",
+        "R12",
+        "R4",
         "R15",
-    ),  # fmt: skip
+    ),
     "NCT00875654__2014-07-15": ("R9b.stale", "R10.iv", "R16.marrow"),
     "NCT00875654__2017-10-30": ("R2.actual", "R10.iv", "R16.marrow"),
     "NCT01716481__2017-04-26__recruiting": ("R3b", "R9b.stale", "R10.iv", "R16.own"),
@@ -464,8 +474,14 @@ GOLDEN: dict[str, tuple[str, ...]] = {
     "NCT02378974__2016-10-30": ("R1", "R9b.stale", "R10.iv", "R5.industry", "R15"),
     "NCT07197606__2025-09-29": ("R10.iv", "R15"),
     "NCT02813512__2018-12-07": (
-        "R3", "R10.intracerebral", "R1", "R2.actual", "R8", "R5.industry", "R16.fat",
-    ),  # fmt: skip
+        "R3",
+        "R10.intracerebral",
+        "R1",
+        "R2.actual",
+        "R8",
+        "R5.industry",
+        "R16.fat",
+    ),
     "NCT03570450__2023-07-27": ("R1", "R9b.stale", "R10.iv"),
     "NCT00901381__2014-01-07": ("R2.actual", "R3b", "R8"),
 }

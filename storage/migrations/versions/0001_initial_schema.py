@@ -143,7 +143,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("trial_change", schema=None) as batch_op:
         batch_op.drop_index("ix_trial_change_trial_version")

@@ -1,0 +1,67 @@
+"""Which chats get an alert about a stored change, and about which of their subscriptions.
+
+Runs inside the transaction that stored the version, so the alerts and the change commit
+together. One change gives one alert per chat however many of its subscriptions match; the
+alert records which ones did. A change alert also goes to chats the trial matched *before*
+the change (a trial that stops recruiting must reach the people who were following it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from jobs.classify import Classification
+from jobs.match import Geocoder, filter_of, match
+from storage.outbox import AlertIn
+from storage.tables import ChatRow, SubscriptionRow
+from trialbot.model import FieldChange, Trial
+
+
+@dataclass(frozen=True)
+class StoredChange:
+    trial: Trial
+    verdict: Classification
+    trial_id: int
+    version_id: int
+    kind: str
+    """new or change."""
+    changes: tuple[FieldChange, ...] = ()
+    previous: Trial | None = None
+
+    @property
+    def worth_telling(self) -> bool:
+        return self.kind == "new" or any(c.notable for c in self.changes)
+
+
+def alerts_for(
+    stored: Sequence[StoredChange],
+    subscriptions: Sequence[tuple[ChatRow, SubscriptionRow]],
+    geocode: Geocoder | None = None,
+) -> list[AlertIn]:
+    alerts: list[AlertIn] = []
+    filters = [(chat, filter_of(chat, sub)) for chat, sub in subscriptions]
+    for item in stored:
+        if not item.worth_telling:
+            continue
+        matched: dict[int, list[int]] = {}
+        held: dict[int, bool] = {}
+        for chat, wanted in filters:
+            hit = match(item.trial, item.verdict, wanted, geocode)
+            if hit is None and item.previous is not None:
+                hit = match(item.previous, item.verdict, wanted, geocode)
+            if hit is not None:
+                matched.setdefault(chat.chat_id, []).append(wanted.id)
+                held[chat.chat_id] = chat.delivery != "instant"
+        alerts.extend(
+            AlertIn(
+                chat_id=chat_id,
+                trial_id=item.trial_id,
+                version_id=item.version_id,
+                kind=item.kind,
+                subscription_ids=sorted(ids),
+                held=held[chat_id],
+            )
+            for chat_id, ids in matched.items()
+        )
+    return alerts

@@ -1,0 +1,292 @@
+"""The outbox: alerts waiting to be sent, claimed with a lease, and what became of each.
+
+Enqueueing happens inside the transaction that stores a trial's new version, and the unique
+(chat, version) key makes it idempotent. A sender claims due rows with a lease, sends outside
+any transaction, and records each outcome in its own short transaction. Rows whose lease ran
+out (the sender crashed mid-send) become due again, so at most the messages in flight at a
+crash can go out twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.tables import (
+    ChatRow,
+    OutboxRow,
+    SubscriptionRow,
+    TrialChangeRow,
+    TrialRow,
+    TrialVersionRow,
+    utcnow,
+)
+
+ACTIVE = ("pending", "held", "sending")
+MAX_ERROR = 500
+
+
+@dataclass(frozen=True)
+class AlertIn:
+    chat_id: int
+    trial_id: int
+    version_id: int
+    kind: str
+    subscription_ids: list[int] = field(default_factory=list)
+    held: bool = False
+    """True for chats on a daily or weekly digest."""
+
+
+async def enqueue(
+    session: AsyncSession, alerts: Sequence[AlertIn], now: datetime | None = None
+) -> int:
+    """Queue alerts; ones already queued for the same chat and version are skipped.
+
+    Returns how many were new. Uses INSERT .. ON CONFLICT DO NOTHING RETURNING (rowcount is
+    not reliable across drivers for this statement).
+    """
+    if not alerts:
+        return 0
+    now = now or utcnow()
+    values: list[dict[str, Any]] = [
+        {
+            "chat_id": a.chat_id,
+            "trial_id": a.trial_id,
+            "version_id": a.version_id,
+            "kind": a.kind,
+            "subscription_ids": list(a.subscription_ids),
+            "status": "held" if a.held else "pending",
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
+        }
+        for a in alerts
+    ]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    inserted = 0
+    for start in range(0, len(values), 500):
+        statement = (
+            insert(OutboxRow)
+            .values(values[start : start + 500])
+            .on_conflict_do_nothing(index_elements=["chat_id", "version_id"])
+            .returning(col(OutboxRow.id))
+        )
+        inserted += len((await session.exec(statement)).all())
+    return inserted
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(col(OutboxRow.status) == "pending", col(OutboxRow.not_before) <= now),
+        and_(col(OutboxRow.status) == "sending", col(OutboxRow.lease_until) < now),
+    )
+
+
+async def claim(
+    session: AsyncSession, *, limit: int, lease: timedelta, now: datetime | None = None
+) -> list[OutboxRow]:
+    """Take up to `limit` due rows (oldest first) and lease them to the caller."""
+    now = now or utcnow()
+    due = (
+        select(OutboxRow.id)
+        .where(_due(now))
+        .order_by(col(OutboxRow.not_before), col(OutboxRow.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(OutboxRow)
+        .where(col(OutboxRow.id).in_(due.scalar_subquery()))
+        .values(status="sending", lease_until=now + lease, attempts=OutboxRow.attempts + 1)
+        .returning(OutboxRow)
+    )
+    rows = (await session.exec(statement)).scalars().all()
+    return sorted(rows, key=lambda r: (r.not_before, r.id))
+
+
+async def _set(session: AsyncSession, outbox_id: int, **values: Any) -> None:
+    await session.exec(update(OutboxRow).where(col(OutboxRow.id) == outbox_id).values(**values))
+
+
+async def mark_sent(
+    session: AsyncSession, outbox_id: int, message_id: int | None, now: datetime | None = None
+) -> None:
+    await _set(
+        session,
+        outbox_id,
+        status="sent",
+        message_id=message_id,
+        sent_at=now or utcnow(),
+        lease_until=None,
+        last_error=None,
+    )
+
+
+async def reschedule(
+    session: AsyncSession, outbox_id: int, not_before: datetime, reason: str
+) -> None:
+    await _set(
+        session,
+        outbox_id,
+        status="pending",
+        not_before=not_before,
+        lease_until=None,
+        last_error=reason[:MAX_ERROR],
+    )
+
+
+async def mark_failed(session: AsyncSession, outbox_id: int, reason: str) -> None:
+    await _set(session, outbox_id, status="failed", lease_until=None, last_error=reason[:MAX_ERROR])
+
+
+async def hold_again(session: AsyncSession, outbox_id: int, reason: str) -> None:
+    """A digest could not be sent: keep its alerts for the next try."""
+    await _set(session, outbox_id, status="held", last_error=reason[:MAX_ERROR])
+
+
+async def release(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Give leased rows back (a clean shutdown): due again at once, attempt not counted."""
+    if ids:
+        await session.exec(
+            update(OutboxRow)
+            .where(col(OutboxRow.id).in_(list(ids)), col(OutboxRow.status) == "sending")
+            .values(status="pending", lease_until=None, attempts=OutboxRow.attempts - 1)
+        )
+
+
+async def deactivate_chat(session: AsyncSession, chat_id: int, reason: str) -> int:
+    """The chat blocked the bot or is gone: stop, and cancel everything still queued for it."""
+    await session.exec(
+        update(ChatRow)
+        .where(col(ChatRow.chat_id) == chat_id)
+        .values(active=False, deactivated_at=utcnow(), deactivation_reason=reason[:255])
+    )
+    result = await session.exec(
+        update(OutboxRow)
+        .where(col(OutboxRow.chat_id) == chat_id, col(OutboxRow.status).in_(ACTIVE))
+        .values(status="cancelled", lease_until=None, last_error=reason[:MAX_ERROR])
+        .returning(col(OutboxRow.id))
+    )
+    return len(result.all())
+
+
+async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> None:
+    """A group became a supergroup: move the chat (and, by cascade, its rows) to the new id."""
+    existing = (await session.exec(select(ChatRow).where(ChatRow.chat_id == new_id))).first()
+    if existing is not None:
+        # The new id already talked to us; keep the old chat's subscriptions and alerts.
+        await session.exec(delete(ChatRow).where(col(ChatRow.chat_id) == new_id))
+    await session.exec(
+        update(ChatRow)
+        .where(col(ChatRow.chat_id) == old_id)
+        .values(chat_id=new_id, type="supergroup", updated_at=utcnow())
+    )
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    held: int
+    sending: int
+    failed: int
+    oldest_pending_seconds: float | None
+
+
+async def backlog(session: AsyncSession, now: datetime | None = None) -> Backlog:
+    now = now or utcnow()
+    counts = dict(
+        (
+            await session.exec(
+                select(OutboxRow.status, func.count()).group_by(col(OutboxRow.status))
+            )
+        ).all()
+    )
+    oldest = (
+        await session.exec(
+            select(func.min(OutboxRow.created_at)).where(col(OutboxRow.status) == "pending")
+        )
+    ).one()
+    age = (now - oldest).total_seconds() if oldest is not None else None
+    return Backlog(
+        pending=int(counts.get("pending", 0)),
+        held=int(counts.get("held", 0)),
+        sending=int(counts.get("sending", 0)),
+        failed=int(counts.get("failed", 0)),
+        oldest_pending_seconds=age,
+    )
+
+
+async def held_chats(session: AsyncSession) -> list[int]:
+    """Chats with alerts waiting for their digest."""
+    query = select(OutboxRow.chat_id).where(col(OutboxRow.status) == "held").distinct()
+    return list((await session.exec(query)).all())
+
+
+async def oldest_held(session: AsyncSession, chat_id: int) -> datetime | None:
+    query = select(func.min(OutboxRow.created_at)).where(
+        col(OutboxRow.chat_id) == chat_id, col(OutboxRow.status) == "held"
+    )
+    oldest: datetime | None = (await session.exec(query)).one()
+    return oldest
+
+
+async def take_held(session: AsyncSession, chat_id: int) -> list[OutboxRow]:
+    """A chat's held alerts, marked sending (the digest is built from them)."""
+    query = (
+        select(OutboxRow)
+        .where(col(OutboxRow.chat_id) == chat_id, col(OutboxRow.status) == "held")
+        .order_by(col(OutboxRow.id))
+        .with_for_update()
+    )
+    rows = list((await session.exec(query)).all())
+    for row in rows:
+        row.status, row.attempts = "sending", row.attempts + 1
+        session.add(row)
+    return rows
+
+
+@dataclass
+class AlertContext:
+    """Everything needed to render one queued alert."""
+
+    chat: ChatRow
+    trial: TrialRow
+    snapshot: dict[str, Any]
+    changes: list[TrialChangeRow]
+    subscriptions: list[SubscriptionRow]
+
+
+async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext | None:
+    """The chat, the trial version, its changes and the matched subscriptions (None if gone)."""
+    chat = (await session.exec(select(ChatRow).where(ChatRow.chat_id == row.chat_id))).first()
+    trial = (await session.exec(select(TrialRow).where(TrialRow.id == row.trial_id))).first()
+    version = (
+        await session.exec(select(TrialVersionRow).where(TrialVersionRow.id == row.version_id))
+    ).first()
+    if chat is None or trial is None or version is None:
+        return None
+    changes = (
+        await session.exec(
+            select(TrialChangeRow)
+            .where(TrialChangeRow.version_id == row.version_id)
+            .order_by(col(TrialChangeRow.id))
+        )
+    ).all()
+    subs = (
+        await session.exec(
+            select(SubscriptionRow).where(
+                col(SubscriptionRow.id).in_(row.subscription_ids or [-1]),
+                SubscriptionRow.chat_id == row.chat_id,
+            )
+        )
+    ).all()
+    return AlertContext(chat, trial, dict(version.snapshot), list(changes), list(subs))

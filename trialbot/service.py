@@ -1,0 +1,137 @@
+"""`trialbot run`: the bot, the registry polls, the outbox sender and the digests in one process.
+
+Lifecycle, in order: take the instance lock (one service per database), initialise the bot
+(getMe), start long polling, the scheduler (the first poll runs at once and catches up from
+the stored watermark) and the sender. On SIGTERM or SIGINT: stop taking work, let the sender
+finish the messages in flight and hand the rest back, cancel a running poll (its transaction
+rolls back; the next run redoes it), stop polling Telegram, and exit 0, all within
+SHUTDOWN_SECONDS. Another process polling the same bot token makes Telegram answer 409: the
+service then stops with a clear message instead of fighting it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from telegram.error import Conflict, TelegramError
+
+from bot.app import ALLOWED_UPDATES, build_application
+from bot.handlers.start import set_commands
+from jobs import digest
+from jobs.poll import PollReport
+from jobs.registries.catalog import build_registries
+from jobs.scheduler import MISFIRE_GRACE_SECONDS, add_poll_jobs
+from jobs.sender import OutboxSender
+from storage.db import Database
+from storage.instance_lock import AlreadyRunning, InstanceLock
+from trialbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_SECONDS = 8.0
+EXIT_OK, EXIT_ALREADY_RUNNING, EXIT_TOKEN_IN_USE = 0, 3, 4
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.stop = asyncio.Event()
+        self.exit_code = EXIT_OK
+        self.db = Database(settings.database_url)
+        self.registries = build_registries(settings)
+        self.app = build_application(settings, self.db)
+        self.sender = OutboxSender(
+            self.db, self.app.bot, rate_per_second=settings.send_rate_per_second
+        )
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def after_poll(self, report: PollReport) -> None:
+        if report.alerts_queued:
+            self.sender.wake()
+
+    def _polling_error(self, error: TelegramError) -> None:
+        if isinstance(error, Conflict):
+            log.error(
+                "another process is polling Telegram with this bot token; stopping. "
+                "Run one trialbot per bot token."
+            )
+            self.exit_code = EXIT_TOKEN_IN_USE
+            self.stop.set()
+        else:
+            log.warning("Telegram polling: %s", error)
+
+    def _schedule(self) -> None:
+        add_poll_jobs(
+            self.scheduler, self.db, self.registries, self.settings, after_poll=self.after_poll
+        )
+
+        async def digests() -> None:
+            sent = await digest.send_digests(self.db, self.app.bot)
+            if sent:
+                log.info("sent %d digest(s)", sent)
+
+        self.scheduler.add_job(
+            digests,
+            IntervalTrigger(minutes=5),
+            id="digests",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+            replace_existing=True,
+        )
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop.set)
+        async with self.app:
+            await set_commands(self.app)
+            await self.app.start()
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES, error_callback=self._polling_error
+            )
+            self._schedule()
+            self.scheduler.start()
+            sender = asyncio.create_task(self.sender.run(self.stop), name="outbox-sender")
+            log.info("trialbot is running")
+            await self.stop.wait()
+            log.info("stopping")
+            await self._shutdown(sender)
+        await self._close()
+        log.info("stopped")
+        return self.exit_code
+
+    async def _shutdown(self, sender: asyncio.Task[None]) -> None:
+        self.scheduler.shutdown(wait=False)  # cancels a running poll; it rolls back
+        try:
+            await asyncio.wait_for(sender, timeout=SHUTDOWN_SECONDS / 2)
+        except TimeoutError:
+            log.warning("sender did not finish in time; its leased alerts will be retried")
+        assert self.app.updater is not None
+        if self.app.updater.running:
+            await asyncio.wait_for(self.app.updater.stop(), timeout=SHUTDOWN_SECONDS / 4)
+        await asyncio.wait_for(self.app.stop(), timeout=SHUTDOWN_SECONDS / 4)
+
+    async def _close(self) -> None:
+        for registry in self.registries:
+            await registry.aclose()
+        await self.db.dispose()
+
+
+def run_service(settings: Settings) -> int:
+    try:
+        lock = InstanceLock(settings.database_url).acquire()
+    except AlreadyRunning as exc:
+        log.error("%s; not starting a second one", exc)
+        print(f"trialbot: {exc}; not starting a second one")
+        return EXIT_ALREADY_RUNNING
+    try:
+        return asyncio.run(Service(settings).run())
+    finally:
+        lock.release()
