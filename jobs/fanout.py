@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jobs.classify import Classification
-from jobs.match import Geocoder, filter_of, match
+from jobs.match import Geocoder, filter_of_values, match
+from storage.chats import ActiveSubscription
 from storage.outbox import AlertIn
-from storage.tables import ChatRow, SubscriptionRow
 from trialbot.model import FieldChange, Trial
 
 
@@ -36,23 +36,23 @@ class StoredChange:
 
 def alerts_for(
     stored: Sequence[StoredChange],
-    subscriptions: Sequence[tuple[ChatRow, SubscriptionRow]],
+    subscriptions: Sequence[ActiveSubscription],
     geocode: Geocoder | None = None,
 ) -> list[AlertIn]:
     alerts: list[AlertIn] = []
-    filters = [(chat, filter_of(chat, sub)) for chat, sub in subscriptions]
+    filters = [(s.chat_id, s.delivery, filter_of_values(s)) for s in subscriptions]
     for item in stored:
         if not item.worth_telling:
             continue
         matched: dict[int, list[int]] = {}
         held: dict[int, bool] = {}
-        for chat, wanted in filters:
+        for chat_id, delivery, wanted in filters:
             hit = match(item.trial, item.verdict, wanted, geocode)
             if hit is None and item.previous is not None:
                 hit = match(item.previous, item.verdict, wanted, geocode)
             if hit is not None:
-                matched.setdefault(chat.chat_id, []).append(wanted.id)
-                held[chat.chat_id] = chat.delivery != "instant"
+                matched.setdefault(chat_id, []).append(wanted.id)
+                held[chat_id] = delivery != "instant"
         alerts.extend(
             AlertIn(
                 chat_id=chat_id,

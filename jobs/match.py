@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from jobs.classify import Classification
+from storage.chats import ActiveSubscription
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.geo import gazetteer, haversine_km
 from trialbot.model import Site, Trial
@@ -146,6 +147,22 @@ def filter_of(chat: ChatRow, sub: SubscriptionRow) -> SubscriptionFilter:
         place_name=sub.place_name,
         include_borderline=chat.include_borderline,
         include_not_recruiting=chat.include_not_recruiting,
+    )
+
+
+def filter_of_values(active: ActiveSubscription) -> SubscriptionFilter:
+    return SubscriptionFilter(
+        id=active.id,
+        conditions=frozenset(active.conditions) or ALL_CONDITIONS,
+        countries=frozenset(active.countries),
+        lat=active.lat,
+        lon=active.lon,
+        radius_km=active.radius_km,
+        point_country=active.point_country,
+        label=active.label,
+        place_name=active.place_name,
+        include_borderline=active.include_borderline,
+        include_not_recruiting=active.include_not_recruiting,
     )
 
 

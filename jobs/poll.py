@@ -196,7 +196,7 @@ async def store_page(
                     )
             pending.new = len(fresh)
         if any(s.worth_telling for s in stored):
-            subscriptions = await chats.active_subscriptions(session)
+            subscriptions = await chats.active_subscription_values(session)
             alerts = alerts_for(stored, subscriptions, gazetteer_geocoder)
             pending.alerts_queued = await outbox.enqueue(session, alerts, now)
     # Only count what was committed.

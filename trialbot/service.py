@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -46,7 +46,10 @@ class Service:
         self.registries = build_registries(settings)
         self.app = build_application(settings, self.db)
         self.sender = OutboxSender(
-            self.db, self.app.bot, rate_per_second=settings.send_rate_per_second
+            self.db,
+            self.app.bot,
+            rate_per_second=settings.send_rate_per_second,
+            lease=timedelta(seconds=settings.sender_lease_seconds),
         )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
 

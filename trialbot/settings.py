@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     outbox_max_age_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
     admin_alert_after_seconds: int = Field(default=3 * 3600, ge=300, le=7 * 86400)
     send_rate_per_second: float = Field(default=25.0, gt=0, le=30)
+    sender_lease_seconds: int = Field(default=120, ge=5, le=3600)
 
     @field_validator("telegram_bot_token")
     @classmethod
