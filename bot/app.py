@@ -6,7 +6,17 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.fairness import FairUpdateProcessor
-from bot.handlers import buttons, manage, privacy, settings, start, subscribe, trials, typed
+from bot.handlers import (
+    admin,
+    buttons,
+    manage,
+    privacy,
+    settings,
+    start,
+    subscribe,
+    trials,
+    typed,
+)
 from bot.handlers.common import Deps
 from bot.ratelimit import TrialbotRateLimiter
 from storage.db import Database
@@ -34,7 +44,7 @@ def build_application(settings_: Settings, db: Database) -> Application:  # type
         .build()
     )
     app.bot_data["deps"] = Deps(db=db, settings=settings_)
-    for feature in (start, subscribe, manage, trials, settings, privacy, buttons, typed):
+    for feature in (start, admin, subscribe, manage, trials, settings, privacy, buttons, typed):
         feature.register(app)
     start.register_fallbacks(app)
     return app

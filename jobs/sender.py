@@ -96,7 +96,9 @@ class OutboxSender:
     ) -> None:
         self.db = db
         self.bot = bot
-        self.limiter = AsyncLimiter(max(1.0, rate_per_second), 1.0)
+        # Capacity 1: sends evenly spaced. A bucket of N per second lets N go at once and N more
+        # within the same second, which is how one gets 429s at "25 per second".
+        self.limiter = AsyncLimiter(1, 1.0 / max(1.0, rate_per_second))
         self.concurrency = concurrency
         self.batch = batch
         self.lease = lease

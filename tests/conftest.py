@@ -9,6 +9,7 @@ which turns that into a failure so CI can never go green without them.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -26,6 +27,16 @@ FIXTURES = Path(__file__).parent / "fixtures"
 CTGOV = FIXTURES / "ctgov"
 PG_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("TRIALBOT_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Code under test may reconfigure logging (the CLI does); undo it after each test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def load_json(path: Path) -> Any:

@@ -21,14 +21,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 from telegram.error import Conflict, TelegramError
 
 from bot.app import ALLOWED_UPDATES, build_application
+from bot.handlers.admin import RegistryWatch, notify_admins
 from bot.handlers.start import set_commands
 from jobs import digest
 from jobs.poll import PollReport
 from jobs.registries.catalog import build_registries
 from jobs.scheduler import MISFIRE_GRACE_SECONDS, add_poll_jobs
 from jobs.sender import OutboxSender
+from storage import poll_state
 from storage.db import Database
 from storage.instance_lock import AlreadyRunning, InstanceLock
+from trialbot.health import HealthServer, start_health_server
 from trialbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,10 +55,21 @@ class Service:
             lease=timedelta(seconds=settings.sender_lease_seconds),
         )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.watch = RegistryWatch.from_settings(settings)
+        self.health: HealthServer | None = None
 
     async def after_poll(self, report: PollReport) -> None:
         if report.alerts_queued:
             self.sender.wake()
+        try:
+            async with self.db.read() as session:
+                states = await poll_state.all_states(session)
+            for alert in self.watch.check(states):
+                await notify_admins(
+                    self.app.bot, self.settings, alert.key, db=self.db, **alert.values
+                )
+        except Exception:
+            log.exception("could not check registry health for admin alerts")
 
     def _polling_error(self, error: TelegramError) -> None:
         if isinstance(error, Conflict):
@@ -101,6 +115,9 @@ class Service:
             )
             self._schedule()
             self.scheduler.start()
+            self.health = await start_health_server(
+                self.settings, self.db, registries=[r.name for r in self.registries]
+            )
             sender = asyncio.create_task(self.sender.run(self.stop), name="outbox-sender")
             log.info("trialbot is running")
             await self.stop.wait()
@@ -122,6 +139,8 @@ class Service:
         await asyncio.wait_for(self.app.stop(), timeout=SHUTDOWN_SECONDS / 4)
 
     async def _close(self) -> None:
+        if self.health is not None:
+            await self.health.close()
         for registry in self.registries:
             await registry.aclose()
         await self.db.dispose()

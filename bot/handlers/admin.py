@@ -29,7 +29,7 @@ from bot.i18n import Translator, translator
 from storage import chats as chat_store
 from storage import outbox, poll_state
 from storage.db import Database
-from storage.tables import ChatRow, SubscriptionRow, TrialRow
+from storage.tables import ChatRow, PollStateRow, SubscriptionRow, TrialRow
 from trialbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,8 @@ class Stats:
     trials_relevant: int
     trials_total: int
     backlog: outbox.Backlog
-    registries: list[Any]
-    """PollStateRow per registry that has been polled."""
+    registries: list[PollStateRow]
+    """One row per registry that has been polled."""
 
 
 async def _count(session: AsyncSession, query: Any) -> int:

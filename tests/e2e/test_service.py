@@ -230,3 +230,47 @@ def test_a_second_instance_on_the_same_database_stops_with_a_clear_message(
     finally:
         first.kill()
     assert TOKEN not in first.output()
+
+
+def test_health_and_metrics_of_the_running_service(
+    world: tuple[FakeTelegram, FakeCtgov, dict[str, str]], tmp_path: Path
+) -> None:
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    _, _, env = world
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    service = Service(env | {"HEALTH_PORT": str(port)}, tmp_path)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthz() -> tuple[int, dict[str, Any]] | None:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+        except OSError:
+            return None
+
+    try:
+        deadline = time.monotonic() + 60
+        state = healthz()
+        while time.monotonic() < deadline and (
+            state is None or state[1]["registries"]["ctgov"]["last_success"] is None
+        ):
+            time.sleep(0.2)
+            state = healthz()
+        assert state is not None, service.output()[-2000:]
+        code, body = state
+        assert code == 200 and body["status"] == "ok" and body["database"]["ok"]
+        with urllib.request.urlopen(f"{base}/metrics", timeout=2) as answer:
+            metrics = answer.read().decode()
+        assert 'trialbot_polls_total{mode="backfill",outcome="ok",registry="ctgov"} 1.0' in metrics
+        service.proc.send_signal(signal.SIGTERM)
+        assert service.wait(12) == 0
+    finally:
+        service.kill()

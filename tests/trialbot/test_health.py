@@ -21,8 +21,6 @@ from trialbot import health
 from trialbot.health import HealthServer, health_report, start_health_server
 from trialbot.settings import Settings, load_settings
 
-NOW = datetime.now(UTC)
-
 
 def make_settings(db: Database, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
@@ -108,13 +106,14 @@ async def test_fresh_install_is_healthy_during_the_grace_period(server: HealthSe
 
 
 async def test_healthy_then_stale_poll_then_old_outbox(server: HealthServer, db: Database) -> None:
-    await succeed(db, NOW - timedelta(minutes=10))
+    now = datetime.now(UTC)
+    await succeed(db, now - timedelta(minutes=10))
     body = (await get(server, "/healthz")).json()
     assert body["status"] == "ok"
     assert 590 < body["registries"]["ctgov"]["age_seconds"] < 700
 
     # Older than max(3 x 1 h, 1 h) = 3 h, with a failure on top: unhealthy, and says why.
-    await succeed(db, NOW - timedelta(hours=4))
+    await succeed(db, now - timedelta(hours=4))
     async with db.write() as session:
         await poll_state.record_failure(session, "ctgov", "ctgov GET /version: HTTP 503")
     answer = await get(server, "/healthz")
@@ -122,12 +121,12 @@ async def test_healthy_then_stale_poll_then_old_outbox(server: HealthServer, db:
     entry = answer.json()["registries"]["ctgov"]
     assert entry["ok"] is False and entry["consecutive_failures"] == 1
     assert entry["last_failure_reason"] == "ctgov GET /version: HTTP 503"
-    assert entry["last_success"].startswith((NOW - timedelta(hours=4)).date().isoformat())
+    assert entry["last_success"].startswith((now - timedelta(hours=4)).date().isoformat())
 
-    await succeed(db, NOW)
+    await succeed(db, now)
     assert (await get(server, "/healthz")).status_code == 200
 
-    await queue_alert(db, NOW - timedelta(hours=1))  # limit in these settings: 30 minutes
+    await queue_alert(db, now - timedelta(hours=1))  # limit in these settings: 30 minutes
     answer = await get(server, "/healthz")
     assert answer.status_code == 503
     box = answer.json()["outbox"]
@@ -139,8 +138,9 @@ async def test_healthy_then_stale_poll_then_old_outbox(server: HealthServer, db:
 async def test_young_pending_alert_is_fine_and_updates_the_gauges(
     server: HealthServer, db: Database
 ) -> None:
-    await succeed(db, NOW)
-    await queue_alert(db, NOW - timedelta(minutes=1))
+    now = datetime.now(UTC)
+    await succeed(db, now)
+    await queue_alert(db, now - timedelta(minutes=1))
     answer = await get(server, "/healthz")
     assert answer.status_code == 200 and answer.json()["outbox"]["pending"] == 1
     metrics = (await get(server, "/metrics")).text
@@ -150,11 +150,12 @@ async def test_young_pending_alert_is_fine_and_updates_the_gauges(
 async def test_never_polled_registry_turns_unhealthy_after_the_grace_period(
     db: Database,
 ) -> None:
+    now = datetime.now(UTC)
     settings = make_settings(db)
-    long_ago = NOW - timedelta(hours=health.stale_after(settings) / 3600 + 1)
+    long_ago = now - timedelta(hours=health.stale_after(settings) / 3600 + 1)
     healthy, body = await health_report(settings, db, ["ctgov"], started_at=long_ago)
     assert not healthy and body["registries"]["ctgov"]["ok"] is False
-    healthy, _ = await health_report(settings, db, ["ctgov"], started_at=NOW)
+    healthy, _ = await health_report(settings, db, ["ctgov"], started_at=now)
     assert healthy
 
 
