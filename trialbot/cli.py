@@ -333,9 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"trialbot: {exc}", file=sys.stderr)
         return 2
-    secrets = (
-        [settings.telegram_bot_token.get_secret_value()] if settings.telegram_bot_token else []
-    )
+    secrets = [
+        secret.get_secret_value()
+        for secret in (settings.telegram_bot_token, settings.webhook_secret_token)
+        if secret is not None
+    ]
     configure_logging(settings.log_level, settings.log_format, secrets)
     if settings.log_level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)

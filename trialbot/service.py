@@ -15,6 +15,7 @@ import asyncio
 import logging
 import signal
 from datetime import UTC, timedelta
+from urllib.parse import urlsplit
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -82,6 +83,35 @@ class Service:
         else:
             log.warning("Telegram polling: %s", error)
 
+    async def _start_updates(self) -> None:
+        """Long polling by default; a webhook when WEBHOOK_URL is set.
+
+        In webhook mode PTB's server rejects (403) every request whose
+        X-Telegram-Bot-Api-Secret-Token header does not match WEBHOOK_SECRET_TOKEN.
+        """
+        updater = self.app.updater
+        assert updater is not None
+        if not self.settings.webhook_url:
+            await updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES, error_callback=self._polling_error
+            )
+            return
+        secret = self.settings.webhook_secret_token
+        assert secret is not None
+        await updater.start_webhook(
+            listen=self.settings.webhook_listen,
+            port=self.settings.webhook_port,
+            url_path=urlsplit(self.settings.webhook_url).path.lstrip("/"),
+            webhook_url=self.settings.webhook_url,
+            secret_token=secret.get_secret_value(),
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        log.info(
+            "receiving updates by webhook on %s:%s",
+            self.settings.webhook_listen,
+            self.settings.webhook_port,
+        )
+
     def _schedule(self) -> None:
         add_poll_jobs(
             self.scheduler, self.db, self.registries, self.settings, after_poll=self.after_poll
@@ -109,10 +139,7 @@ class Service:
         async with self.app:
             await set_commands(self.app)
             await self.app.start()
-            assert self.app.updater is not None
-            await self.app.updater.start_polling(
-                allowed_updates=ALLOWED_UPDATES, error_callback=self._polling_error
-            )
+            await self._start_updates()
             self._schedule()
             self.scheduler.start()
             self.health = await start_health_server(

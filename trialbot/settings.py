@@ -11,11 +11,12 @@ import re
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _TOKEN_RE = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,64}$")
 _SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret_token"})
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 
 
 class SettingsError(Exception):
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     outbox_max_age_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
     admin_alert_after_seconds: int = Field(default=3 * 3600, ge=300, le=7 * 86400)
     send_rate_per_second: float = Field(default=25.0, gt=0, le=30)
+    webhook_url: str = ""
+    webhook_secret_token: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
     sender_lease_seconds: int = Field(default=120, ge=5, le=3600)
 
     @field_validator("telegram_bot_token")
@@ -65,6 +70,28 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if not value.endswith("/bot") else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        if value and not re.match(r"^https://[^\s/]+(/\S*)?$", value):
+            raise ValueError("must be the public https:// URL Telegram should call, or empty")
+        return value
+
+    @field_validator("webhook_secret_token")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if not _WEBHOOK_SECRET_RE.match(value.get_secret_value()):
+            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret_token is None:
+            raise ValueError("WEBHOOK_SECRET_TOKEN must be set when WEBHOOK_URL is")
+        return self
 
     @field_validator("database_url")
     @classmethod
@@ -116,9 +143,9 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        name = str(err["loc"][0]).upper() if err["loc"] else "WEBHOOK_SECRET_TOKEN"
         reason = str(err["msg"]).removeprefix("Value error, ")
-        if name.lower() in _SECRET_FIELDS:
+        if name.lower() in _SECRET_FIELDS or not err["loc"]:
             raise SettingsError(f"Invalid setting {name}: {reason}") from None
         shown = err.get("input")
         got = f" (got {shown!r})" if isinstance(shown, str | int | float) else ""

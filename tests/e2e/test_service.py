@@ -274,3 +274,63 @@ def test_health_and_metrics_of_the_running_service(
         assert service.wait(12) == 0
     finally:
         service.kill()
+
+
+def test_webhook_mode_checks_the_secret_on_every_request(
+    world: tuple[FakeTelegram, FakeCtgov, dict[str, str]], tmp_path: Path
+) -> None:
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    telegram, _, env = world
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "s3cret-token_for-tests"
+    public = "https://bot.example.test/telegram-hook"  # what Telegram is told
+    url = f"http://127.0.0.1:{port}/telegram-hook"  # where the reverse proxy forwards to
+    service = Service(
+        env | {"WEBHOOK_URL": public, "WEBHOOK_SECRET_TOKEN": secret, "WEBHOOK_PORT": str(port)},
+        tmp_path,
+    )
+
+    def post(update: dict[str, Any], token: str | None) -> int:
+        request = urllib.request.Request(
+            url,
+            data=json.dumps(update).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        if token is not None:
+            request.add_header("X-Telegram-Bot-Api-Secret-Token", token)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    try:
+        telegram.wait_for(lambda: telegram.webhook is not None, timeout=60, what="setWebhook")
+        assert telegram.webhook is not None and telegram.webhook.get("secret_token") == secret
+        telegram.add_chat(555)
+        forged = telegram.user_sends(555, "/help")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                status = post(forged, "wrong-secret-value")
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert status == 403
+        assert post(forged, None) == 403
+        time.sleep(1)
+        assert telegram.sent_to(555) == []
+        assert post(forged, secret) == 200
+        telegram.wait_for(lambda: telegram.sent_to(555), timeout=20, what="reply to /help")
+        service.proc.send_signal(signal.SIGTERM)
+        assert service.wait(12) == 0
+    finally:
+        service.kill()
+    assert secret not in service.output()

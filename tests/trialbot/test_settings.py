@@ -24,6 +24,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
         "LOG_LEVEL",
         "CTGOV_API_URL",
         "TELEGRAM_API_BASE_URL",
+        "WEBHOOK_URL",
+        "WEBHOOK_SECRET_TOKEN",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -121,3 +123,20 @@ def _log_twice(capsys: pytest.CaptureFixture[str], configure_logging: Any) -> No
             log.exception("send failed")
         err = capsys.readouterr().err
         assert TOKEN not in err and "[REDACTED]" in err
+
+
+def test_webhook_needs_https_and_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/hook")
+    with pytest.raises(SettingsError) as missing:
+        load_settings()
+    assert "WEBHOOK_SECRET_TOKEN" in str(missing.value)
+    monkeypatch.setenv("WEBHOOK_SECRET_TOKEN", "short")
+    with pytest.raises(SettingsError) as weak:
+        load_settings()
+    assert "WEBHOOK_SECRET_TOKEN" in str(weak.value) and "short" not in str(weak.value)
+    monkeypatch.setenv("WEBHOOK_SECRET_TOKEN", "a-long-enough_secret")
+    assert load_settings().webhook_url == "https://bot.example.org/hook"
+    monkeypatch.setenv("WEBHOOK_URL", "http://bot.example.org/hook")
+    with pytest.raises(SettingsError) as plain:
+        load_settings()
+    assert "WEBHOOK_URL" in str(plain.value) and "https" in str(plain.value)
