@@ -135,18 +135,22 @@ def match(
 def filter_of(chat: ChatRow, sub: SubscriptionRow) -> SubscriptionFilter:
     """The match filter for a stored subscription and its chat's options."""
     assert sub.id is not None
-    return SubscriptionFilter(
-        id=sub.id,
-        conditions=frozenset(sub.conditions) or ALL_CONDITIONS,
-        countries=frozenset(sub.countries),
-        lat=sub.lat,
-        lon=sub.lon,
-        radius_km=sub.radius_km,
-        point_country=sub.point_country,
-        label=sub.label,
-        place_name=sub.place_name,
-        include_borderline=chat.include_borderline,
-        include_not_recruiting=chat.include_not_recruiting,
+    return filter_of_values(
+        ActiveSubscription(
+            chat_id=chat.chat_id,
+            delivery=chat.delivery,
+            include_borderline=chat.include_borderline,
+            include_not_recruiting=chat.include_not_recruiting,
+            id=sub.id,
+            conditions=sub.conditions,
+            countries=sub.countries,
+            lat=sub.lat,
+            lon=sub.lon,
+            radius_km=sub.radius_km,
+            point_country=sub.point_country,
+            label=sub.label,
+            place_name=sub.place_name,
+        )
     )
 
 

@@ -53,13 +53,18 @@ async def ensure_chat(
     return row
 
 
-def update_chat(session: AsyncSession, row: ChatRow, **changes: Any) -> ChatRow:
+def _assign(session: AsyncSession, row: ChatRow | SubscriptionRow, changes: dict[str, Any]) -> None:
+    """Set known fields only (a typo must fail, not add an attribute) and stamp the row."""
     for name, value in changes.items():
-        if not hasattr(row, name):
+        if name not in type(row).model_fields:
             raise AttributeError(name)
         setattr(row, name, value)
     row.updated_at = utcnow()
     session.add(row)
+
+
+def update_chat(session: AsyncSession, row: ChatRow, **changes: Any) -> ChatRow:
+    _assign(session, row, changes)
     return row
 
 
@@ -120,12 +125,7 @@ async def add_subscription(
 
 
 def update_subscription(session: AsyncSession, row: SubscriptionRow, **changes: Any) -> None:
-    for name, value in changes.items():
-        if not hasattr(row, name):
-            raise AttributeError(name)
-        setattr(row, name, value)
-    row.updated_at = utcnow()
-    session.add(row)
+    _assign(session, row, changes)
 
 
 async def delete_subscriptions(

@@ -205,7 +205,8 @@ async def _trials(settings: Settings, as_json: bool, include_all: bool) -> int:
     return 0
 
 
-async def _show(settings: Settings, ident: str, as_json: bool) -> int:
+async def _stored_history(settings: Settings, ident: str) -> Any:
+    """A stored trial with its versions and changes, or None (after saying so)."""
     from storage import trials as store
     from storage.db import Database
 
@@ -215,10 +216,17 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
             row = await store.find_trial(session, ident)
             if row is None:
                 print(f"No stored trial {ident!r}. Try `trialbot trials` for the list.")
-                return 1
-            hist = await store.history(session, row)
+                return None
+            return await store.history(session, row)
     finally:
         await db.dispose()
+
+
+async def _show(settings: Settings, ident: str, as_json: bool) -> int:
+    hist = await _stored_history(settings, ident)
+    if hist is None:
+        return 1
+    row = hist.trial
     by_version = [(v, [c for c in hist.changes if c.version_id == v.id]) for v in hist.versions]
     record = hist.versions[-1].snapshot
     if as_json:
@@ -285,20 +293,12 @@ async def _preview(settings: Settings, ident: str, lang: str, change: bool) -> i
     from bot.render import render_change, render_new_trial
     from jobs.classify import Classification
     from jobs.match import Match, SubscriptionFilter, sites_in_region
-    from storage import trials as store
-    from storage.db import Database
     from trialbot.model import Trial
 
-    db = Database(settings.database_url)
-    try:
-        async with db.read() as session:
-            row = await store.find_trial(session, ident)
-            if row is None:
-                print(f"No stored trial {ident!r}. Try `trialbot trials` for the list.")
-                return 1
-            hist = await store.history(session, row)
-    finally:
-        await db.dispose()
+    hist = await _stored_history(settings, ident)
+    if hist is None:
+        return 1
+    row = hist.trial
     latest = hist.versions[-1]
     trial = Trial.model_validate(latest.snapshot)
     verdict = Classification.from_json(row.classification)

@@ -9,6 +9,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot import callbacks
+from bot.handlers.start import COMMANDS
 from bot.i18n import LANGUAGES, catalog_path, pick_language, translator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,21 +34,7 @@ def expand(key: str) -> set[str]:
         "{c}": ["ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage"],
         "{d}": ["instant", "daily", "weekly"] if "delivery" in key else [str(i) for i in range(7)],
         "{flip}": ["on", "off"],
-        "{name}": [
-            "start",
-            "subscribe",
-            "list",
-            "recent",
-            "trial",
-            "settings",
-            "pause",
-            "resume",
-            "unsubscribe",
-            "mydata",
-            "forget",
-            "help",
-            "about",
-        ],
+        "{name}": list(COMMANDS),
         "{chat.delivery}": ["instant", "daily", "weekly"],
         "{chat.digest_weekday}": [str(i) for i in range(7)],
         "{chat.language or 'en'}": list(LANGUAGES),

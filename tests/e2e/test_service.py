@@ -11,6 +11,7 @@ import asyncio
 import copy
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -93,6 +94,12 @@ def world(tmp_path: Path) -> Iterator[tuple[FakeTelegram, FakeCtgov, dict[str, s
             "LOG_LEVEL": "INFO",
         }
         yield telegram, registry, env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def trialbot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -236,14 +243,11 @@ def test_health_and_metrics_of_the_running_service(
     world: tuple[FakeTelegram, FakeCtgov, dict[str, str]], tmp_path: Path
 ) -> None:
     import json
-    import socket
     import urllib.error
     import urllib.request
 
     _, _, env = world
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     service = Service(env | {"HEALTH_PORT": str(port)}, tmp_path)
     base = f"http://127.0.0.1:{port}"
 
@@ -280,14 +284,11 @@ def test_webhook_mode_checks_the_secret_on_every_request(
     world: tuple[FakeTelegram, FakeCtgov, dict[str, str]], tmp_path: Path
 ) -> None:
     import json
-    import socket
     import urllib.error
     import urllib.request
 
     telegram, _, env = world
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     secret = "s3cret-token_for-tests"
     public = "https://bot.example.test/telegram-hook"  # what Telegram is told
     url = f"http://127.0.0.1:{port}/telegram-hook"  # where the reverse proxy forwards to
