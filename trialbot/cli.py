@@ -353,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _prepare_database(settings)
             print(f"schema {current_revision(settings.database_url)} (head {head_revision()})")
             return 0
+        if args.command == "run":
+            settings.bot_token  # noqa: B018 - one clear line before touching the database
         _prepare_database(settings)
         if args.command == "run":
             return _run(settings)
