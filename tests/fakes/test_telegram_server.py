@@ -141,7 +141,7 @@ async def test_base_url_and_get_me(fake: FakeTelegram, bot: Bot) -> None:
 
 async def test_wrong_token_is_invalid_token(fake: FakeTelegram) -> None:
     with pytest.raises(InvalidToken):
-        async with Bot("987654321:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", base_url=fake.base_url):
+        async with Bot("987654321:" + "A" * 35, base_url=fake.base_url):
             pass
     status, body = http(fake, f"/bot{TOKEN[:-1]}x/getMe", {})
     assert (status, body) == (401, {"ok": False, "error_code": 401, "description": "Unauthorized"})

@@ -21,7 +21,7 @@ from trialbot.doctor import Check, exit_code, format_checks, run_doctor
 from trialbot.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-OTHER_TOKEN = "987654321:ZZZdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ"
+OTHER_TOKEN = "987654321:" + "Z" * 35
 
 
 @pytest.fixture(autouse=True)
