@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -27,9 +24,8 @@ from telegram.ext import Application, CommandHandler
 from bot.handlers.common import Context, Deps, chat_of, esc, reply
 from bot.i18n import Translator, translator
 from storage import chats as chat_store
-from storage import outbox, poll_state
 from storage.db import Database
-from storage.tables import ChatRow, PollStateRow, SubscriptionRow, TrialRow
+from storage.stats import Stats, gather_stats
 from trialbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,41 +41,6 @@ def _when(moment: datetime | None) -> str:
 
 
 # -- /stats ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stats:
-    chats_active: int
-    chats_inactive: int
-    subscriptions: int
-    trials_relevant: int
-    trials_total: int
-    backlog: outbox.Backlog
-    registries: list[PollStateRow]
-    """One row per registry that has been polled."""
-
-
-async def _count(session: AsyncSession, query: Any) -> int:
-    return int((await session.exec(query)).one())
-
-
-async def gather_stats(session: AsyncSession) -> Stats:
-    """The figures /stats shows.
-
-    These counting queries would sit better in storage/ (README: storage holds every query);
-    they live here until a storage module for them exists.
-    """
-    chats = select(func.count()).select_from(ChatRow)
-    trials = select(func.count()).select_from(TrialRow)
-    return Stats(
-        chats_active=await _count(session, chats.where(col(ChatRow.active).is_(True))),
-        chats_inactive=await _count(session, chats.where(col(ChatRow.active).is_(False))),
-        subscriptions=await _count(session, select(func.count()).select_from(SubscriptionRow)),
-        trials_relevant=await _count(session, trials.where(col(TrialRow.relevant).is_(True))),
-        trials_total=await _count(session, trials),
-        backlog=await outbox.backlog(session),
-        registries=sorted(await poll_state.all_states(session), key=lambda r: r.registry_name),
-    )
 
 
 def stats_text(stats: Stats, t: Translator, now: datetime | None = None) -> str:
