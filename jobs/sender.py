@@ -166,7 +166,7 @@ class OutboxSender:
         async with self.db.read() as session:
             ctx = await outbox.alert_context(session, row)
         if ctx is None or not ctx.chat.active:
-            await self._record(outbox.mark_failed, row.id, "chat or trial no longer stored")
+            await self._record(outbox.mark_cancelled, row.id, "chat inactive or trial gone")
             self.stats.cancelled += 1
             return
         try:
@@ -177,7 +177,7 @@ class OutboxSender:
             self._failed("render")
             return
         if rendered is None:  # nothing a patient would care about after all
-            await self._record(outbox.mark_failed, row.id, "nothing notable to say")
+            await self._record(outbox.mark_cancelled, row.id, "nothing notable to say")
             self.stats.cancelled += 1
             return
         await self._pace(row.chat_id)

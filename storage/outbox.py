@@ -148,6 +148,13 @@ async def mark_failed(session: AsyncSession, outbox_id: int, reason: str) -> Non
     await _set(session, outbox_id, status="failed", lease_until=None, last_error=reason[:MAX_ERROR])
 
 
+async def mark_cancelled(session: AsyncSession, outbox_id: int, reason: str) -> None:
+    """Not to be sent, and not a failure (the chat left, or nothing worth saying remained)."""
+    await _set(
+        session, outbox_id, status="cancelled", lease_until=None, last_error=reason[:MAX_ERROR]
+    )
+
+
 async def hold_again(session: AsyncSession, outbox_id: int, reason: str) -> None:
     """A digest could not be sent: keep its alerts for the next try."""
     await _set(session, outbox_id, status="held", last_error=reason[:MAX_ERROR])
