@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,21 @@ def all_recorded_studies() -> list[tuple[str, dict[str, Any]]]:
         items = data if isinstance(data, list) else data.get("studies", [data])
         found += [(f"{path.name}#{i}", item) for i, item in enumerate(items)]
     return found
+
+
+def run_cli(
+    args: list[str], env: dict[str, str], cwd: Path | str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`trialbot ARGS` as a real process, the way a maintainer runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "trialbot.cli", *args],
+        env=env,
+        cwd=str(cwd),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def _admin(url: str) -> psycopg.Connection[Any]:

@@ -53,10 +53,22 @@ def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
 
+_MEMO = "_chat_row"
+
+
 async def chat_of(update: Update, context: Context) -> tuple[ChatRow, Translator]:
-    """The chat's row (created on first contact, language from the user's client) and texts."""
+    """The chat's row (created on first contact, language from the user's client) and texts.
+
+    One write transaction per update: the row is kept in PTB's chat_data, tagged with the
+    update id, so the dispatcher and the handlers it calls share it. Handlers that change the
+    row change this same object.
+    """
     chat = update.effective_chat
     assert chat is not None
+    memo = context.chat_data.get(_MEMO) if context.chat_data is not None else None
+    if memo is not None and memo[0] == update.update_id:
+        row: ChatRow = memo[1]
+        return row, translator(row.language, "bot")
     user = update.effective_user
     deps = Deps.of(context)
     async with deps.db.write() as session:
@@ -67,6 +79,8 @@ async def chat_of(update: Update, context: Context) -> tuple[ChatRow, Translator
             language=pick_language(user.language_code if user else None),
             title=chat.title,
         )
+    if context.chat_data is not None:
+        context.chat_data[_MEMO] = (update.update_id, row)
     return row, translator(row.language, "bot")
 
 

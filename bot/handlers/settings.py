@@ -94,6 +94,8 @@ async def apply(context: Context, chat: ChatRow, **changes: Any) -> ChatRow:
         row = await store.get_chat(session, chat.chat_id, for_update=True)
         assert row is not None
         store.update_chat(session, row, **changes)
+    for name, value in changes.items():  # the row chat_of() shares for this update
+        setattr(chat, name, value)
     return row
 
 

@@ -8,31 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from storage.migrate import head_revision
+from tests.conftest import run_cli as trialbot
 from tests.conftest import study
 from tests.fakes.telegram_server import TOKEN as FAKE_TOKEN
 from tests.jobs.helpers import EXPECTED_STORED, loaded_fake
 
 pytestmark = pytest.mark.slow
 TOKEN = FAKE_TOKEN
-
-
-def trialbot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trialbot.cli", *args],
-        env=env,
-        cwd=str(cwd),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_poll_trials_and_show(database_url: str, tmp_path: Path) -> None:

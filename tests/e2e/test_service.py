@@ -26,6 +26,7 @@ import pytest
 from storage import chats
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.conftest import run_cli as trialbot
 from tests.conftest import study
 from tests.fakes.ctgov_server import FakeCtgov
 from tests.fakes.telegram_server import TOKEN, FakeTelegram
@@ -101,18 +102,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def trialbot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trialbot.cli", *args],
-        env=env,
-        cwd=str(cwd),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 async def _subscribe_many(url: str, ids: range) -> None:
@@ -277,15 +266,7 @@ def test_a_second_instance_on_the_same_database_stops_with_a_clear_message(
     first = Service(env, tmp_path)
     try:
         telegram.wait_for(lambda: any(m == "getUpdates" for m, _ in telegram.calls), timeout=60)
-        second = subprocess.run(
-            [sys.executable, "-m", "trialbot.cli", "run"],
-            env=env,
-            cwd=str(tmp_path),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        second = trialbot(["run"], env, tmp_path, timeout=60)
         assert second.returncode == 3
         assert "already running" in second.stdout + second.stderr
         assert first.proc.poll() is None  # the first one is unharmed

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
+from tests.conftest import run_cli
 from tests.fakes.telegram_server import TOKEN as FAKE_TOKEN
 from trialbot.settings import SettingsError, load_settings
 
@@ -83,15 +82,7 @@ def test_token_never_in_repr_or_dump(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cli_start_up_stops_with_one_line(tmp_path: object) -> None:
     env = {"POLL_INTERVAL_SECONDS": "1", "TELEGRAM_BOT_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-m", "trialbot.cli", "trials"],
-        env=env,
-        cwd=str(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli(["trials"], env, str(tmp_path), timeout=60)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "POLL_INTERVAL_SECONDS" in lines[0]
