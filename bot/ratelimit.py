@@ -40,8 +40,11 @@ class TrialbotRateLimiter(AIORateLimiter):
         chat_id = data.get("chat_id")
         with contextlib.suppress(TypeError, ValueError):
             chat_id = int(chat_id) if chat_id is not None else None
-        group: int | str | bool = chat_id if (
-            (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str)) else False
+        group: int | str | bool = (
+            chat_id
+            if ((isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str))
+            else False
+        )
         # Global and per-group limits still apply; a RetryAfter goes straight to the caller.
         return await self._run_request(
             chat=chat_id is not None,

@@ -32,7 +32,8 @@ from bot.plain import facts, words
 from bot.plain.measure import visible_text
 from jobs.classify import Classification
 from jobs.match import Match, SiteMatch, SubscriptionFilter
-from trialbot.model import STOPPED_STATUSES, FieldChange, Site, Trial
+from jobs.registries.ictrp_record import source_registry_of
+from trialbot.model import STOPPED_STATUSES, FieldChange, Site, SourceRef, Trial
 
 MAX_LENGTH = 4096
 """Telegram's limit on message text after entity parsing."""
@@ -273,6 +274,38 @@ def _details_data(trial: Trial) -> str | None:
         return None
 
 
+REGISTRY_NAMES = {"ctgov": "ClinicalTrials.gov", "ctis": "EU CTIS", "isrctn": "ISRCTN"}
+
+
+def registry_label(ref: SourceRef, t: Translator) -> str:
+    """ "EU CTIS 2024-520423-88-00"; a WHO-export record names the registry behind it."""
+    if ref.registry == "ictrp":
+        behind = source_registry_of(ref.registry_id)
+        name = "WHO ICTRP" if behind == "WHO ICTRP" else t("record.via_ictrp", registry=behind)
+    else:
+        name = REGISTRY_NAMES.get(ref.registry, ref.registry)
+    return f"{name} {facts.shorten(ref.registry_id, _CITY)}"
+
+
+def _source_links(trial: Trial, t: Translator) -> str | None:
+    """Every registry record of a trial registered in several, each a link; None for one."""
+    if len(trial.sources) < 2:
+        return None
+    links = []
+    for ref in trial.sources:
+        label = esc(registry_label(ref, t))
+        if ref.url.startswith(("https://", "http://")):
+            links.append(f'<a href="{html.escape(ref.url, quote=True)}">{label}</a>')
+        else:
+            links.append(label)
+    return esc(t("record.sources", links="\x00")).replace("\x00", " · ".join(links))
+
+
+def _sources_section(trial: Trial, t: Translator) -> _Section:
+    line = _source_links(trial, t)
+    return _Section([line] if line else [], drop_rank=3)
+
+
 def _title(prefix_key: str | None, trial: Trial, verdict: Classification, t: Translator) -> str:
     title = words.plain_title(trial, verdict, t)
     text = t(prefix_key, title=title) if prefix_key else title
@@ -330,6 +363,7 @@ def render_new_trial(
     sections = [
         _Section([_title("title.new", trial, verdict, t)]),
         *_body_sections(trial, verdict, matches, t, today or date.today(), SITES_IN_ALERT),
+        _sources_section(trial, t),
         _disclaimer(t),
     ]
     return Rendered(_fit(sections), _buttons(trial, t))
@@ -365,6 +399,7 @@ def render_change(
         changed,
         _Section(_risk_lines(flags, t), heading=t("section.flags"), drop_rank=2),
         _why(matches, t),
+        _sources_section(trial, t),
         _disclaimer(t),
     ]
     return Rendered(_fit(sections), _buttons(trial, t))
@@ -406,7 +441,11 @@ def _record_section(trial: Trial, t: Translator) -> _Section:
     updated = words.month(trial.last_update, t)
     if updated:
         lines.append(t("record.updated", date=updated))
-    return _Section([esc(line) for line in lines], heading=t("section.record"), drop_rank=0)
+    html_lines = [esc(line) for line in lines]
+    links = _source_links(trial, t)
+    if links:
+        html_lines.append(links)
+    return _Section(html_lines, heading=t("section.record"), drop_rank=0)
 
 
 @dataclass(frozen=True)
@@ -481,7 +520,10 @@ def _digest_block(item: DigestItem, t: Translator, today: date, number: int) -> 
                 )
     flags = [c for c in evaluate(trial, verdict, today) if c.severity == "H"]
     body += _risk_lines(flags, t)
-    if trial.url.startswith(("https://", "http://")):
+    links = _source_links(trial, t)
+    if links:
+        body.append(links)
+    elif trial.url.startswith(("https://", "http://")):
         link = html.escape(trial.url, quote=True)
         body.append(f'<a href="{link}">{esc(t("button.registry"))}</a>')
     return "\n".join([f"<b>{esc(head)}</b>", *body])

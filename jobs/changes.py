@@ -23,7 +23,7 @@ _SCALARS = {
     "has_results": "results_posted",
     "enrollment": "enrollment",
 }
-_HANDLED = {*_SCALARS, "sites", "phases", "dates", "eligibility"}
+_HANDLED = {*_SCALARS, "sites", "phases", "dates", "eligibility", "sources"}
 
 
 def _site_key(site: Mapping[str, Any]) -> str:
@@ -62,6 +62,38 @@ def _diff_sites(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]) -> l
                     new=_site_view(after[key]),
                 )
             )
+    return changes
+
+
+def _source_ids(snapshot: Snapshot) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """The trial's registry records; a one-registry trial lists none, so count it as itself."""
+    refs = snapshot.get("sources") or [snapshot]
+    return {(r.get("registry") or "", r.get("registry_id") or ""): r for r in refs}
+
+
+def _diff_sources(old: Snapshot, new: Snapshot) -> list[FieldChange]:
+    """A registry record joined or left the trial. Recorded, not alerted: what it adds that
+    matters (a site, a status) shows up as its own change."""
+    before, after = _source_ids(old), _source_ids(new)
+    view = ("registry", "registry_id", "url")
+    changes = [
+        FieldChange(
+            field="sources",
+            kind="source_added",
+            notable=False,
+            new={k: after[key].get(k) for k in view},
+        )
+        for key in sorted(after.keys() - before.keys())
+    ]
+    changes += [
+        FieldChange(
+            field="sources",
+            kind="source_removed",
+            notable=False,
+            old={k: before[key].get(k) for k in view},
+        )
+        for key in sorted(before.keys() - after.keys())
+    ]
     return changes
 
 
@@ -113,6 +145,7 @@ def diff(old: Snapshot, new: Snapshot) -> list[FieldChange]:
                 )
             )
     changes.extend(_diff_sites(old.get("sites") or [], new.get("sites") or []))
+    changes.extend(_diff_sources(old, new))
     for field in sorted((old.keys() | new.keys()) - _HANDLED):
         if old.get(field) != new.get(field):
             changes.append(

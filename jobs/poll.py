@@ -15,16 +15,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from jobs.changes import diff
 from jobs.classify import CLASSIFIER_VERSION, Classification, classify
 from jobs.fanout import StoredChange, alerts_for
 from jobs.match import gazetteer_geocoder
+from jobs.merge import merge, ordered, preference
 from jobs.registries.base import RawRecord, RecordError, Registry, RegistryError
 from storage import chats, outbox, poll_state
 from storage import trials as store
 from storage.db import Database
-from storage.tables import utcnow
+from storage.tables import TrialSourceRow, utcnow
 from trialbot import metrics
+from trialbot.identifiers import link_keys, record_registry
 from trialbot.model import FieldChange, Trial
 
 log = logging.getLogger(__name__)
@@ -131,8 +135,9 @@ async def store_page(
     *,
     announce_new: bool = True,
 ) -> None:
-    """Store one page atomically: new trials, new versions with diffs, or a touch, and
-    queue the alerts they cause in the same transaction.
+    """Store one page atomically: each record as a source of its trial (a new trial, or one
+    it names or is named by), each touched trial's merged view as a new version with its diff
+    when it moved, and the alerts they cause, all in one transaction.
 
     `announce_new=False` (the very first backfill) stores new trials without alerting: on a
     fresh database every trial is "new" to us but not to the world.
@@ -141,60 +146,11 @@ async def store_page(
         return
     pending = PollReport(registry=registry_name)
     async with db.write() as session:
-        wanted = [t.registry_id for t, _ in items] + [a for t, _ in items for a in t.aliases]
-        rows = await store.get_trials(session, registry_name, wanted, for_update=True)
-        fresh: list[store.Observation] = []
-        verdicts: dict[str, Classification] = {}
-        stored: list[StoredChange] = []
+        page = _Page(session, registry_name, now)
+        await page.load(items)
         for trial, result in items:
-            seen = store.Observation.of(trial, verdict_of(result))
-            verdicts[trial.registry_id] = result
-            row = rows.get(trial.registry_id)
-            if row is None:
-                row = next((rows[a] for a in trial.aliases if a in rows), None)
-                if row is not None:
-                    # The registry merged records: the stored id is now an alias.
-                    log.info("%s is now %s; re-keyed", row.registry_id, trial.registry_id)
-                    row.registry_id = trial.registry_id
-            if row is None:
-                if result.relevant:
-                    fresh.append(seen)
-                    pending.new_ids.append(trial.uid)
-                else:
-                    pending.rejected += 1
-            elif row.fingerprint == seen.fingerprint:
-                store.touch(row, seen, now=now)
-                session.add(row)
-                pending.unchanged += 1
-            else:
-                old = await store.current_snapshot(session, row)
-                changes = diff(old, seen.snapshot)
-                version = await store.add_version(session, row, seen, changes, now=now)
-                assert row.id is not None and version.id is not None
-                stored.append(
-                    StoredChange(
-                        trial,
-                        result,
-                        row.id,
-                        version.id,
-                        "change",
-                        tuple(changes),
-                        previous=Trial.model_validate(old),
-                    )
-                )
-                pending.changed += 1
-                pending.changed_trials.append(
-                    TrialChanges(trial.uid, trial.title, version.version, changes)
-                )
-        if fresh:
-            for row, version in await store.insert_trials(session, fresh, now=now):
-                assert row.id is not None and version.id is not None
-                if announce_new:
-                    trial = next(s.trial for s in fresh if s.trial.registry_id == row.registry_id)
-                    stored.append(
-                        StoredChange(trial, verdicts[row.registry_id], row.id, version.id, "new")
-                    )
-            pending.new = len(fresh)
+            await page.observe(trial, result, pending)
+        stored = await page.rebuild(pending, announce_new=announce_new)
         if any(s.worth_telling for s in stored):
             subscriptions = await chats.active_subscription_values(session)
             alerts = alerts_for(stored, subscriptions, gazetteer_geocoder)
@@ -207,6 +163,169 @@ async def store_page(
     report.alerts_queued += pending.alerts_queued
     report.new_ids += pending.new_ids
     report.changed_trials += pending.changed_trials
+
+
+class _Page:
+    """One page's work inside its transaction: attach records to trials, then rebuild those.
+
+    Records of one registry are never merged with each other: a registry that holds a trial
+    twice says so itself (CT.gov aliases), and two records of one registry naming the same
+    outside id are related studies (a parent trial and its extension), not one trial.
+    """
+
+    def __init__(self, session: AsyncSession, registry: str, now: datetime) -> None:
+        self.session, self.registry, self.now = session, registry, now
+        self.sources: dict[str, TrialSourceRow] = {}
+        self.owners: dict[str, int] = {}
+        self.fresh: dict[tuple[str, str], tuple[Trial, Classification]] = {}
+        self.touched: set[int] = set()
+        self.created: set[int] = set()
+
+    async def load(self, items: list[tuple[Trial, Classification]]) -> None:
+        wanted = [t.registry_id for t, _ in items] + [a for t, _ in items for a in t.aliases]
+        self.sources = await store.get_sources(self.session, self.registry, wanted, for_update=True)
+        keys = {k for t, _ in items for k in link_keys(t)}
+        self.owners = await store.key_owners(self.session, keys)
+
+    async def observe(self, trial: Trial, result: Classification, pending: PollReport) -> None:
+        seen = store.Observation.of(trial, verdict_of(result))
+        keys = link_keys(trial)
+        self.fresh[(trial.registry, trial.registry_id)] = (trial, result)
+        source = self.sources.get(trial.registry_id)
+        if source is None:
+            source = next((self.sources[a] for a in trial.aliases if a in self.sources), None)
+            if source is not None:
+                # The registry merged records: the stored id is now an alias.
+                log.info("%s is now %s; re-keyed", source.registry_id, trial.registry_id)
+        if source is not None:
+            if source.fingerprint == seen.fingerprint and set(source.link_keys) == keys:
+                pending.unchanged += 1
+            store.update_source(source, seen, sorted(keys), self.now)
+            self.session.add(source)
+            trial_id = await self._join(trial, keys, source.trial_id)
+            assert trial_id is not None
+        else:
+            found = await self._join(trial, keys, None)
+            if found is None:
+                if not result.relevant:
+                    pending.rejected += 1
+                    return
+                ((row, _),) = await store.insert_trials(self.session, [seen], now=self.now)
+                assert row.id is not None
+                self.created.add(row.id)
+                pending.new_ids.append(trial.uid)
+                self.owners.update((k, row.id) for k in keys if k not in self.owners)
+                self.touched.add(row.id)
+                return
+            trial_id = found
+            source = store.new_source(trial_id, seen, sorted(keys), self.now)
+            self.session.add(source)
+            log.info("%s is another record of trial %d", trial.uid, trial_id)
+        await store.claim_keys(self.session, trial_id, keys)
+        self.owners.update((k, trial_id) for k in keys if k not in self.owners)
+        self.touched.add(trial_id)
+
+    async def _join(self, trial: Trial, keys: set[str], current: int | None) -> int | None:
+        """The trial a record belongs to: `current` (where it is stored, if it is) or a stored
+        trial it names or is named by. Several such trials are one: they are merged."""
+        others = {self.owners[k] for k in keys if k in self.owners} - {current}
+        if not others:
+            return current
+        await self.session.flush()
+        held = await store.sources_of(self.session, others)
+        mine = record_registry(trial)
+        candidates = {
+            trial_id
+            for trial_id, records in held.items()
+            if not any(record_registry(_record(r)) == mine for r in records)
+        }
+        if current is not None:
+            candidates.add(current)
+        rows = await store.get_trials_by_id(self.session, candidates, for_update=True)
+        live = [r for r in rows.values() if r.merged_into is None]
+        if not live:
+            return current
+        keeper = min(live, key=lambda r: (preference(r.registry_name), r.id or 0))
+        assert keeper.id is not None
+        for other in live:
+            if other is keeper:
+                continue
+            log.warning(
+                "%s:%s and %s:%s are one trial (linked by %s); merged",
+                keeper.registry_name,
+                keeper.registry_id,
+                other.registry_name,
+                other.registry_id,
+                trial.uid,
+            )
+            await store.absorb(self.session, keeper, other)
+            self.owners = {k: keeper.id if v == other.id else v for k, v in self.owners.items()}
+            self.touched.discard(other.id or 0)
+            self.created.discard(other.id or 0)
+        self.touched.add(keeper.id)
+        return keeper.id
+
+    async def rebuild(self, pending: PollReport, *, announce_new: bool) -> list[StoredChange]:
+        """Merge each touched trial's records and store the result if it moved."""
+        stored: list[StoredChange] = []
+        await self.session.flush()
+        rows = await store.get_trials_by_id(self.session, self.touched, for_update=True)
+        records = await store.sources_of(self.session, rows)
+        for trial_id, row in sorted(rows.items()):
+            trials = [self._trial_of(r) for r in records[trial_id]]
+            if not trials:
+                continue
+            merged = merge(trials)
+            result = (
+                self.fresh[(merged.registry, merged.registry_id)][1]
+                if len(trials) == 1 and (merged.registry, merged.registry_id) in self.fresh
+                else classify(merged)
+            )
+            seen = store.Observation.of(merged, verdict_of(result))
+            primary = ordered(trials)[0]
+            row.registry_name, row.registry_id = primary.registry, primary.registry_id
+            if trial_id in self.created:
+                if row.fingerprint != seen.fingerprint:
+                    await store.replace_first_version(self.session, row, seen)
+                pending.new += 1
+                if announce_new:
+                    version = await store.version_of(self.session, row, 1)
+                    stored.append(StoredChange(merged, result, trial_id, version, "new"))
+            elif row.fingerprint == seen.fingerprint:
+                store.touch(row, seen, now=self.now)
+                self.session.add(row)
+            else:
+                old = await store.current_snapshot(self.session, row)
+                changes = diff(old, seen.snapshot)
+                version_row = await store.add_version(
+                    self.session, row, seen, changes, now=self.now
+                )
+                assert version_row.id is not None
+                stored.append(
+                    StoredChange(
+                        merged,
+                        result,
+                        trial_id,
+                        version_row.id,
+                        "change",
+                        tuple(changes),
+                        previous=Trial.model_validate(old),
+                    )
+                )
+                pending.changed += 1
+                pending.changed_trials.append(
+                    TrialChanges(merged.uid, merged.title, version_row.version, changes)
+                )
+        # "unchanged" counted records; a record that moved its trial is not unchanged
+        return stored
+
+    def _trial_of(self, source: TrialSourceRow) -> Trial:
+        fresh = self.fresh.get((source.registry_name, source.registry_id))
+        return fresh[0] if fresh else _record(source)
+
+
+def _record(source: TrialSourceRow) -> Trial:
+    return Trial.model_validate(source.snapshot)
 
 
 async def _consume(
@@ -260,6 +379,7 @@ async def poll(db: Database, registry: Registry, *, now: datetime | None = None)
             await _consume(
                 db, registry, registry.changed_since(since), report, now, announce_new=bool(since)
             )
+            _check_format(registry.name, report)
         await _finish(db, registry, report, started, before)
         async with db.write() as session:
             await poll_state.record_success(
@@ -281,6 +401,20 @@ async def poll(db: Database, registry: Registry, *, now: datetime | None = None)
         await _record_failure(db, registry.name, report.error)
     _count(report, now)
     return report
+
+
+UNREADABLE_SHARE = 0.5
+"""More than this share of a poll's records failing to normalise means the registry changed its
+format: the poll counts as failed (what could be read is kept), so /healthz and the admins hear
+of it and the watermark stays put until the adapter is fixed."""
+
+
+def _check_format(registry: str, report: PollReport) -> None:
+    if report.fetched >= 4 and report.errors > report.fetched * UNREADABLE_SHARE:
+        raise RegistryError(
+            f"{registry}: {report.errors} of {report.fetched} records could not be read; "
+            "has the registry changed its format?"
+        )
 
 
 def _count(report: PollReport, now: datetime) -> None:
@@ -314,6 +448,8 @@ async def refresh(
         async with db.read() as session:
             ids = await store.ids_due_for_refresh(session, registry.name, now - older_than)
         seen: set[str] = set()
+        # A registry read by scanning a file answers any number of ids for one scan.
+        batch_size = getattr(registry, "ids_per_fetch", None) or batch_size
         for start in range(0, len(ids), batch_size):
             batch = ids[start : start + batch_size]
             async for page in registry.fetch_ids(batch):

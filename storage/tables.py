@@ -55,6 +55,44 @@ class TrialRow(SQLModel, table=True):
     first_seen_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime = Field(default_factory=utcnow)
     last_fetched_at: datetime = Field(default_factory=utcnow)
+    merged_into: int | None = Field(default=None, foreign_key="trial.id", ondelete="SET NULL")
+    """Set when this trial turned out to be another one registered twice; it is then kept for
+    its history only, and `registry_id` gets a `@merged` suffix so the id is free again."""
+
+
+class TrialSourceRow(SQLModel, table=True):
+    """One registry record of a trial. A trial has one per registry that holds it.
+
+    The trial's versions are of the merged view (jobs/merge.py); each record's own latest
+    snapshot is kept here so the view can be rebuilt when any one record changes.
+    """
+
+    __tablename__ = "trial_source"
+    __table_args__ = (UniqueConstraint("registry_name", "registry_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    trial_id: int = Field(foreign_key="trial.id", ondelete="CASCADE", index=True)
+    registry_name: str = Field(max_length=16)
+    registry_id: str = Field(max_length=64)
+    url: str = Field(default="", max_length=500)
+    fingerprint: str = Field(max_length=64)
+    snapshot: dict[str, Any] = Field(sa_column=Column(_json(), nullable=False))
+    last_update: str | None = Field(default=None, max_length=10)
+    relevant: bool = False
+    """What the classifier says about this record alone (the trial's verdict is the merged one)."""
+    link_keys: list[str] = Field(default_factory=list, sa_column=Column(_json(), nullable=False))
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    last_fetched_at: datetime = Field(default_factory=utcnow)
+
+
+class TrialKeyRow(SQLModel, table=True):
+    """A registry id (canonical, see trialbot/identifiers.py) and the one trial it belongs to."""
+
+    __tablename__ = "trial_key"
+
+    key: str = Field(primary_key=True, max_length=80)
+    trial_id: int = Field(foreign_key="trial.id", ondelete="CASCADE", index=True)
 
 
 class TrialVersionRow(SQLModel, table=True):

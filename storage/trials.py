@@ -11,11 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.tables import TrialChangeRow, TrialRow, TrialVersionRow, utcnow
+from storage.tables import (
+    TrialChangeRow,
+    TrialKeyRow,
+    TrialRow,
+    TrialSourceRow,
+    TrialVersionRow,
+    utcnow,
+)
+from trialbot.identifiers import link_keys
 from trialbot.model import FieldChange, Trial, fingerprint_of
 
 
@@ -133,7 +143,15 @@ async def insert_trials(
         if row.id is not None
     ]
     session.add_all(versions)
+    session.add_all(
+        new_source(row.id, seen, sorted(link_keys(seen.trial)), now)
+        for row, seen in zip(rows, observed, strict=True)
+        if row.id is not None
+    )
     await session.flush()
+    for row, seen in zip(rows, observed, strict=True):
+        assert row.id is not None
+        await claim_keys(session, row.id, link_keys(seen.trial))
     return list(zip(rows, versions, strict=True))
 
 
@@ -205,11 +223,14 @@ async def list_trials(
 async def ids_due_for_refresh(
     session: AsyncSession, registry: str, fetched_before: datetime, limit: int | None = None
 ) -> list[str]:
-    """Stored trials not fetched since `fetched_before`, oldest first."""
+    """This registry's stored records not fetched since `fetched_before`, oldest first."""
     query = (
-        select(TrialRow.registry_id)
-        .where(TrialRow.registry_name == registry, TrialRow.last_fetched_at < fetched_before)
-        .order_by(col(TrialRow.last_fetched_at))
+        select(TrialSourceRow.registry_id)
+        .where(
+            TrialSourceRow.registry_name == registry,
+            TrialSourceRow.last_fetched_at < fetched_before,
+        )
+        .order_by(col(TrialSourceRow.last_fetched_at))
     )
     if limit:
         query = query.limit(limit)
@@ -217,12 +238,20 @@ async def ids_due_for_refresh(
 
 
 async def find_trial(session: AsyncSession, ident: str) -> TrialRow | None:
-    """Look a trial up by `registry:id` or by the bare registry id (case-insensitive)."""
+    """Look a trial up by `registry:id` or by the bare id of any of its registry records
+    (case-insensitive), so an old link or button still finds a trial that was merged."""
     registry, _, registry_id = ident.rpartition(":")
     query = select(TrialRow).where(func.upper(TrialRow.registry_id) == registry_id.upper())
     if registry:
         query = query.where(TrialRow.registry_name == registry)
-    return (await session.exec(query)).first()
+    row = (await session.exec(query)).first()
+    if row is not None and row.merged_into is None:
+        return row
+    via = select(TrialRow).join(TrialSourceRow, col(TrialSourceRow.trial_id) == col(TrialRow.id))
+    via = via.where(func.upper(TrialSourceRow.registry_id) == registry_id.upper())
+    if registry:
+        via = via.where(TrialSourceRow.registry_name == registry)
+    return (await session.exec(via)).first() or row
 
 
 async def history(session: AsyncSession, row: TrialRow) -> TrialHistory:
@@ -259,3 +288,151 @@ async def current_versions(
         query = query.where(col(TrialRow.relevant).is_(True))
     rows = await session.exec(query.order_by(col(TrialRow.id)))
     return [(row, dict(snapshot)) for row, snapshot in rows.all()]
+
+
+# --- registry records of a trial (see jobs/merge.py) ----------------------------------------
+
+
+def new_source(
+    trial_id: int, seen: Observation, keys: Sequence[str], now: datetime
+) -> TrialSourceRow:
+    source = TrialSourceRow(
+        trial_id=trial_id,
+        registry_name=seen.trial.registry,
+        registry_id=seen.trial.registry_id,
+        fingerprint=seen.fingerprint,
+        snapshot=seen.snapshot,
+        link_keys=list(keys),
+        first_seen_at=now,
+    )
+    update_source(source, seen, keys, now)
+    return source
+
+
+def update_source(
+    source: TrialSourceRow, seen: Observation, keys: Sequence[str], now: datetime
+) -> None:
+    """Store what the record says now (or just that it was seen, when nothing moved)."""
+    source.registry_id = seen.trial.registry_id
+    source.url = seen.trial.url[:500]
+    source.fingerprint = seen.fingerprint
+    source.snapshot = seen.snapshot
+    source.last_update = seen.trial.last_update
+    source.relevant = seen.verdict.relevant
+    source.link_keys = sorted(keys)
+    source.last_seen_at = now
+    source.last_fetched_at = now
+
+
+async def get_sources(
+    session: AsyncSession, registry: str, registry_ids: Iterable[str], *, for_update: bool = False
+) -> dict[str, TrialSourceRow]:
+    ids = list(registry_ids)
+    if not ids:
+        return {}
+    query = select(TrialSourceRow).where(
+        TrialSourceRow.registry_name == registry, col(TrialSourceRow.registry_id).in_(ids)
+    )
+    if for_update:
+        query = query.with_for_update()
+    return {row.registry_id: row for row in (await session.exec(query)).all()}
+
+
+async def sources_of(
+    session: AsyncSession, trial_ids: Iterable[int]
+) -> dict[int, list[TrialSourceRow]]:
+    """Each trial's records, oldest first (the order that breaks ties between registries)."""
+    ids = sorted(set(trial_ids))
+    found: dict[int, list[TrialSourceRow]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    query = (
+        select(TrialSourceRow)
+        .where(col(TrialSourceRow.trial_id).in_(ids))
+        .order_by(col(TrialSourceRow.first_seen_at), col(TrialSourceRow.id))
+    )
+    for row in (await session.exec(query)).all():
+        found[row.trial_id].append(row)
+    return found
+
+
+async def get_trials_by_id(
+    session: AsyncSession, ids: Iterable[int], *, for_update: bool = False
+) -> dict[int, TrialRow]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    query = select(TrialRow).where(col(TrialRow.id).in_(wanted))
+    if for_update:
+        query = query.with_for_update()
+    return {row.id: row for row in (await session.exec(query)).all() if row.id is not None}
+
+
+async def key_owners(session: AsyncSession, keys: Iterable[str]) -> dict[str, int]:
+    """Which trial each of these registry ids belongs to (ids no trial claims are left out)."""
+    wanted = sorted(set(keys))
+    owners: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        query = select(TrialKeyRow).where(col(TrialKeyRow.key).in_(wanted[start : start + 500]))
+        owners.update((row.key, row.trial_id) for row in (await session.exec(query)).all())
+    return owners
+
+
+async def claim_keys(session: AsyncSession, trial_id: int, keys: Iterable[str]) -> None:
+    """Register ids for a trial; an id another trial already holds stays with that trial."""
+    values = [{"key": k[:80], "trial_id": trial_id} for k in sorted(set(keys))]
+    if not values:
+        return
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.exec(insert(TrialKeyRow).values(values).on_conflict_do_nothing())
+
+
+async def absorb(session: AsyncSession, keeper: TrialRow, absorbed: TrialRow) -> None:
+    """`absorbed` turned out to be `keeper` registered elsewhere: hand over its records and ids.
+
+    Its versions, changes and sent alerts stay with it as history; it stops being listed.
+    """
+    assert keeper.id is not None and absorbed.id is not None
+    await session.exec(
+        update(TrialSourceRow)
+        .where(col(TrialSourceRow.trial_id) == absorbed.id)
+        .values(trial_id=keeper.id)
+    )
+    await session.exec(
+        update(TrialKeyRow)
+        .where(col(TrialKeyRow.trial_id) == absorbed.id)
+        .values(trial_id=keeper.id)
+    )
+    absorbed.merged_into = keeper.id
+    absorbed.relevant = False
+    absorbed.registry_id = f"{absorbed.registry_id}@merged{keeper.id}"[:64]
+    session.add(absorbed)
+
+
+async def replace_first_version(session: AsyncSession, row: TrialRow, seen: Observation) -> None:
+    """A trial created moments ago in this same transaction gained a record: version 1 becomes
+    the merged view instead of a version 2 nobody has seen the first of."""
+    await session.exec(
+        update(TrialVersionRow)
+        .where(col(TrialVersionRow.trial_id) == row.id, col(TrialVersionRow.version) == 1)
+        .values(
+            snapshot=seen.snapshot, fingerprint=seen.fingerprint, last_update=seen.trial.last_update
+        )
+    )
+    _apply(row, seen, row.last_seen_at)
+    session.add(row)
+
+
+async def record_sources(session: AsyncSession, row: TrialRow) -> list[TrialSourceRow]:
+    return (await sources_of(session, [row.id] if row.id is not None else []))[row.id or 0]
+
+
+async def version_of(session: AsyncSession, row: TrialRow, version: int) -> int:
+    """The id of one stored version of a trial."""
+    query = select(TrialVersionRow.id).where(
+        TrialVersionRow.trial_id == row.id, TrialVersionRow.version == version
+    )
+    found = (await session.exec(query)).one()
+    assert found is not None
+    return found

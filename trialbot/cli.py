@@ -162,10 +162,20 @@ def _run(settings: Settings) -> int:
     return run_service(settings)
 
 
-def _trial_line(row: Any) -> dict[str, Any]:
+def _trial_line(row: Any, sources: list[Any]) -> dict[str, Any]:
+    """One trial for `trials --json`; `sources` lists every registry record, primary first."""
     return {
         "id": row.registry_id,
         "registry": row.registry_name,
+        "sources": [
+            {
+                "registry": s.registry_name,
+                "id": s.registry_id,
+                "url": s.url,
+                "last_update": s.last_update,
+            }
+            for s in sorted(sources, key=lambda s: s.registry_id != row.registry_id)
+        ],
         "title": row.title,
         "stem_cell": row.stem_cell_tier,
         "conditions": row.buckets,
@@ -177,7 +187,7 @@ def _trial_line(row: Any) -> dict[str, Any]:
         "relevant": row.relevant,
         "first_seen": row.first_seen_at.isoformat(),
         "last_seen": row.last_seen_at.isoformat(),
-    }
+    } | ({"merged_into": row.merged_into} if row.merged_into else {})
 
 
 async def _trials(settings: Settings, as_json: bool, include_all: bool) -> int:
@@ -188,10 +198,11 @@ async def _trials(settings: Settings, as_json: bool, include_all: bool) -> int:
     try:
         async with db.read() as session:
             rows = await store.list_trials(session, relevant_only=not include_all)
+            sources = await store.sources_of(session, [r.id for r in rows if r.id is not None])
     finally:
         await db.dispose()
     for row in rows:
-        line = _trial_line(row)
+        line = _trial_line(row, sources.get(row.id or 0, []))
         if as_json:
             print(json.dumps(line, ensure_ascii=False))
         else:
@@ -206,7 +217,8 @@ async def _trials(settings: Settings, as_json: bool, include_all: bool) -> int:
 
 
 async def _stored_history(settings: Settings, ident: str) -> Any:
-    """A stored trial with its versions and changes, or None (after saying so)."""
+    """A stored trial with its versions and changes, and its registry records; or None (after
+    saying so)."""
     from storage import trials as store
     from storage.db import Database
 
@@ -217,15 +229,16 @@ async def _stored_history(settings: Settings, ident: str) -> Any:
             if row is None:
                 print(f"No stored trial {ident!r}. Try `trialbot trials` for the list.")
                 return None
-            return await store.history(session, row)
+            return await store.history(session, row), await store.record_sources(session, row)
     finally:
         await db.dispose()
 
 
 async def _show(settings: Settings, ident: str, as_json: bool) -> int:
-    hist = await _stored_history(settings, ident)
-    if hist is None:
+    found = await _stored_history(settings, ident)
+    if found is None:
         return 1
+    hist, sources = found
     row = hist.trial
     by_version = [(v, [c for c in hist.changes if c.version_id == v.id]) for v in hist.versions]
     record = hist.versions[-1].snapshot
@@ -249,7 +262,7 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
             }
             for v, changes in by_version
         ]
-        out = _trial_line(row) | {
+        out = _trial_line(row, sources) | {
             "classification": row.classification,
             "record": record,
             "history": history,
@@ -258,6 +271,9 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
         return 0
     print(f"{row.registry_name}:{row.registry_id}  {row.title}")
     print(f"  {record.get('url')}")
+    for other in sources:
+        if (other.registry_name, other.registry_id) != (row.registry_name, row.registry_id):
+            print(f"  also {other.registry_name}:{other.registry_id}  {other.url}")
     phases = ", ".join(record.get("phases") or []) or "-"
     print(
         f"  status {row.overall_status}; stem-cell tier {row.stem_cell_tier}; "
@@ -295,9 +311,10 @@ async def _preview(settings: Settings, ident: str, lang: str, change: bool) -> i
     from jobs.match import Match, SubscriptionFilter, sites_in_region
     from trialbot.model import Trial
 
-    hist = await _stored_history(settings, ident)
-    if hist is None:
+    found = await _stored_history(settings, ident)
+    if found is None:
         return 1
+    hist, _ = found
     row = hist.trial
     latest = hist.versions[-1]
     trial = Trial.model_validate(latest.snapshot)

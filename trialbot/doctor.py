@@ -234,7 +234,8 @@ async def check_telegram(settings: Settings) -> Check:
 
 
 async def check_registries(settings: Settings) -> list[Check]:
-    """Ask each registry for its data version, with one retry instead of the service's many."""
+    """Ask each registry for the smallest real answer it gives (`Registry.probe`), with one
+    retry instead of the service's many."""
     from jobs.registries.catalog import build_registries
 
     quick = settings.model_copy(
@@ -247,10 +248,10 @@ async def check_registries(settings: Settings) -> list[Check]:
     for registry in build_registries(quick):
         name = f"registry {registry.name}"
         where = str(getattr(registry, "base_url", "")) or registry.name
-        setting = f"{registry.name.upper()}_API_URL"
+        setting = "ICTRP_EXPORT" if registry.name == "ictrp" else f"{registry.name.upper()}_API_URL"
         try:
             async with asyncio.timeout(NETWORK_TIMEOUT_SECONDS * 3):
-                version = await registry.data_version()
+                version = await registry.probe()
         except Exception as exc:
             checks.append(
                 _fail(

@@ -116,6 +116,15 @@ class Site(_Model):
         return " | ".join(p.strip().casefold() for p in parts)
 
 
+class SourceRef(_Model):
+    """One registry record of a trial that several registries hold (see jobs/merge.py)."""
+
+    registry: str
+    registry_id: str
+    url: str
+    last_update: str | None = None
+
+
 class Trial(_Model):
     registry: str
     registry_id: str
@@ -148,6 +157,9 @@ class Trial(_Model):
     dates: Dates = Field(default_factory=Dates)
     has_results: bool = False
     sites: tuple[Site, ...] = ()
+    sources: tuple[SourceRef, ...] = ()
+    """Every registry record of this trial when there are several, primary first; empty when
+    the trial is known from one registry only (adapters never fill it)."""
 
     @property
     def uid(self) -> str:
@@ -189,6 +201,12 @@ def fingerprint_of(snapshot: dict[str, Any]) -> str:
     for volatile in FINGERPRINT_EXCLUDED_DATES:
         dates.pop(volatile, None)
     data["dates"] = dates
+    if not data.get("sources"):
+        data.pop("sources", None)  # a one-registry trial hashes as it did before merging existed
+    else:  # the records' own "last update" stamps are bookkeeping, like the dates above
+        data["sources"] = [
+            {k: v for k, v in ref.items() if k != "last_update"} for ref in data["sources"]
+        ]
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -31,7 +31,17 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     database_url: str = "sqlite:///trialbot.db"
+    ctgov_enabled: bool = True
     ctgov_api_url: str = "https://clinicaltrials.gov/api/v2"
+    ctis_enabled: bool = True
+    ctis_api_url: str = "https://euclinicaltrials.eu/ctis-public-api"
+    ctis_min_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    isrctn_enabled: bool = True
+    isrctn_api_url: str = "https://www.isrctn.com/api"
+    isrctn_min_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    ictrp_enabled: bool = False
+    ictrp_export: str = ""
+    """Path or http(s) URL of the WHO ICTRP export (CSV, or a .zip holding one CSV)."""
     poll_interval_seconds: int = Field(default=21600, ge=60, le=7 * 86400)
     refresh_interval_seconds: int = Field(default=7 * 86400, ge=3600, le=90 * 86400)
     admin_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -64,7 +74,7 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return value
 
-    @field_validator("telegram_api_base_url", "ctgov_api_url")
+    @field_validator("telegram_api_base_url", "ctgov_api_url", "ctis_api_url", "isrctn_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
@@ -86,6 +96,12 @@ class Settings(BaseSettings):
         if not _WEBHOOK_SECRET_RE.match(value.get_secret_value()):
             raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    @model_validator(mode="after")
+    def _ictrp_needs_export(self) -> Settings:
+        if self.ictrp_enabled and not self.ictrp_export.strip():
+            raise ValueError("ICTRP_EXPORT must name the export (file or URL) to read when enabled")
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
@@ -143,8 +159,9 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = str(err["loc"][0]).upper() if err["loc"] else "WEBHOOK_SECRET_TOKEN"
         reason = str(err["msg"]).removeprefix("Value error, ")
+        # A cross-field rule has no location; its message starts with the setting it is about.
+        name = str(err["loc"][0]).upper() if err["loc"] else reason.split(" ", 1)[0]
         if name.lower() in _SECRET_FIELDS or not err["loc"]:
             raise SettingsError(f"Invalid setting {name}: {reason}") from None
         shown = err.get("input")

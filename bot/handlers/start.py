@@ -57,7 +57,14 @@ async def about(update: Update, context: Context) -> None:
     settings = Deps.of(context).settings
     hours = max(1, round(settings.poll_interval_seconds / 3600))
     operator = settings.operator_contact or t("about.operator_unknown")
-    await reply(update, t("about.text", hours=hours, operator=operator))
+    polled = (
+        (settings.ctgov_enabled, "about.registry.ctgov"),
+        (settings.ctis_enabled, "about.registry.ctis"),
+        (settings.isrctn_enabled, "about.registry.isrctn"),
+        (settings.ictrp_enabled, "about.registry.ictrp"),
+    )
+    registries = "; ".join(t(key) for on, key in polled if on) or "-"
+    await reply(update, t("about.text", hours=hours, operator=operator, registries=registries))
 
 
 async def unknown_command(update: Update, context: Context) -> None:

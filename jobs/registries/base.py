@@ -57,6 +57,11 @@ class Registry(Protocol):
         """Turn one raw record into the neutral model, or raise RecordError."""
         ...
 
+    async def probe(self) -> str | None:
+        """One cheap real request (for `trialbot doctor`): a short description of what came
+        back, e.g. the data version; raises RegistryError when the registry cannot be read."""
+        ...
+
     @property
     def stats(self) -> RequestStats: ...
 

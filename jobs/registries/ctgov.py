@@ -2,11 +2,8 @@
 
 Why it looks like this (see shared/registries.md §1):
 * CT.gov has no documented rate limit; its robots.txt asks for 1 request/s and the community ceiling
-  is ~50/min, so requests are serialised and spaced by `min_interval` seconds (start to start).
-* Transient trouble (429, 5xx, network errors, timeouts) is retried with exponential backoff and
-  full jitter; a `Retry-After` header wins over the computed delay but is capped at
-  `retry_after_cap` (default `backoff_max * 5` = 300 s) so one bad header cannot park a poll
-  for hours.
+  is ~50/min, so requests go through `PoliteHttp` (jobs/registries/http.py): serialised, spaced
+  by `min_interval` seconds, retried with backoff, `Retry-After` honoured up to a cap.
 * Any other 4xx is a bug on our side (CT.gov answers 400 text/plain naming the bad parameter) and
   fails at once. A broken body (not JSON, cut off, wrong shape) fails the whole poll: the caller
   must change nothing rather than act on half a page.
@@ -16,15 +13,10 @@ Why it looks like this (see shared/registries.md §1):
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
-import json
 import logging
-import random
 import re
-import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from types import TracebackType
 from typing import Any, Self
 
@@ -32,17 +24,11 @@ import httpx
 
 from jobs.registries import ctgov_record
 from jobs.registries.base import RawRecord, RegistryError, RequestStats
-from trialbot import __version__
+from jobs.registries.http import DEFAULT_USER_AGENT, PoliteHttp, decode_json
 from trialbot.model import Trial
 from trialbot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-DEFAULT_USER_AGENT = (
-    f"trialbot/{__version__} (alerts for clinical trials of stem-cell therapy after stroke; "
-    "polite poller: <=1 request/s, backs off on errors) "
-    f"python-httpx/{httpx.__version__}"
-)
 
 NCT_ID_RE = re.compile(r"^NCT\d{8}$")
 
@@ -118,34 +104,6 @@ def last_update_filter(since: date) -> str:
     return f"AREA[LastUpdatePostDate]RANGE[{since:%Y-%m-%d},MAX]"
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` (delta-seconds or HTTP date); None if absent/bad."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = now or datetime.now(UTC)
-    return max(0.0, (when - current).total_seconds())
-
-
-class _Retryable(Exception):
-    """Internal: one attempt failed in a way worth retrying."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-
 class CtgovClient:
     """ClinicalTrials.gov API v2 as a `Registry`: paged broad search, id batches, single records."""
 
@@ -167,29 +125,34 @@ class CtgovClient:
     ) -> None:
         if not 1 <= page_size <= 1000:
             raise ValueError("page_size must be 1..1000 (CT.gov silently cuts larger values)")
-        if min_interval < 0 or max_retries < 0 or backoff_base < 0 or backoff_max < 0:
-            raise ValueError("min_interval, max_retries and backoff values must be >= 0")
-        self.base_url = base_url.rstrip("/")
         self.page_size = page_size
-        self.min_interval = min_interval
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.retry_after_cap = backoff_max * 5 if retry_after_cap is None else retry_after_cap
         self.last_total_count: int | None = None
         """`totalCount` of the last `changed_since` search (first page, countTotal=true)."""
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url + "/",
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            follow_redirects=True,
+        self._http = PoliteHttp(
+            self.name,
+            base_url,
+            min_interval=min_interval,
+            timeout=timeout,
+            max_retries=max_retries,
             transport=transport,
+            user_agent=user_agent,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            retry_after_cap=retry_after_cap,
         )
-        self._lock = asyncio.Lock()
-        self._last_start: float | None = None
-        self._requests = 0
-        self._bytes = 0
-        self._retries = 0
+        self.base_url = self._http.base_url
+
+    @property
+    def min_interval(self) -> float:
+        return self._http.min_interval
+
+    @property
+    def max_retries(self) -> int:
+        return self._http.max_retries
+
+    @property
+    def retry_after_cap(self) -> float:
+        return self._http.retry_after_cap
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CtgovClient:
@@ -205,7 +168,7 @@ class CtgovClient:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._http.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -223,12 +186,10 @@ class CtgovClient:
     @property
     def stats(self) -> RequestStats:
         """Cumulative HTTP requests (redirect hops included), body bytes received, retries."""
-        return RequestStats(
-            requests=self._requests, bytes_received=self._bytes, retries=self._retries
-        )
+        return self._http.stats
 
     def reset_stats(self) -> None:
-        self._requests = self._bytes = self._retries = 0
+        self._http.reset_stats()
 
     # -- Registry API --------------------------------------------------------------------------
 
@@ -240,6 +201,9 @@ class CtgovClient:
             log.warning("ctgov /version answered without a dataTimestamp; poll cannot be skipped")
             return None
         return stamp
+
+    async def probe(self) -> str | None:
+        return await self.data_version()
 
     async def changed_since(self, since: date | None) -> AsyncIterator[list[RawRecord]]:
         """Pages of candidates from the broad stroke x cell-therapy search.
@@ -298,11 +262,11 @@ class CtgovClient:
         nct = nct_id.strip().upper()
         if not NCT_ID_RE.match(nct):
             raise ValueError(f"not an NCT id: {nct_id[:40]!r}")
-        response = await self._request(f"studies/{nct}", {}, allow_404=True)
+        response = await self._http.request("GET", f"studies/{nct}", allow_404=True)
         if response.status_code == 404:
             log.debug("ctgov: %s not found", nct)
             return None
-        body = _decode(response, f"/studies/{nct}")
+        body = decode_json(response, self.name, f"GET /studies/{nct}")
         if not isinstance(body, dict) or not isinstance(body.get("protocolSection"), dict):
             raise RegistryError(f"ctgov /studies/{nct}: answer is not a study object")
         return body
@@ -345,96 +309,7 @@ class CtgovClient:
         raise RegistryError(f"ctgov /studies: more than {_MAX_PAGES} pages; giving up")
 
     async def _get_json(self, path: str, params: Mapping[str, str]) -> Any:
-        response = await self._request(path, params)
-        return _decode(response, "/" + path)
-
-    async def _request(
-        self, path: str, params: Mapping[str, str], *, allow_404: bool = False
-    ) -> httpx.Response:
-        """GET with spacing, retries and error mapping; returns a 2xx (or a 404 if allowed)."""
-        attempt = 0
-        while True:
-            try:
-                return await self._attempt(path, params, allow_404=allow_404)
-            except _Retryable as failure:
-                if attempt >= self.max_retries:
-                    raise RegistryError(
-                        f"ctgov GET /{path} failed after {attempt + 1} attempt(s): {failure.reason}"
-                    ) from None
-                attempt += 1
-                self._retries += 1
-                delay = self._backoff(attempt, failure.retry_after)
-                log.warning(
-                    "ctgov GET /%s: %s; retry %d/%d in %.2fs",
-                    path,
-                    failure.reason,
-                    attempt,
-                    self.max_retries,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-
-    async def _attempt(
-        self, path: str, params: Mapping[str, str], *, allow_404: bool
-    ) -> httpx.Response:
-        async with self._lock:
-            await self._space_out()
-            try:
-                response = await self._client.get(path, params=dict(params))
-            except httpx.TransportError as exc:  # includes every httpx timeout
-                self._requests += 1
-                raise _Retryable(type(exc).__name__) from exc
-            except httpx.RequestError as exc:  # redirect loop, undecodable content-encoding
-                self._requests += 1
-                raise RegistryError(f"ctgov GET /{path}: {type(exc).__name__}") from None
-        self._requests += 1 + len(response.history)
-        self._bytes += response.num_bytes_downloaded + sum(
-            r.num_bytes_downloaded for r in response.history
-        )
-        status = response.status_code
-        log.debug("ctgov GET /%s -> %d (%d bytes)", path, status, len(response.content))
-        if 200 <= status < 300:
-            return response
-        if status == 429 or status >= 500:
-            raise _Retryable(
-                f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After"))
-            )
-        if status == 404 and allow_404:
-            return response
-        detail = response.content[:800].decode("utf-8", "replace")[:200].strip()
-        raise RegistryError(f"ctgov GET /{path}: HTTP {status}" + (f": {detail}" if detail else ""))
-
-    async def _space_out(self) -> None:
-        """Wait (holding the lock) until `min_interval` has passed since the previous start."""
-        if self._last_start is not None and self.min_interval > 0:
-            while (wait := self._last_start + self.min_interval - time.monotonic()) > 0:
-                await asyncio.sleep(wait)  # loop: the event loop may wake a hair early
-        self._last_start = time.monotonic()
-
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        """Retry-After (capped) if the server gave one, else full jitter on an exponential cap."""
-        if retry_after is not None:
-            if retry_after > self.retry_after_cap:
-                log.warning(
-                    "ctgov Retry-After %.1fs exceeds the cap; waiting %.1fs",
-                    retry_after,
-                    self.retry_after_cap,
-                )
-            return min(retry_after, self.retry_after_cap)
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
-        return random.uniform(0, ceiling)
-
-
-def _decode(response: httpx.Response, where: str) -> Any:
-    """JSON body or RegistryError; never echoes more than a short prefix of a bad body."""
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        kind = response.headers.get("Content-Type", "?").split(";")[0]
-        raise RegistryError(
-            f"ctgov GET {where}: body is not valid JSON ({type(exc).__name__}, "
-            f"{len(response.content)} bytes, {kind})"
-        ) from None
+        return await self._http.get_json(path, params)
 
 
 def _nct_of(study: RawRecord) -> str | None:

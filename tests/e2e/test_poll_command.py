@@ -28,6 +28,8 @@ def test_poll_trials_and_show(database_url: str, tmp_path: Path) -> None:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "DATABASE_URL": database_url,
             "CTGOV_API_URL": fake.base_url,
+            "CTIS_ENABLED": "false",
+            "ISRCTN_ENABLED": "false",
             "CTGOV_MIN_INTERVAL_SECONDS": "0",
             "CTGOV_PAGE_SIZE": "50",
             "HTTP_MAX_RETRIES": "3",
@@ -111,6 +113,8 @@ def test_dead_registry_fails_the_poll_cleanly(database_url: str, tmp_path: Path)
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "DATABASE_URL": database_url,
             "CTGOV_API_URL": fake.base_url,
+            "CTIS_ENABLED": "false",
+            "ISRCTN_ENABLED": "false",
             "CTGOV_MIN_INTERVAL_SECONDS": "0",
             "HTTP_MAX_RETRIES": "1",
         }

@@ -88,6 +88,8 @@ def world(tmp_path: Path) -> Iterator[tuple[FakeTelegram, FakeCtgov, dict[str, s
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": telegram.base_url,
             "CTGOV_API_URL": registry.base_url,
+            "CTIS_ENABLED": "false",
+            "ISRCTN_ENABLED": "false",
             "CTGOV_MIN_INTERVAL_SECONDS": "0",
             "DATABASE_URL": url,
             "POLL_INTERVAL_SECONDS": "3600",

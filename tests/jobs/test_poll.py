@@ -151,6 +151,30 @@ async def test_one_bad_record_is_skipped_and_counted(db: Database, fake: FakeCtg
     assert report.new == len(EXPECTED_STORED) - 1
 
 
+async def test_a_registry_that_changed_its_format_fails_the_poll(
+    db: Database, fake: FakeCtgov
+) -> None:
+    """Most records unreadable is not "a few bad records": the poll fails, so /healthz and the
+    admins hear of it, and the watermark stays put for when the adapter is fixed."""
+    async with client_for(fake) as registry:
+        await poll(db, registry)
+        for nct_id in fake.study_ids:
+            record = copy.deepcopy(fake.study(nct_id))
+            assert record is not None
+            ident = record["protocolSection"]["identificationModule"]
+            ident["briefTitle"] = {"text": ident.pop("briefTitle", "")}  # derived: a new shape
+            ident.pop("officialTitle", None)
+            status = record["protocolSection"]["statusModule"]
+            status["lastUpdatePostDateStruct"] = {"date": "2020-01-02", "type": "ACTUAL"}
+            fake.upsert(record)
+        fake.set_data_timestamp("2020-01-03T09:00:00")
+        report = await poll(db, registry)
+    assert report.error is not None and "changed its format" in report.error
+    async with db.read() as session:
+        state = await poll_state.get(session, "ctgov")
+    assert state.consecutive_failures == 1 and state.watermark == date(2020, 1, 1)
+
+
 async def test_dead_registry_is_recorded_and_stores_nothing(db: Database, fake: FakeCtgov) -> None:
     fake.fail_next(10, status=503, path="/version")
     async with client_for(fake, max_retries=1) as registry:

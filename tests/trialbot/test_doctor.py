@@ -16,6 +16,7 @@ import pytest
 
 from storage.migrate import current_revision, head_revision, upgrade
 from tests.fakes.ctgov_server import FakeCtgov
+from tests.fakes.ctis_server import FakeCtis
 from tests.fakes.telegram_server import TOKEN, FakeTelegram
 from trialbot.doctor import Check, exit_code, format_checks, run_doctor
 from trialbot.settings import Settings, load_settings
@@ -54,6 +55,8 @@ def settings_for(url: str, fakes: tuple[FakeTelegram, FakeCtgov], **extra: Any) 
         "admin_chat_ids": "42",
         "operator_contact": "ops@example.org",
         "ctgov_min_interval_seconds": 0,
+        "ctis_enabled": False,
+        "isrctn_enabled": False,
     }
     return load_settings(**(values | extra))
 
@@ -195,6 +198,8 @@ def test_cli_doctor_reports_without_migrating(
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": telegram.base_url,
         "CTGOV_API_URL": ctgov.base_url,
+        "CTIS_ENABLED": "false",
+        "ISRCTN_ENABLED": "false",
         "ADMIN_CHAT_IDS": "42",
         "OPERATOR_CONTACT": "ops@example.org",
         "PYTHONPATH": str(ROOT),
@@ -227,3 +232,26 @@ async def test_low_disk_is_a_warning(
     disk = by_name(checks)["disk"]
     assert disk.ok and disk.warning and "0.1 GB free" in disk.detail
     assert exit_code(checks) == 0
+
+
+async def test_every_enabled_registry_is_probed_and_a_dead_one_named(
+    migrated: str, fakes: tuple[FakeTelegram, FakeCtgov], tmp_path: Path
+) -> None:
+    with FakeCtis() as ctis:
+        dead = f"http://127.0.0.1:{free_port()}/api"
+        settings = settings_for(
+            migrated,
+            fakes,
+            ctis_enabled=True,
+            ctis_api_url=ctis.base_url,
+            ctis_min_interval_seconds=0,
+            isrctn_enabled=True,
+            isrctn_api_url=dead,
+            ictrp_enabled=True,
+            ictrp_export=str(tmp_path / "missing.csv"),
+            http_max_retries=0,
+        )
+        checks = by_name(await run_doctor(settings))
+    assert checks["registry ctgov"].ok and checks["registry ctis"].ok
+    assert not checks["registry isrctn"].ok and "ISRCTN_API_URL" in checks["registry isrctn"].fix
+    assert not checks["registry ictrp"].ok and "ICTRP_EXPORT" in checks["registry ictrp"].fix

@@ -33,8 +33,8 @@ from jobs.registries.ctgov import (
     CtgovClient,
     essie_or,
     last_update_filter,
-    parse_retry_after,
 )
+from jobs.registries.http import parse_retry_after
 from tests.fakes.ctgov_server import FakeCtgov, studies_in
 from trialbot.settings import Settings
 

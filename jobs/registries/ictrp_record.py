@@ -1,0 +1,834 @@
+"""One row of the WHO ICTRP export (CSV) -> the neutral `Trial`.
+
+The row is a mapping of column name -> cell text, as `jobs.registries.ictrp` reads it from the
+export (or as `tests.fakes.ictrp_server.built_record` builds it). Column names are matched
+case- and punctuation-insensitively, with the spellings of the other WHO exports accepted too
+("web address", "Date enrollement", "Last Refreshed on", the SQL Server "(No column name)"), so a
+header that differs only in spelling still reads; missing columns give None/empty.
+
+Quirks of the export handled here (shared/registries.md 2.4, and the public importers of the
+full export: ecrin-github/mdrmine-bio-sources WhoConverter, worcjamessmith/COVID-trial-
+characteristics):
+* every cell but the first is wrapped in a second pair of double quotes (three quote marks on
+  each side in the file, one after CSV parsing); some quotes inside text are backslash-escaped;
+* text carries leftover HTML: `<br>`, `&lt;br&gt;`, `&#x0D;`, `&amp;`;
+* multi-valued cells are `;`-separated (countries, conditions, interventions, secondary ids);
+* dates come as dd/mm/yyyy (most registries), yyyy-mm-dd (ChiCTR, IRCT, KCT), dd-mm-yyyy (CTRI),
+  yyyy/mm/dd (JPRN), "d Month yyyy" (Last_Refreshed_on), "Month d, yyyy" (CT.gov enrolment),
+  yyyymmdd; a slashed date is read day-first unless only month-first is possible;
+* statuses, phases, study types and sexes are free text in each source registry's own words;
+  they are mapped onto the CT.gov vocabulary, and a value not understood is logged once at
+  WARNING (status -> UNKNOWN, phase -> none, study type -> upper-cased as given).
+
+The export has no summary/description column, no per-site list (only country names) and no
+arm table: sites are one per country without a city, and labelled interventions
+("Intervention group: ...; Control group: ...") become both an intervention and an arm.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any, Final
+from urllib.parse import quote
+
+from jobs.registries.base import RecordError
+from trialbot.countries import to_iso2
+from trialbot.model import (
+    Arm,
+    Dates,
+    Design,
+    Eligibility,
+    Enrollment,
+    Intervention,
+    KeyDate,
+    SecondaryId,
+    Site,
+    Sponsor,
+    Trial,
+)
+
+log = logging.getLogger(__name__)
+
+REGISTRY: Final = "ictrp"
+TRIAL_PAGE_URL: Final = "https://trialsearch.who.int/Trial2.aspx?TrialID={}"
+"""The ICTRP portal page of a record, used when the row has no link to its source registry."""
+
+COLUMNS: Final[tuple[str, ...]] = (
+    "TrialID",
+    "Last_Refreshed_on",
+    "SecondaryIDs",
+    "public_title",
+    "Scientific_title",
+    "url",
+    "Public_Contact_Firstname",
+    "Public_Contact_Lastname",
+    "Public_Contact_Address",
+    "Public_Contact_Email",
+    "Public_Contact_Tel",
+    "Public_Contact_Affiliation",
+    "Scientific_Contact_Firstname",
+    "Scientific_Contact_Lastname",
+    "Scientific_Contact_Address",
+    "Scientific_Contact_Email",
+    "Scientific_Contact_Tel",
+    "Scientific_Contact_Affiliation",
+    "study_type",
+    "study_design",
+    "phase",
+    "Date_registration",
+    "Date_enrollement",
+    "Target_size",
+    "Recruitment_status",
+    "Primary_sponsor",
+    "Secondary_sponsors",
+    "Source_Support",
+    "Countries",
+    "Conditions",
+    "Interventions",
+    "Agemin",
+    "Agemax",
+    "Gender",
+    "Inclusion_Criteria",
+    "Exclusion_Criteria",
+    "Primary_Outcome",
+    "Secondary_Outcomes",
+    "Bridging_flag",
+    "Bridged_type",
+    "Childs",
+    "type_enrolment",
+    "Retrospective_flag",
+    "results_actual_enrollment",
+    "results_url_link",
+    "results_summary",
+    "results_date_posted",
+    "results_date_first_publication",
+    "results_baseline_char",
+    "results_participant_flow",
+    "results_adverse_events",
+    "results_outcome_measures",
+    "results_url_protocol",
+    "results_IPD_plan",
+    "results_IPD_description",
+    "results_date_completed",
+    "results_yes_no",
+    "Ethics_Status",
+    "Ethics_Approval_Date",
+    "Ethics_Contact_Name",
+    "Ethics_Contact_Address",
+    "Ethics_Contact_Phone",
+    "Ethics_Contact_Email",
+)
+"""The 63 columns of the full export, in file order. WHO's field list (ICTRP_export_datafields.txt,
+2018-2020) names 62 of them; the file has one more, second, unnamed column holding the record's
+last refresh date (named `last_updated` by the MDR importers, `Last_Refreshed_on` in the portal's
+XML export). The file itself has no header row."""
+
+_EXTRA_ALIASES: Final[dict[str, str]] = {
+    "lastupdated": "Last_Refreshed_on",
+    "lastrefreshed": "Last_Refreshed_on",
+    "nocolumnname": "Last_Refreshed_on",
+    "secondaryid": "SecondaryIDs",
+    "secondaryids": "SecondaryIDs",
+    "webaddress": "url",
+    "dateenrollment": "Date_enrollement",
+    "dateenrolment": "Date_enrollement",
+    "condition": "Conditions",
+    "intervention": "Interventions",
+    "inclusionagemin": "Agemin",
+    "inclusionagemax": "Agemax",
+    "inclusiongender": "Gender",
+    "secondaryoutcome": "Secondary_Outcomes",
+    "primaryoutcomes": "Primary_Outcome",
+    "bridgingflagtruefalse": "Bridging_flag",
+    "targetsamplesize": "Target_size",
+}
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def _fold_name(name: str) -> str:
+    return _NON_ALNUM.sub("", name.casefold())
+
+
+_CANONICAL: Final[dict[str, str]] = {_fold_name(c): c for c in COLUMNS} | _EXTRA_ALIASES
+
+
+def canonical_column(name: str) -> str:
+    """The export's own name for a header cell ("Public title" -> "public_title"), else as given."""
+    cleaned = name.replace("\ufeff", "").strip().strip('"').strip()
+    return _CANONICAL.get(_fold_name(cleaned), cleaned)
+
+
+# --- text --------------------------------------------------------------------------------------
+
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,30});", re.I)
+_BR = re.compile(r"<\s*br\s*/?\s*>", re.I)
+_BLOCK_TAG = re.compile(
+    r"<\s*/?\s*(?:p|div|li|ul|ol|tr|table|h[1-6])(?:\s[^<>]{0,200})?\s*/?>", re.I
+)
+_INLINE_TAG = re.compile(
+    r"<\s*/?\s*(?:b|i|u|em|strong|sup|sub|span|font|td|th|tbody|thead)(?:\s[^<>]{0,200})?\s*/?>",
+    re.I,
+)
+_BLANK_LINES = re.compile(r"\n{3,}")
+_CARRIAGE = re.compile(r"\r+\n?")
+
+
+def clean_text(value: Any) -> str | None:
+    """One cell as plain text: export quoting and HTML leftovers removed; empty -> None."""
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "").strip()
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        text = text[1:-1]
+    text = text.replace('\\"', '"')
+    for _ in range(2):  # "&amp;lt;br&amp;gt;" is escaped twice
+        if not _ENTITY.search(text):
+            break
+        text = html.unescape(text)
+    text = _CARRIAGE.sub("\n", text)  # "&#x0D;" then CRLF is one line break, not two
+    text = _BR.sub("\n", text)
+    text = _BLOCK_TAG.sub("\n", text)
+    text = _INLINE_TAG.sub("", text)
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    if not text or text.upper() == "NULL":
+        return None
+    return text
+
+
+def split_items(value: Any) -> list[str]:
+    """A `;`- or line-separated cell as its items, cleaned, empty ones dropped, order kept."""
+    text = clean_text(value)
+    if not text:
+        return []
+    items = (" ".join(part.split()).strip(" ,.") for part in re.split(r"[;\n]+", text))
+    return [i for i in items if i]
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        key = item.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(kind: str, value: str, trial_id: str) -> None:
+    key = (kind, value.casefold())
+    if key in _warned:
+        return
+    if len(_warned) < 2000:
+        _warned.add(key)
+    log.warning("ictrp: unknown %s %r (first seen in %s)", kind, value[:80], trial_id)
+
+
+# --- source registry ---------------------------------------------------------------------------
+
+_SOURCES: Final[tuple[tuple[str, str], ...]] = (
+    ("JPRN-JRCT", "jRCT"),
+    ("JPRN-UMIN", "UMIN-CTR"),
+    ("JPRN-JAPICCTI", "JapicCTI"),
+    ("JPRN-JMA", "JMACCT"),
+    ("JPRN", "JPRN"),
+    ("JRCT", "jRCT"),
+    ("UMIN", "UMIN-CTR"),
+    ("CHICTR", "ChiCTR"),
+    ("ITMCTR", "ITMCTR"),
+    ("CTRI", "CTRI"),
+    ("ACTRN", "ANZCTR"),
+    ("DRKS", "DRKS"),
+    ("KCT", "CRiS"),
+    ("IRCT", "IRCT"),
+    ("RBR", "ReBEC"),
+    ("PACTR", "PACTR"),
+    ("TCTR", "TCTR"),
+    ("LBCTR", "LBCTR"),
+    ("SLCTR", "SLCTR"),
+    ("RPCEC", "RPCEC"),
+    ("PER-", "REPEC"),
+    ("NL-OMON", "OMON"),
+    ("NTR", "NTR"),
+    ("NL", "NTR"),
+    ("EUCTR", "EUCTR"),
+    ("CTIS", "EU CTIS"),
+    ("NCT", "ClinicalTrials.gov"),
+    ("ISRCTN", "ISRCTN"),
+)
+"""Id prefix (upper-cased) -> short display name; more specific prefixes first. Names follow
+`trialbot.identifiers` where both name a registry (ClinicalTrials.gov, EU CTIS, UMIN-CTR, CRiS)."""
+
+
+def source_registry_of(trial_id: str) -> str:
+    """The registry an ICTRP TrialID comes from ("ChiCTR2000031319" -> "ChiCTR"), else "WHO ICTRP".
+
+    For display: the alert renderer shows e.g. "ChiCTR (via WHO ICTRP)".
+    """
+    upper = (trial_id or "").strip().upper()
+    for prefix, name in _SOURCES:
+        if upper.startswith(prefix):
+            rest = upper[len(prefix) :]
+            # "NL"/"NTR" are short: a digit must follow ("NL7654", "NTR1234").
+            if prefix in ("NL", "NTR") and not rest[:1].isdigit():
+                continue
+            return name
+    return "WHO ICTRP"
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+_MONTHS: Final[dict[str, int]] = (
+    {name.casefold(): i for i, name in enumerate(calendar.month_name) if name}
+    | {name.casefold(): i for i, name in enumerate(calendar.month_abbr) if name}
+    | {"sept": 9}
+)
+
+_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
+_ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[ T].*)?$")
+_D_MONTH_Y = re.compile(
+    r"^(\d{1,2})(?:st|nd|rd|th)?[\s-]+([a-z]+)\.?,?[\s-]+(\d{4})(?:\s.*)?$", re.I
+)
+_MONTH_D_Y = re.compile(r"^([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?:\s.*)?$", re.I)
+_MONTH_Y = re.compile(r"^([a-z]+)\.?,?\s+(\d{4})$", re.I)
+_YEAR = re.compile(r"^(\d{4})$")
+_CJK = re.compile(r"^(\d{4})年(\d{1,2})月(?:(\d{1,2})日)?")
+
+
+def _ymd(year: int, month: int, day: int | None) -> str | None:
+    if not 1900 <= year <= 2200:
+        return None
+    try:
+        if day is None:
+            date(year, month, 1)
+            return f"{year:04d}-{month:02d}"
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_date(value: Any) -> str | None:
+    """An export date as `yyyy-mm-dd` (`yyyy-mm` / `yyyy` when that is all it says), else None."""
+    text = clean_text(value)
+    if not text:
+        return None
+    text = text.strip().rstrip(".")
+    if m := _ISO.match(text):
+        return _ymd(int(m[1]), int(m[2]), int(m[3]))
+    if m := _COMPACT.match(text):
+        return _ymd(int(m[1]), int(m[2]), int(m[3]))
+    if m := _DMY.match(text):
+        first, second, year = int(m[1]), int(m[2]), int(m[3])
+        if first <= 12 < second:  # only month-first fits (e.g. an American 12/31/2020)
+            return _ymd(year, first, second)
+        return _ymd(year, second, first)
+    if m := _D_MONTH_Y.match(text):
+        month = _MONTHS.get(m[2].casefold())
+        return _ymd(int(m[3]), month, int(m[1])) if month else None
+    if m := _MONTH_D_Y.match(text):
+        month = _MONTHS.get(m[1].casefold())
+        return _ymd(int(m[3]), month, int(m[2])) if month else None
+    if m := _MONTH_Y.match(text):
+        month = _MONTHS.get(m[1].casefold())
+        return _ymd(int(m[2]), month, None) if month else None
+    if m := _ISO_MONTH.match(text):
+        return _ymd(int(m[1]), int(m[2]), None)
+    if m := _YEAR.match(text):
+        return text if 1900 <= int(text) <= 2200 else None
+    if m := _CJK.match(text):
+        return _ymd(int(m[1]), int(m[2]), int(m[3]) if m[3] else None)
+    return None
+
+
+def refreshed_on(value: Any) -> date | None:
+    """Last_Refreshed_on as a date (full dates only), for the export's date filter."""
+    parsed = parse_date(value)
+    if parsed is None or len(parsed) != 10:
+        return None
+    return date.fromisoformat(parsed)
+
+
+def _key_date(
+    value: Any, trial_id: str, field: str, estimated: bool | None = None
+) -> KeyDate | None:
+    text = clean_text(value)
+    if not text:
+        return None
+    parsed = parse_date(text)
+    if parsed is None:
+        log.debug("ictrp: unparseable %s date %r in %s; dropped", field, text[:40], trial_id)
+        return None
+    return KeyDate(date=parsed, estimated=estimated)
+
+
+# --- vocabularies ------------------------------------------------------------------------------
+
+
+def _key(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z]+", " ", text.casefold()).split())
+
+
+_STATUS: Final[dict[str, str]] = {
+    "recruiting": "RECRUITING",
+    "open to recruitment": "RECRUITING",
+    "recruiting ongoing": "RECRUITING",
+    "not yet recruiting": "NOT_YET_RECRUITING",
+    "pending": "NOT_YET_RECRUITING",
+    "not recruiting yet": "NOT_YET_RECRUITING",
+    "preinitiation": "NOT_YET_RECRUITING",
+    "before recruiting": "NOT_YET_RECRUITING",
+    "enrolling by invitation": "ENROLLING_BY_INVITATION",
+    "not recruiting": "ACTIVE_NOT_RECRUITING",
+    "active not recruiting": "ACTIVE_NOT_RECRUITING",
+    "recruitment completed": "ACTIVE_NOT_RECRUITING",
+    "recruitment complete": "ACTIVE_NOT_RECRUITING",
+    "closed to recruitment of participants": "ACTIVE_NOT_RECRUITING",
+    "closed follow up continuing": "ACTIVE_NOT_RECRUITING",
+    "no longer recruiting": "ACTIVE_NOT_RECRUITING",
+    "completed": "COMPLETED",
+    "complete": "COMPLETED",
+    "closed follow up complete": "COMPLETED",
+    "main results already published": "COMPLETED",
+    "suspended": "SUSPENDED",
+    "temporarily halted": "SUSPENDED",
+    "temporarily closed": "SUSPENDED",
+    "temporary halt": "SUSPENDED",
+    "terminated": "TERMINATED",
+    "stopped": "TERMINATED",
+    "stopped early": "TERMINATED",
+    "prematurely ended": "TERMINATED",
+    "withdrawn": "WITHDRAWN",
+    "cancelled": "WITHDRAWN",
+    "canceled": "WITHDRAWN",
+    "withdrawn prior to recruitment": "WITHDRAWN",
+    "unknown": "UNKNOWN",
+    "unknown status": "UNKNOWN",
+    "authorised": "UNKNOWN",
+    "authorized": "UNKNOWN",
+    "authorised recruitment may be ongoing or finished": "UNKNOWN",
+    "not available": "UNKNOWN",
+}
+"""ICTRP recruitment statuses (normalised by `_key`) -> CT.gov overall status.
+"Not recruiting" is ICTRP's catch-all for "closed" and maps to ACTIVE_NOT_RECRUITING; EU CTR's
+"Authorised - recruitment may be ongoing or finished" says nothing about recruitment: UNKNOWN."""
+
+
+def map_status(value: Any, trial_id: str = "?") -> str | None:
+    text = clean_text(value)
+    if not text:
+        return None
+    key = _key(text)
+    if key in _STATUS:
+        return _STATUS[key]
+    _warn_once("recruitment status", text, trial_id)
+    return "UNKNOWN"
+
+
+_PHASE_NUM = r"(?:iv|iii|ii|i|[0-4])[ab]?"
+_PHASE_CHAIN = re.compile(
+    rf"phase\s*[-:]?\s*(?P<chain>{_PHASE_NUM}(?:\s*(?:/|-|\+|&|,|and|or|to)\s*(?:phase\s*)?"
+    rf"{_PHASE_NUM})*)(?![a-z0-9])",
+    re.I,
+)
+_BARE_CHAIN = re.compile(
+    rf"^\s*(?P<chain>{_PHASE_NUM}(?:\s*(?:/|-|\+|&|,|and)\s*{_PHASE_NUM})*)\s*$", re.I
+)
+_PHASE_TOKEN = re.compile(r"(iv|iii|ii|i|[0-4])[ab]?", re.I)
+_VERBOSE_PHASE = re.compile(r"\(phase\s*(iv|iii|ii|i)\)\s*:\s*(yes|no)", re.I)
+_PHASE_VALUES: Final[dict[str, str]] = {
+    "0": "EARLY_PHASE1",
+    "i": "PHASE1",
+    "1": "PHASE1",
+    "ii": "PHASE2",
+    "2": "PHASE2",
+    "iii": "PHASE3",
+    "3": "PHASE3",
+    "iv": "PHASE4",
+    "4": "PHASE4",
+}
+_PHASE_ORDER: Final = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
+_NOT_APPLICABLE = re.compile(r"not\s+applicable|\bn/?a\b|^none$", re.I)
+_NOT_GIVEN = re.compile(
+    r"^(?:not\s+(?:specified|selected|stated|given|provided)|unknown|-+)$", re.I
+)
+
+
+def map_phases(value: Any, trial_id: str = "?") -> tuple[str, ...]:
+    """Phase wording -> CT.gov phases, in order; unknown wording -> () (logged once).
+
+    "Phase 1/Phase 2", "Phase I/II", "2-3", "Early Phase 1", "Phase 0", "Not Applicable", and EU
+    CTR's "(Phase I): yes" lines are understood.
+    """
+    text = clean_text(value)
+    if not text:
+        return ()
+    found: set[str] = set()
+    verbose = _VERBOSE_PHASE.findall(text)
+    if verbose:
+        found = {_PHASE_VALUES[n.lower()] for n, yes in verbose if yes.lower() == "yes"}
+    elif re.search(r"early\s+phase\s*(?:1|i)\b", text, re.I):
+        found = {"EARLY_PHASE1"}
+    else:
+        chains = [m["chain"] for m in _PHASE_CHAIN.finditer(text)]
+        if not chains and (bare := _BARE_CHAIN.match(text)):
+            chains = [bare["chain"]]
+        for chain in chains:
+            found |= {_PHASE_VALUES[t.lower()] for t in _PHASE_TOKEN.findall(chain)}
+        if not found:
+            if re.search(r"post[-\s]?marketing|post[-\s]?market", text, re.I):
+                found = {"PHASE4"}
+            elif _NOT_APPLICABLE.search(text):
+                found = {"NA"}
+            elif _NOT_GIVEN.match(text):
+                return ()
+            else:
+                _warn_once("phase", text, trial_id)
+                return ()
+    return tuple(p for p in _PHASE_ORDER if p in found)
+
+
+def map_study_type(value: Any, trial_id: str = "?") -> str | None:
+    text = clean_text(value)
+    if not text:
+        return None
+    lower = text.casefold()
+    if "expanded access" in lower:
+        return "EXPANDED_ACCESS"
+    if lower.startswith(("intervention", "ba/be", "treatment", "prevention", "therapeutic")):
+        return "INTERVENTIONAL"
+    if lower.startswith(("observation", "epidemiolog", "cohort", "case control", "case-control")):
+        return "OBSERVATIONAL"
+    _warn_once("study type", text, trial_id)
+    return "_".join(_key(text).upper().split()) or None
+
+
+def map_sex(value: Any, trial_id: str = "?") -> str | None:
+    """Gender ("Both", "Male and Female", "F", EU CTR's "Female: yes / Male: no") -> ALL/...."""
+    text = clean_text(value)
+    if not text:
+        return None
+    lower = text.casefold()
+    structured = re.findall(r"\b(female|male)\s*:\s*(yes|no)\b", lower)
+    if structured:
+        flags = {sex for sex, yes in structured if yes == "yes"}
+        female, male = "female" in flags, "male" in flags
+    elif re.search(r"\b(?:both|all|any|either)\b", lower):
+        return "ALL"
+    else:
+        female = re.search(r"\b(?:female|females|women|woman|f)\b", lower) is not None
+        male = re.search(r"\b(?:male|males|men|man|m)\b", lower) is not None
+    if female and male:
+        return "ALL"
+    if female:
+        return "FEMALE"
+    if male:
+        return "MALE"
+    if not re.fullmatch(r"[-\s/]*|not\s+\w+|unknown", lower):
+        _warn_once("gender", text, trial_id)
+    return None
+
+
+_AGE = re.compile(
+    r"^(?:>=|<=|>|<|≥|≤)?\s*(\d{1,3}(?:\.\d+)?)\s*"
+    r"(years?|yrs?|y|age|months?|mos?|m|weeks?|wks?|w|days?|d|hours?|hrs?|h)?(?:\(s\))?\s*(?:old)?"
+    r"\s*(?:and\s+(?:over|older|above|under|younger|below)|or\s+(?:more|older|less|younger)"
+    r"|over|above|under|below)?\s*$",
+    re.I,
+)
+_AGE_UNITS: Final[dict[str, str]] = {
+    "y": "Years",
+    "m": "Months",
+    "w": "Weeks",
+    "d": "Days",
+    "h": "Hours",
+    "a": "Years",  # jRCT "20age old"
+}
+_NO_AGE_LIMIT = re.compile(r"^(?:no\s+limit|none|n/?a|not\s+\w+|-+|0)$", re.I)
+
+
+def map_age(value: Any) -> str | None:
+    """ "18 Years", "18Y", "20age old", ">= 18" -> "18 Years"; "No limit" -> None; else as given."""
+    text = clean_text(value)
+    if not text or _NO_AGE_LIMIT.match(text):
+        return None
+    m = _AGE.match(text)
+    if m is None:
+        return text[:40]
+    value = float(m[1])
+    number = str(int(value)) if value.is_integer() else m[1]
+    unit = _AGE_UNITS.get((m[2] or "y")[0].lower(), "Years")
+    return f"{number} {unit}"
+
+
+def _enrollment(row: Mapping[str, Any]) -> Enrollment:
+    actual = clean_text(row.get("results_actual_enrollment"))
+    if actual and actual.isdigit() and int(actual) < 10**8:
+        return Enrollment(count=int(actual), estimated=False)
+    target = clean_text(row.get("Target_size"))
+    if not target:
+        return Enrollment()
+    count: int | None = None
+    if target.isdigit():
+        count = int(target)
+    elif groups := re.findall(r":\s*(\d+)\s*(?:;|$)", target):  # ChiCTR "Case:50;Control:50;"
+        count = sum(int(g) for g in groups)
+    elif m := re.match(r"^\s*(\d+)\b", target):
+        count = int(m[1])
+    if count is None or count >= 10**8:
+        return Enrollment()
+    return Enrollment(count=count, estimated=True)
+
+
+# --- interventions -----------------------------------------------------------------------------
+
+_TYPE_PREFIX = re.compile(
+    r"^\s*(drug|biologicals?|biologic|genetic|gene\s+therapy|procedure(?:/surgery)?|surgery|device"
+    r"|behaviou?ral|radiation|dietary\s+supplement|combination\s+product|diagnostic\s+test"
+    r"|other)\s*:\s*(\S.*)$",
+    re.I | re.S,
+)
+_TYPES: Final[dict[str, str]] = {
+    "drug": "DRUG",
+    "biological": "BIOLOGICAL",
+    "biologicals": "BIOLOGICAL",
+    "biologic": "BIOLOGICAL",
+    "genetic": "GENETIC",
+    "gene therapy": "GENETIC",
+    "procedure": "PROCEDURE",
+    "procedure/surgery": "PROCEDURE",
+    "surgery": "PROCEDURE",
+    "device": "DEVICE",
+    "behavioral": "BEHAVIORAL",
+    "behavioural": "BEHAVIORAL",
+}
+_LABEL = re.compile(
+    r"^\s*(?P<label>(?:(?:intervention|experimental|treatment|therapy|control|comparator|placebo"
+    r"|sham|study|test|active|reference|case)(?:\s*(?:group|arm|cohort|agent|intervention))?"
+    r"|group|arm|cohort)(?:\s*[a-z0-9]{1,3})?(?:\s*group)?)\s*[:：]\s*(?P<rest>\S.*)$",
+    re.I | re.S,
+)
+
+
+def _interventions(value: Any) -> tuple[tuple[Intervention, ...], tuple[Arm, ...]]:
+    interventions: dict[tuple[str | None, str], Intervention] = {}
+    arms: dict[str, tuple[str, list[str]]] = {}
+    for item in split_items(value):
+        label: str | None = None
+        kind: str | None = None
+        rest = item
+        for _ in range(2):
+            if label is None and (m := _LABEL.match(rest)):
+                label, rest = " ".join(m["label"].split()), m["rest"].strip()
+            if kind is None and (t := _TYPE_PREFIX.match(rest)):
+                kind = _TYPES.get(" ".join(t[1].casefold().split()), "OTHER")
+                rest = t[2].strip()
+        if not rest:
+            continue
+        interventions.setdefault((kind, rest.casefold()), Intervention(type=kind, name=rest))
+        if label is not None:
+            _, names = arms.setdefault(label.casefold(), (label, []))
+            if rest not in names:
+                names.append(rest)
+    arm_list = tuple(
+        Arm(label=shown, description="; ".join(names), intervention_names=tuple(names))
+        for shown, names in arms.values()
+    )
+    return tuple(interventions.values()), arm_list
+
+
+# --- design ------------------------------------------------------------------------------------
+
+
+def _design(row: Mapping[str, Any], trial_id: str) -> Design:
+    text = (clean_text(row.get("study_design")) or "").casefold()
+    allocation = None
+    if re.search(r"non[-\s]?randomi[sz]", text):
+        allocation = "NON_RANDOMIZED"
+    elif re.search(r"randomi[sz]", text):
+        allocation = "RANDOMIZED"
+    elif re.search(r"single[-\s](?:arm|group)", text):
+        allocation = "NA"
+    model = None
+    for pattern, name in (
+        (r"single[-\s](?:arm|group)", "SINGLE_GROUP"),
+        (r"parallel", "PARALLEL"),
+        (r"cross[-\s]?over", "CROSSOVER"),
+        (r"factorial", "FACTORIAL"),
+        (r"sequential", "SEQUENTIAL"),
+    ):
+        if re.search(pattern, text):
+            model = name
+            break
+    masking = None
+    m = re.search(r"(quadruple|triple|double|single)[-\s]*(?:blind|mask)", text) or re.search(
+        r"masking\s*:\s*(quadruple|triple|double|single|none)", text
+    )
+    if m:
+        masking = m[1].upper()
+    elif re.search(r"open[-\s]label|\bopen\s*\(masking not used\)|no masking|unblinded", text):
+        masking = "NONE"
+    purpose = None
+    if m := re.search(
+        r"(?:primary\s+)?purpose(?:\s+of\s+the\s+study)?\s*:\s*([a-z][a-z ]{2,40})", text
+    ):
+        purpose = "_".join(m[1].split()).upper()
+    return Design(
+        study_type=map_study_type(row.get("study_type"), trial_id),
+        allocation=allocation,
+        intervention_model=model,
+        primary_purpose=purpose,
+        masking=masking,
+    )
+
+
+def _criteria(row: Mapping[str, Any]) -> str | None:
+    inclusion = clean_text(row.get("Inclusion_Criteria"))
+    exclusion = clean_text(row.get("Exclusion_Criteria"))
+    if exclusion:
+        exclusion = re.sub(r"^\s*exclusion\s+criteria\s*[:：.]?\s*", "", exclusion, flags=re.I)
+    parts = [inclusion] if inclusion else []
+    if exclusion:
+        parts.append(f"Exclusion Criteria:\n{exclusion}")
+    return "\n\n".join(parts) or None
+
+
+# --- ids, sites, sponsors ----------------------------------------------------------------------
+
+_LOOKS_LIKE_ID = re.compile(r"[A-Za-z].*\d|\d.*[A-Za-z]|\d{4,}")
+
+
+def _secondary_ids(row: Mapping[str, Any], trial_id: str) -> tuple[SecondaryId, ...]:
+    found: dict[str, SecondaryId] = {}
+    for raw in split_items(row.get("SecondaryIDs")):
+        if raw.casefold() != trial_id.casefold():
+            found.setdefault(raw.casefold(), SecondaryId(id=raw, type=None))
+    for column in ("Bridging_flag", "Childs"):
+        for raw in split_items(row.get(column)):
+            if raw.casefold() in ("true", "false", "yes", "no") or not _LOOKS_LIKE_ID.search(raw):
+                continue
+            if raw.casefold() != trial_id.casefold():
+                found.setdefault(
+                    raw.casefold(),
+                    SecondaryId(id=raw, type=None, domain="WHO ICTRP bridged record"),
+                )
+    return tuple(sorted(found.values(), key=lambda s: (s.id.casefold(), s.id)))
+
+
+def _sites(row: Mapping[str, Any], trial_id: str) -> tuple[Site, ...]:
+    sites: dict[str, Site] = {}
+    for name in split_items(row.get("Countries")):
+        code = to_iso2(name)
+        if code is None:
+            _warn_once("country", name, trial_id)
+        sites.setdefault(code or name.casefold(), Site(country=code, country_name=name))
+    return tuple(sorted(sites.values(), key=lambda s: (s.country or "~", s.country_name or "")))
+
+
+def _sponsors(row: Mapping[str, Any]) -> tuple[Sponsor | None, tuple[Sponsor, ...]]:
+    primary = split_items(row.get("Primary_sponsor"))
+    lead = Sponsor(name=primary[0]) if primary else None
+    others = _unique([*primary[1:], *split_items(row.get("Secondary_sponsors"))])
+    if lead is not None:
+        others = [o for o in others if o.casefold() != lead.name.casefold()]
+    return lead, tuple(Sponsor(name=o) for o in sorted(others, key=str.casefold))
+
+
+def _url(row: Mapping[str, Any], trial_id: str) -> str:
+    given = clean_text(row.get("url"))
+    if given and re.match(r"^https?://\S+$", given, re.I):
+        return given
+    return TRIAL_PAGE_URL.format(quote(trial_id, safe=""))
+
+
+def canonical_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The row with its keys renamed to the export's own column names (see `canonical_column`)."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        name = canonical_column(str(key))
+        if name not in out or clean_text(out[name]) is None:
+            out[name] = value
+    return out
+
+
+def trial_id_of(row: Mapping[str, Any]) -> str | None:
+    """The row's TrialID as given (stripped), or None."""
+    text = clean_text(canonical_row(row).get("TrialID"))
+    return " ".join(text.split()) if text else None
+
+
+# --- the normaliser ----------------------------------------------------------------------------
+
+
+def normalise(raw: Mapping[str, Any]) -> Trial:
+    """One export row -> Trial. Raises RecordError when the row has no TrialID or no title."""
+    if not isinstance(raw, Mapping):
+        raise RecordError("record is not a row of the ICTRP export")
+    row = canonical_row(raw)
+    trial_id = trial_id_of(row)
+    if not trial_id:
+        raise RecordError("row has no TrialID")
+    public_title = clean_text(row.get("public_title"))
+    scientific_title = clean_text(row.get("Scientific_title"))
+    title = public_title or scientific_title
+    if not title:
+        raise RecordError(f"{trial_id} has no title")
+
+    interventions, arms = _interventions(row.get("Interventions"))
+    sponsor, collaborators = _sponsors(row)
+    enrolment_type = (clean_text(row.get("type_enrolment")) or "").casefold()
+    start_estimated = (
+        True
+        if enrolment_type.startswith(("anticipated", "estimated", "planned"))
+        else False
+        if enrolment_type.startswith("actual")
+        else None
+    )
+    results = (clean_text(row.get("results_yes_no")) or "").casefold()
+    results_posted = _key_date(row.get("results_date_posted"), trial_id, "results posted")
+    completed = _key_date(row.get("results_date_completed"), trial_id, "completion", False)
+
+    return Trial(
+        registry=REGISTRY,
+        registry_id=trial_id,
+        url=_url(row, trial_id),
+        secondary_ids=_secondary_ids(row, trial_id),
+        brief_title=title,
+        official_title=scientific_title,
+        conditions=tuple(sorted(_unique(split_items(row.get("Conditions"))), key=str.casefold)),
+        interventions=interventions,
+        arms=arms,
+        phases=map_phases(row.get("phase"), trial_id),
+        enrollment=_enrollment(row),
+        design=_design(row, trial_id),
+        eligibility=Eligibility(
+            criteria=_criteria(row),
+            sex=map_sex(row.get("Gender"), trial_id),
+            minimum_age=map_age(row.get("Agemin")),
+            maximum_age=map_age(row.get("Agemax")),
+        ),
+        primary_outcomes=tuple(_unique(split_items(row.get("Primary_Outcome")))),
+        sponsor=sponsor,
+        collaborators=collaborators,
+        overall_status=map_status(row.get("Recruitment_status"), trial_id),
+        dates=Dates(
+            start=_key_date(row.get("Date_enrollement"), trial_id, "enrolment", start_estimated),
+            completion=completed,
+            first_posted=_key_date(row.get("Date_registration"), trial_id, "registration"),
+            last_update_posted=_key_date(row.get("Last_Refreshed_on"), trial_id, "last refresh"),
+            results_first_posted=results_posted,
+        ),
+        has_results=results in ("yes", "true", "1", "y") or results_posted is not None,
+        sites=_sites(row, trial_id),
+    )

@@ -1,0 +1,806 @@
+"""ISRCTN `<fullTrial>` XML (API format "default") -> the neutral `Trial`.
+
+The raw record is a dict `{"isrctn": "ISRCTN12345678" | None, "xml": "<fullTrial ...>"}` as
+built by `jobs.registries.isrctn.IsrctnClient`. Written for the shape documented in
+shared/registries.md 2.3 and seen in public parsers (ctrdata, dl_isrctn, ToolUniverse):
+
+* The namespace `http://www.67bricks.com/isrctn` may be present or absent: every look-up here
+  goes by local element names.
+* Fields the registrant left out are usually present but empty, or hold sentinels such as
+  "Nil known", "N/A" or "Not provided at time of registration"; those count as missing.
+* There is no overall status field. The status the registry's site shows is derived from the
+  dates, and so it is here (`derive_status`): a `recruitmentStatusOverride` wins; otherwise
+  before `recruitmentStart` -> NOT_YET_RECRUITING, up to `recruitmentEnd` -> RECRUITING, after it
+  and up to `overallEndDate` -> ACTIVE_NOT_RECRUITING, after that -> COMPLETED; a
+  `recruitmentStartStatusOverride` "Anticipated" keeps an open window NOT_YET_RECRUITING. The
+  status therefore depends on `today`, which the caller passes (the client's injectable clock).
+* Interventions have no name: the name is `drugNames` when given, else the ISRCTN intervention
+  type ("Biological/Vaccine"), else "Intervention"; the full text is kept as the description.
+  ISRCTN has no arms.
+* Sites: each `trialCentre`, plus a country-only site for every recruitment country that no
+  centre covers, so that country subscriptions match records without centres.
+* Field choices: `summary` = plainEnglishSummary, `detailed_description` = studyHypothesis,
+  `conditions` = each condition description, `keywords` = the registry's disease classes
+  (diseaseClass1/2), `dates.start` = overallStartDate (else recruitmentStart),
+  `dates.completion` = overallEndDate, `first_posted` = isrctn/@dateAssigned,
+  `last_update_posted` = trial/@lastUpdated; allocation and masking are read from the design
+  wording ("randomised", "double-blind", "open-label"); enrolment is the final count when
+  given, else the target (estimated). No primary-completion date exists.
+* Secondary ids: every id in `externalRefs` (NCT, EudraCT, IRAS, protocol number and each
+  typed `secondaryNumber`), verbatim, split on "," and ";", placeholders dropped, de-duplicated
+  (the specific fields repeat in `secondaryNumbers`); the record's own DOI is not an id.
+* Unknown vocabulary (status overrides, phases, intervention types, designs) is logged once
+  per value at WARNING and mapped to something sensible (see each mapping).
+* DTDs and entity declarations are refused before parsing (a record is never expanded).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+from jobs.registries.base import RawRecord, RecordError
+from trialbot.countries import to_iso2
+from trialbot.model import (
+    Dates,
+    Design,
+    Eligibility,
+    Enrollment,
+    Intervention,
+    KeyDate,
+    SecondaryId,
+    Site,
+    Sponsor,
+    Trial,
+)
+
+log = logging.getLogger(__name__)
+
+REGISTRY = "isrctn"
+NAMESPACE = "http://www.67bricks.com/isrctn"
+TRIAL_URL = "https://www.isrctn.com/{}"
+ISRCTN_RE = re.compile(r"^ISRCTN\d{8}$")
+_DIGITS_RE = re.compile(r"^(?:ISRCTN)?\s*(\d{8})$", re.IGNORECASE)
+_FORBIDDEN_XML = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_DATE_PREFIX = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:$|T)")
+_BR = re.compile(r"<\s*br\s*/?\s*>|&lt;\s*br\s*/?\s*&gt;|<\s*/?\s*p\s*>", re.IGNORECASE)
+_CR = re.compile(r"&#x0*d;|&#0*13;", re.IGNORECASE)
+_SPLIT_IDS = re.compile(r"\s*[,;]\s*")
+_INT_RE = re.compile(r"^\s*(\d{1,8})\s*$")
+
+_SENTINELS = frozenset(
+    {
+        "",
+        "-",
+        "n/a",
+        "na",
+        "n.a.",
+        "nil",
+        "nil known",
+        "none",
+        "none known",
+        "not applicable",
+        "not known",
+        "not specified",
+        "not provided",
+        "not provided at time of registration",
+        "unknown",
+    }
+)
+"""Values that mean "nothing was given" (compared case-insensitively, trailing dot ignored)."""
+
+STATUS_OVERRIDES: dict[str, str] = {
+    "stopped": "TERMINATED",
+    "terminated": "TERMINATED",
+    "suspended": "SUSPENDED",
+    "withdrawn": "WITHDRAWN",
+    "anticipated": "NOT_YET_RECRUITING",
+    "not yet recruiting": "NOT_YET_RECRUITING",
+    "recruiting": "RECRUITING",
+    "ongoing": "RECRUITING",
+    "completed": "COMPLETED",
+}
+"""`recruitmentStatusOverride` (folded) -> CT.gov status. "No longer recruiting" is handled by
+`derive_status` (ACTIVE_NOT_RECRUITING until the overall end date, COMPLETED after). Unknown
+overrides are logged and the status is derived from the dates as if there were none."""
+
+PHASES: dict[str, tuple[str, ...]] = {
+    "phase 0": ("EARLY_PHASE1",),
+    "early phase i": ("EARLY_PHASE1",),
+    "phase i": ("PHASE1",),
+    "phase ii": ("PHASE2",),
+    "phase iii": ("PHASE3",),
+    "phase iv": ("PHASE4",),
+    "phase i/ii": ("PHASE1", "PHASE2"),
+    "phase ii/iii": ("PHASE2", "PHASE3"),
+    "phase iii/iv": ("PHASE3", "PHASE4"),
+    "not applicable": ("NA",),
+}
+"""ISRCTN phase wording (folded; arabic numerals are rewritten to roman first)."""
+_PHASE_ORDER = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
+_ARABIC = {"1": "i", "2": "ii", "3": "iii", "4": "iv"}
+
+INTERVENTION_TYPES: dict[str, str | None] = {
+    "drug": "DRUG",
+    "biological/vaccine": "BIOLOGICAL",
+    "biological": "BIOLOGICAL",
+    "vaccine": "BIOLOGICAL",
+    "cellular/gene therapy": "BIOLOGICAL",
+    "genetic": "GENETIC",
+    "device": "DEVICE",
+    "procedure/surgery": "PROCEDURE",
+    "procedure": "PROCEDURE",
+    "surgery": "PROCEDURE",
+    "behavioural": "BEHAVIORAL",
+    "behavioral": "BEHAVIORAL",
+    "supplement": "OTHER",
+    "mixed": "OTHER",
+    "other": "OTHER",
+    "not specified": None,
+}
+"""ISRCTN `interventionType` (folded) -> CT.gov type; unknown types are logged and -> OTHER."""
+
+STUDY_TYPES: dict[str, str] = {
+    "interventional": "INTERVENTIONAL",
+    "observational": "OBSERVATIONAL",
+    "expanded access": "EXPANDED_ACCESS",
+}
+
+SEX: dict[str, str | None] = {
+    "both": "ALL",
+    "all": "ALL",
+    "female": "FEMALE",
+    "male": "MALE",
+    "not specified": None,
+}
+
+_SECONDARY_TYPES: dict[str, tuple[str, str | None]] = {
+    "nct": ("NCT", None),
+    "clinicaltrials.gov": ("NCT", None),
+    "eudract": ("EUDRACT_NUMBER", None),
+    "ctis": ("CTIS", None),
+    "isrctn": ("ISRCTN", None),
+    "iras": ("OTHER", "IRAS"),
+    "cpms": ("OTHER", "CPMS"),
+    "nihr": ("OTHER", "NIHR"),
+}
+"""`secondaryNumber/@numberType` (folded) -> (SecondaryId.type, domain); any other numberType
+("Protocol serial number", "Grant Code", ...) becomes type OTHER with the numberType as domain,
+unless the value itself is plainly an NCT, CTIS or EudraCT number."""
+
+_NCT_VALUE = re.compile(r"^NCT\d{8}$", re.IGNORECASE)
+_CTIS_VALUE = re.compile(r"^20\d{2}-5\d{5}-\d{2}-\d{2}$")
+_EUDRACT_VALUE = re.compile(r"^20\d{2}-0\d{5}-\d{2}$")
+_TYPE_RANK = {"NCT": 0, "CTIS": 0, "EUDRACT_NUMBER": 0, "ISRCTN": 0, "REGISTRY": 1, "OTHER": 2}
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(kind: str, value: str, record_id: str) -> None:
+    key = (kind, value.casefold())
+    if key in _warned:
+        return
+    _warned.add(key)
+    log.warning(
+        "isrctn: unknown %s %r (first seen in %s); mapped leniently", kind, value, record_id
+    )
+
+
+# -- XML helpers (namespace-agnostic) -------------------------------------------------------------
+
+
+def local_name(tag: Any) -> str:
+    """`{ns}name` or `name` -> `name` (comments/PIs have non-string tags -> "")."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def parse_xml(text: str | bytes) -> ET.Element:
+    """Parse one XML document, refusing DTDs and entity declarations; ValueError if broken."""
+    try:
+        probe = text if isinstance(text, str) else text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("XML that is not UTF-8 is refused") from None
+    if _FORBIDDEN_XML.search(probe):
+        raise ValueError("XML with a DOCTYPE or ENTITY declaration is refused")
+    try:
+        return ET.fromstring(text)
+    except (ET.ParseError, LookupError, ValueError) as exc:
+        raise ValueError(f"not well-formed XML ({exc})") from None
+
+
+def _child(elem: ET.Element | None, name: str) -> ET.Element | None:
+    if elem is None:
+        return None
+    for sub in elem:
+        if local_name(sub.tag) == name:
+            return sub
+    return None
+
+
+def _children(elem: ET.Element | None, name: str) -> Iterator[ET.Element]:
+    if elem is None:
+        return
+    for sub in elem:
+        if local_name(sub.tag) == name:
+            yield sub
+
+
+def _path(elem: ET.Element | None, path: str) -> ET.Element | None:
+    for part in path.split("/"):
+        elem = _child(elem, part)
+    return elem
+
+
+def _raw_text(elem: ET.Element | None) -> str | None:
+    if elem is None:
+        return None
+    return "".join(elem.itertext())
+
+
+def clean_text(value: str | None) -> str | None:
+    """Strip, turn leftover HTML breaks/entities into plain text; sentinels and empty -> None."""
+    if value is None:
+        return None
+    text = _CR.sub("", value)
+    text = _BR.sub("\n", text)
+    text = html.unescape(text).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    lines = [line.rstrip() for line in text.split("\n")]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    if text.casefold().rstrip(".") in _SENTINELS:
+        return None
+    return text or None
+
+
+def _text(elem: ET.Element | None, path: str | None = None) -> str | None:
+    return clean_text(_raw_text(_path(elem, path) if path else elem))
+
+
+def _iso_date(value: str | None) -> str | None:
+    """`2021-03-04T10:11:12.123Z` -> `2021-03-04`; `yyyy`/`yyyy-MM` kept; anything else None."""
+    if not value:
+        return None
+    match = _DATE_PREFIX.match(value.strip())
+    if match is None:
+        return None
+    year, month, day = match.groups()
+    if int(year) < 1:
+        return None
+    try:
+        if day is not None:
+            return date(int(year), int(month), int(day)).isoformat()
+        if month is not None and not 1 <= int(month) <= 12:
+            return None
+    except ValueError:
+        return None
+    return "-".join(p for p in (year, month) if p)
+
+
+def _as_day(value: str | None, *, last: bool) -> date | None:
+    """A partial ISO date as the first (or last) day it covers."""
+    if not value:
+        return None
+    parts = [int(p) for p in value.split("-")]
+    if len(parts) == 3:
+        return date(parts[0], parts[1], parts[2])
+    if len(parts) == 2:
+        if not last:
+            return date(parts[0], parts[1], 1)
+        nxt = date(parts[0] + (parts[1] == 12), parts[1] % 12 + 1, 1)
+        return date.fromordinal(nxt.toordinal() - 1)
+    return date(parts[0], 12, 31) if last else date(parts[0], 1, 1)
+
+
+def _key_date(value: str | None) -> KeyDate | None:
+    iso = _iso_date(value)
+    return KeyDate(date=iso) if iso else None
+
+
+def _fold(value: str) -> str:
+    return re.sub(r"\s+", " ", value.strip().casefold())
+
+
+# -- mappings --------------------------------------------------------------------------------
+
+
+def derive_status(
+    override: str | None,
+    recruitment_start: str | None,
+    recruitment_end: str | None,
+    overall_end: str | None,
+    today: date,
+    record_id: str = "?",
+    *,
+    start_override: str | None = None,
+) -> str | None:
+    """The CT.gov status the registry's site would show on `today` (dates ISO, maybe partial).
+
+    `override` is `recruitmentStatusOverride`; `start_override` is
+    `recruitmentStartStatusOverride`, whose "Anticipated" (the start date is a plan, not a
+    fact) turns RECRUITING into NOT_YET_RECRUITING - an assumption: how the site combines it
+    with the dates could not be confirmed. None when the record gives neither an override nor
+    any recruitment/end date.
+    """
+    status = _derive(override, recruitment_start, recruitment_end, overall_end, today, record_id)
+    if (
+        status == "RECRUITING"
+        and not override
+        and start_override is not None
+        and _fold(start_override) == "anticipated"
+    ):
+        return "NOT_YET_RECRUITING"
+    return status
+
+
+def _derive(
+    override: str | None,
+    recruitment_start: str | None,
+    recruitment_end: str | None,
+    overall_end: str | None,
+    today: date,
+    record_id: str,
+) -> str | None:
+    start = _as_day(recruitment_start, last=False)
+    end = _as_day(recruitment_end, last=True)
+    final = _as_day(overall_end, last=True)
+    if override:
+        folded = _fold(override)
+        if folded in STATUS_OVERRIDES:
+            return STATUS_OVERRIDES[folded]
+        if folded not in ("no longer recruiting", "closed"):
+            _warn_once("recruitmentStatusOverride", override, record_id)
+        else:
+            return "COMPLETED" if final is not None and today > final else "ACTIVE_NOT_RECRUITING"
+    if start is None and end is None:
+        if final is not None and today > final:
+            return "COMPLETED"
+        return None
+    if start is not None and today < start:
+        return "NOT_YET_RECRUITING"
+    if end is None or today <= end:
+        return "RECRUITING"
+    if final is None or today <= final:
+        return "ACTIVE_NOT_RECRUITING"
+    return "COMPLETED"
+
+
+def map_phase(value: str | None, record_id: str = "?") -> tuple[str, ...]:
+    """ISRCTN phase wording -> CT.gov phases; "Not Specified" and empty -> ()."""
+    text = (value or "").strip()
+    folded = _fold(text)
+    if folded == "not applicable":
+        return ("NA",)
+    if folded.rstrip(".") in _SENTINELS:
+        return ()
+    folded = re.sub(r"\b([1-4])\b", lambda m: _ARABIC[m.group(1)], folded)
+    folded = re.sub(r"\s*/\s*(?:phase\s+)?", "/", folded)
+    if folded in PHASES:
+        return PHASES[folded]
+    _warn_once("phase", text, record_id)
+    return (re.sub(r"\W+", "_", text.strip().upper()).strip("_"),)
+
+
+def map_intervention_type(value: str | None, record_id: str = "?") -> str | None:
+    text = clean_text(value)
+    if text is None:
+        return None
+    folded = _fold(text)
+    if folded in INTERVENTION_TYPES:
+        return INTERVENTION_TYPES[folded]
+    _warn_once("interventionType", text, record_id)
+    return "OTHER"
+
+
+def _study_type(value: str | None, record_id: str) -> str | None:
+    if value is None:
+        return None
+    folded = _fold(value)
+    if folded in STUDY_TYPES:
+        return STUDY_TYPES[folded]
+    _warn_once("primaryStudyDesign", value, record_id)
+    return re.sub(r"\W+", "_", value.strip().upper()).strip("_") or None
+
+
+def _sex(value: str | None, record_id: str) -> str | None:
+    if value is None:
+        return None
+    folded = _fold(value)
+    if folded in SEX:
+        return SEX[folded]
+    _warn_once("gender", value, record_id)
+    return re.sub(r"\W+", "_", value.strip().upper()).strip("_") or None
+
+
+def _allocation(text: str) -> str | None:
+    folded = _fold(text)
+    if re.search(r"\bnon[-\s]?randomi[sz]", folded):
+        return "NON_RANDOMIZED"
+    if re.search(r"\brandomi[sz]", folded):
+        return "RANDOMIZED"
+    return None
+
+
+def _masking(text: str) -> str | None:
+    folded = _fold(text)
+    for pattern, value in (
+        (r"\bquadruple[-\s]?(?:blind|mask)", "QUADRUPLE"),
+        (r"\btriple[-\s]?(?:blind|mask)", "TRIPLE"),
+        (r"\bdouble[-\s]?(?:blind|mask)", "DOUBLE"),
+        (r"\bsingle[-\s]?(?:blind|mask)", "SINGLE"),
+        (
+            r"\bopen[-\s]label\b|\bunblinded\b|\bnon[-\s]?blinded\b|\bopen\s+(?:study|trial)\b",
+            "NONE",
+        ),
+    ):
+        if re.search(pattern, folded):
+            return value
+    return None
+
+
+def _agency_class(sponsor_type: str | None) -> str | None:
+    if sponsor_type is None:
+        return None
+    folded = _fold(sponsor_type)
+    if folded == "industry":
+        return "INDUSTRY"
+    if folded == "government":
+        return "OTHER_GOV"
+    return "OTHER"
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    match = _INT_RE.match(value)
+    return int(match.group(1)) if match else None
+
+
+def _age(elem: ET.Element | None) -> str | None:
+    """`<lowerAgeLimit unit="years" value="18">18 Years</lowerAgeLimit>` -> "18 Years"."""
+    if elem is None:
+        return None
+    text = clean_text(_raw_text(elem))
+    if text is not None and not re.fullmatch(r"no (?:lower|upper) (?:age )?limit", _fold(text)):
+        return text
+    value, unit = elem.get("value"), elem.get("unit")
+    if value and unit and re.fullmatch(r"\d+(?:\.\d+)?", value.strip()):
+        return f"{value.strip()} {unit.strip().capitalize()}"
+    return None
+
+
+def _bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    folded = _fold(value)
+    if folded in ("true", "yes"):
+        return True
+    if folded in ("false", "no"):
+        return False
+    return None
+
+
+# -- sections --------------------------------------------------------------------------------
+
+
+def _secondary_ids(refs: ET.Element | None, record_id: str) -> tuple[SecondaryId, ...]:
+    found: list[tuple[str, str, str | None]] = []  # (id, type, domain)
+
+    def add(raw: str | None, declared: str, domain: str | None) -> None:
+        text = clean_text(raw)
+        if text is None:
+            return
+        for piece in _SPLIT_IDS.split(text):
+            value = piece.strip()
+            if not value or value.casefold().rstrip(".") in _SENTINELS:
+                continue
+            kind, dom = declared, domain
+            if _NCT_VALUE.match(value):
+                kind, dom = "NCT", None
+            elif _CTIS_VALUE.match(value):
+                kind, dom = "CTIS", None
+            elif _EUDRACT_VALUE.match(value):
+                kind, dom = "EUDRACT_NUMBER", None
+            found.append((value, kind, dom))
+
+    add(_raw_text(_child(refs, "clinicalTrialsGovNumber")), "NCT", None)
+    add(_raw_text(_child(refs, "eudraCTNumber")), "EUDRACT_NUMBER", None)
+    add(_raw_text(_child(refs, "irasNumber")), "OTHER", "IRAS")
+    add(_raw_text(_child(refs, "protocolSerialNumber")), "OTHER", "Protocol serial number")
+    for number in _children(_child(refs, "secondaryNumbers"), "secondaryNumber"):
+        number_type = clean_text(number.get("numberType"))
+        kind, domain = _SECONDARY_TYPES.get(_fold(number_type or ""), ("OTHER", number_type))
+        add(_raw_text(number), kind, domain)
+    best: dict[str, tuple[str, str, str | None]] = {}
+    for value, kind, domain in found:
+        key = value.casefold()
+        held = best.get(key)
+        if held is None or _TYPE_RANK.get(kind, 2) < _TYPE_RANK.get(held[1], 2):
+            best[key] = (value, kind, domain)
+    own = record_id.casefold()
+    return tuple(
+        SecondaryId(id=value, type=kind, domain=domain)
+        for value, kind, domain in sorted(best.values(), key=lambda v: (v[0].casefold(), v[1]))
+        if value.casefold() != own
+    )
+
+
+def _conditions(trial: ET.Element) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(condition descriptions, disease classes) - both de-duplicated and sorted."""
+    conditions: dict[str, str] = {}
+    classes: dict[str, str] = {}
+    for cond in _children(_child(trial, "conditions"), "condition"):
+        text = _text(cond, "description")
+        if text:
+            conditions.setdefault(text.casefold(), text)
+        for name in ("diseaseClass1", "diseaseClass2"):
+            value = _text(cond, name)
+            if value:
+                classes.setdefault(value.casefold(), value)
+    return (
+        tuple(sorted(conditions.values(), key=str.casefold)),
+        tuple(sorted(classes.values(), key=str.casefold)),
+    )
+
+
+def _interventions(
+    trial: ET.Element, record_id: str
+) -> tuple[tuple[Intervention, ...], tuple[str, ...]]:
+    interventions: list[Intervention] = []
+    phases: set[str] = set()
+    for item in _children(_child(trial, "interventions"), "intervention"):
+        phases.update(map_phase(_raw_text(_child(item, "phase")), record_id))
+        type_text = _text(item, "interventionType")
+        drug_names = _text(item, "drugNames")
+        description = _text(item, "description")
+        if not (drug_names or description):
+            continue
+        interventions.append(
+            Intervention(
+                type=map_intervention_type(type_text, record_id),
+                name=drug_names or type_text or "Intervention",
+                description=description,
+            )
+        )
+    order = {p: i for i, p in enumerate(_PHASE_ORDER)}
+    ordered = tuple(sorted(phases, key=lambda p: (order.get(p, len(order)), p)))
+    return tuple(interventions), ordered
+
+
+def _eligibility(participants: ET.Element | None, record_id: str) -> Eligibility:
+    inclusion = _text(participants, "inclusion")
+    exclusion = _text(participants, "exclusion")
+    parts = []
+    if inclusion:
+        parts.append(f"Inclusion Criteria:\n{inclusion}")
+    if exclusion:
+        parts.append(f"Exclusion Criteria:\n{exclusion}")
+    return Eligibility(
+        criteria="\n\n".join(parts) or None,
+        sex=_sex(_text(participants, "gender"), record_id),
+        minimum_age=_age(_child(participants, "lowerAgeLimit")),
+        maximum_age=_age(_child(participants, "upperAgeLimit")),
+        healthy_volunteers=_bool(_text(participants, "healthyVolunteersAllowed")),
+    )
+
+
+def _site_key(site: Site) -> str:
+    return site.key + f"|{site.country_name or ''}".casefold()
+
+
+def _sites(participants: ET.Element | None, record_id: str) -> tuple[Site, ...]:
+    sites: dict[str, Site] = {}
+    for centre in _children(_child(participants, "trialCentres"), "trialCentre"):
+        country_name = _text(centre, "country")
+        site = Site(
+            facility=_text(centre, "name"),
+            city=_text(centre, "city"),
+            state=_text(centre, "state"),
+            country=_country(country_name, record_id),
+            country_name=country_name,
+        )
+        if site.facility or site.city or site.country_name:
+            sites.setdefault(_site_key(site), site)
+    covered = {s.country or (s.country_name or "").casefold() for s in sites.values()}
+    for elem in _children(_child(participants, "recruitmentCountries"), "country"):
+        name = _text(elem)
+        if not name:
+            continue
+        code = _country(name, record_id)
+        if (code or name.casefold()) in covered:
+            continue
+        covered.add(code or name.casefold())
+        site = Site(country=code, country_name=name)
+        sites.setdefault(_site_key(site), site)
+    return tuple(sorted(sites.values(), key=lambda s: (s.country or "~", s.city or "", s.key)))
+
+
+def _country(name: str | None, record_id: str) -> str | None:
+    if not name:
+        return None
+    code = to_iso2(name)
+    if code is None:
+        _warn_once("country", name, record_id)
+    return code
+
+
+def _sponsors(full: ET.Element) -> tuple[Sponsor | None, tuple[Sponsor, ...]]:
+    sponsors = [
+        Sponsor(name=name, agency_class=_agency_class(_text(s, "sponsorType")))
+        for s in _children(full, "sponsor")
+        if (name := _text(s, "organisation") or _text(s, "name"))
+    ]
+    lead = sponsors[0] if sponsors else None
+    others: dict[str, Sponsor] = {}
+    seen = {lead.name.casefold()} if lead else set()
+    for sponsor in sponsors[1:]:
+        if sponsor.name.casefold() not in seen:
+            others.setdefault(sponsor.name.casefold(), sponsor)
+    for funder in _children(full, "funder"):
+        name = _text(funder, "name")
+        if name and name.casefold() not in seen:
+            others.setdefault(name.casefold(), Sponsor(name=name))
+    return lead, tuple(sorted(others.values(), key=lambda s: s.name.casefold()))
+
+
+def _outcomes(desc: ET.Element | None) -> tuple[str, ...]:
+    measures = [
+        text
+        for m in _children(_child(desc, "primaryOutcomes"), "outcomeMeasure")
+        if (text := _text(m, "variable") or _text(m, "method"))
+    ]
+    if measures:
+        return tuple(measures)
+    single = _text(desc, "primaryOutcome")
+    return (single,) if single else ()
+
+
+def _has_results(trial: ET.Element) -> bool:
+    results = _child(trial, "results")
+    if _text(results, "basicReport") or _text(results, "plainEnglishReport"):
+        return True
+    stage = _text(results, "publicationStage")
+    if stage and _fold(stage) == "results":
+        return True
+    for output in _children(_child(trial, "outputs"), "output"):
+        kind = _fold(output.get("outputType") or "")
+        if "result" in kind:
+            return True
+    return False
+
+
+def _first_descendant(root: ET.Element, name: str) -> ET.Element | None:
+    for elem in root.iter():
+        if local_name(elem.tag) == name:
+            return elem
+    return None
+
+
+def record_id_of(trial: ET.Element | None) -> str | None:
+    """`ISRCTN` + 8 digits from `trial/isrctn`, or None when missing or malformed."""
+    raw = _raw_text(_child(trial, "isrctn"))
+    if raw is None:
+        return None
+    match = _DIGITS_RE.match(raw.strip())
+    return f"ISRCTN{match.group(1)}" if match else None
+
+
+# -- entry point -----------------------------------------------------------------------------
+
+
+def normalise(raw: RawRecord, today: date | None = None) -> Trial:
+    """One raw ISRCTN record -> Trial; RecordError when it has no usable id or title."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("xml"), str):
+        raise RecordError("record is not a dict holding the fullTrial XML")
+    try:
+        full = parse_xml(raw["xml"])
+    except ValueError as exc:
+        raise RecordError(f"record XML refused: {exc}") from None
+    if local_name(full.tag) != "fullTrial":
+        raise RecordError(f"record root is <{local_name(full.tag)[:40]}>, not <fullTrial>")
+    trial = _child(full, "trial")
+    if trial is None:
+        raise RecordError("record has no <trial> element")
+    record_id = record_id_of(trial)
+    if record_id is None:
+        shown = (_raw_text(_child(trial, "isrctn")) or "").strip()[:40]
+        raise RecordError(f"missing or malformed ISRCTN number: {shown!r}")
+    desc = _child(trial, "trialDescription")
+    title = _text(desc, "title") or _text(desc, "scientificTitle")
+    if not title:
+        raise RecordError(f"{record_id} has no title")
+    when = today or datetime.now(UTC).date()
+
+    design_elem = _child(trial, "trialDesign")
+    participants = _child(trial, "participants")
+    conditions, disease_classes = _conditions(trial)
+    interventions, phases = _interventions(trial, record_id)
+    design_text = " ".join(
+        t
+        for t in (
+            _text(design_elem, "studyDesign"),
+            _text(design_elem, "secondaryStudyDesign"),
+            _text(design_elem, "trialDesign"),
+        )
+        if t
+    )
+    trial_types = [
+        t for e in _children(_child(design_elem, "trialTypes"), "trialType") if (t := _text(e))
+    ]
+    final = _text(participants, "totalFinalEnrolment")
+    target = _text(participants, "targetEnrolment")
+    enrollment = (
+        Enrollment(count=_int(final), estimated=False)
+        if _int(final) is not None
+        else Enrollment(count=_int(target), estimated=True if _int(target) is not None else None)
+    )
+    recruitment_start = _iso_date(_text(participants, "recruitmentStart"))
+    recruitment_end = _iso_date(_text(participants, "recruitmentEnd"))
+    overall_start = _iso_date(_text(design_elem, "overallStartDate"))
+    overall_end = _iso_date(_text(design_elem, "overallEndDate"))
+    override_elem = _first_descendant(trial, "recruitmentStatusOverride")
+    if override_elem is None:
+        override_elem = _child(design_elem, "overallStatusOverride")
+    sponsor, collaborators = _sponsors(full)
+    isrctn_elem = _child(trial, "isrctn")
+    title_acronym = _text(desc, "acronym")
+
+    return Trial(
+        registry=REGISTRY,
+        registry_id=record_id,
+        url=TRIAL_URL.format(record_id),
+        secondary_ids=_secondary_ids(_child(trial, "externalRefs"), record_id),
+        brief_title=title,
+        official_title=_text(desc, "scientificTitle"),
+        acronym=title_acronym,
+        summary=_text(desc, "plainEnglishSummary"),
+        detailed_description=_text(desc, "studyHypothesis"),
+        conditions=conditions,
+        keywords=disease_classes,
+        interventions=interventions,
+        phases=phases,
+        enrollment=enrollment,
+        design=Design(
+            study_type=_study_type(_text(design_elem, "primaryStudyDesign"), record_id),
+            allocation=_allocation(design_text) if design_text else None,
+            primary_purpose=_purpose(trial_types),
+            masking=_masking(design_text) if design_text else None,
+        ),
+        eligibility=_eligibility(participants, record_id),
+        primary_outcomes=_outcomes(desc),
+        sponsor=sponsor,
+        collaborators=collaborators,
+        overall_status=derive_status(
+            _text(override_elem),
+            recruitment_start,
+            recruitment_end,
+            overall_end,
+            when,
+            record_id,
+            start_override=_text(_first_descendant(trial, "recruitmentStartStatusOverride")),
+        ),
+        dates=Dates(
+            start=_key_date(overall_start or recruitment_start),
+            completion=_key_date(overall_end),
+            first_posted=_key_date(
+                isrctn_elem.get("dateAssigned") if isrctn_elem is not None else None
+            ),
+            last_update_posted=_key_date(trial.get("lastUpdated")),
+        ),
+        has_results=_has_results(trial),
+        sites=_sites(participants, record_id),
+    )
+
+
+def _purpose(trial_types: Iterable[str]) -> str | None:
+    """First ISRCTN trial type ("Treatment", "Quality of life") as an upper-case token."""
+    for value in trial_types:
+        token = re.sub(r"\W+", "_", value.strip().upper()).strip("_")
+        if token:
+            return token
+    return None

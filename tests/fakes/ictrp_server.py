@@ -1,0 +1,616 @@
+"""A fake WHO ICTRP export download: a real HTTP server on 127.0.0.1 serving one export file.
+
+The real "API" is a weekly file (shared/registries.md 2.4): `ICTRPFullExport-<n>-<dd-mm-yy>.zip`
+holding one CSV, fetched with a plain GET; there is no search, no paging and no date filter on
+the server: the client reads the whole file and filters it itself (see jobs/registries/ictrp.py).
+So this fake serves what a static file server does, built from the rows it holds:
+
+* `GET <export path>` -> the export (CSV, or a zip holding one CSV) with `Content-Length`,
+  `ETag` and `Last-Modified`; `HEAD` -> the same headers, no body. Both change whenever a row is
+  added, changed or removed (`upsert`, `remove`, `touch`), like a new weekly file.
+* The file is written like the real one: NO header row, the 63 columns in WHO's order
+  (`WHO_COLUMNS`), CRLF line ends, and every cell but TrialID wrapped in a second pair of
+  quotes (three quote marks in the file). `header=True` / `who_quoting=False` write a plainer
+  CSV; `serve_bytes` serves any bytes verbatim.
+* Anything else answers like a static server: another path -> 404, another method -> 405
+  (with `Allow: GET, HEAD`). Query strings are accepted and ignored (share links carry them).
+
+Test hooks: `requests` ((method, path+query, body) of every request), `bytes_sent`, and faults
+that queue in order, each request to the export consuming one unit of the first fault whose
+method filter matches: `fail_next(n, status, retry_after)`, `garbage_next(n)` (200 with an HTML
+maintenance page), `truncate_next(n)` (declares the full length, sends half, closes).
+
+`built_record` builds one export row (a dict keyed by column name) of a trial, so that the same
+trial can be served by several fake registries; `write_export` / `export_bytes` write rows to
+a CSV or zipped CSV.
+
+Standalone: `python -m tests.fakes.ictrp_server --export FILE [--port N]` serves FILE verbatim at
+the printed URL (first stdout line) until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import email.utils
+import hashlib
+import io
+import signal
+import socket
+import sys
+import threading
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import quote, urlsplit
+
+WHO_COLUMNS: tuple[str, ...] = (
+    "TrialID",
+    "Last_Refreshed_on",
+    "SecondaryIDs",
+    "public_title",
+    "Scientific_title",
+    "url",
+    "Public_Contact_Firstname",
+    "Public_Contact_Lastname",
+    "Public_Contact_Address",
+    "Public_Contact_Email",
+    "Public_Contact_Tel",
+    "Public_Contact_Affiliation",
+    "Scientific_Contact_Firstname",
+    "Scientific_Contact_Lastname",
+    "Scientific_Contact_Address",
+    "Scientific_Contact_Email",
+    "Scientific_Contact_Tel",
+    "Scientific_Contact_Affiliation",
+    "study_type",
+    "study_design",
+    "phase",
+    "Date_registration",
+    "Date_enrollement",
+    "Target_size",
+    "Recruitment_status",
+    "Primary_sponsor",
+    "Secondary_sponsors",
+    "Source_Support",
+    "Countries",
+    "Conditions",
+    "Interventions",
+    "Agemin",
+    "Agemax",
+    "Gender",
+    "Inclusion_Criteria",
+    "Exclusion_Criteria",
+    "Primary_Outcome",
+    "Secondary_Outcomes",
+    "Bridging_flag",
+    "Bridged_type",
+    "Childs",
+    "type_enrolment",
+    "Retrospective_flag",
+    "results_actual_enrollment",
+    "results_url_link",
+    "results_summary",
+    "results_date_posted",
+    "results_date_first_publication",
+    "results_baseline_char",
+    "results_participant_flow",
+    "results_adverse_events",
+    "results_outcome_measures",
+    "results_url_protocol",
+    "results_IPD_plan",
+    "results_IPD_description",
+    "results_date_completed",
+    "results_yes_no",
+    "Ethics_Status",
+    "Ethics_Approval_Date",
+    "Ethics_Contact_Name",
+    "Ethics_Contact_Address",
+    "Ethics_Contact_Phone",
+    "Ethics_Contact_Email",
+)
+"""The full export's columns in file order: WHO's field list (ICTRP_export_datafields.txt) with
+the unnamed second column (the record's last refresh date) the real file has. Written out here
+on purpose instead of imported from the adapter, so a wrong order there is caught."""
+
+DEFAULT_EXPORT_PATH = "/ictrp/ICTRPFullExport-1003291-20-06-2024"
+DEFAULT_LAST_MODIFIED = datetime(2026, 10, 5, 6, 0, 0, tzinfo=UTC)
+TRIAL_PAGE = "https://trialsearch.who.int/Trial2.aspx?TrialID={}"
+GARBAGE_HTML = (
+    b"<!DOCTYPE html><html><head><title>Service Unavailable</title></head>"
+    b"<body><h1>The ICTRP download is undergoing maintenance</h1></body></html>"
+)
+
+
+# --- rows and files ----------------------------------------------------------------------------
+
+
+def who_date(iso: str) -> str:
+    """ "2026-10-01" -> "1 October 2026" (how Last_Refreshed_on is written)."""
+    d = date.fromisoformat(iso)
+    return f"{d.day} {d:%B %Y}"
+
+
+def dmy(d: date) -> str:
+    """dd/mm/yyyy, how most source registries' dates appear in the export."""
+    return f"{d:%d/%m/%Y}"
+
+
+def built_record(
+    registry_id: str,
+    *,
+    title: str,
+    condition: str,
+    intervention: str,
+    sites: Sequence[tuple[str, str, str]],
+    secondary_ids: Sequence[str] = (),
+    last_updated: str = "2026-10-01",
+    status: str | None = None,
+    summary: str = "",
+    phase: str | None = None,
+) -> dict[str, str]:
+    """One export row of a trial, keyed by column name (every column present, most empty).
+
+    `sites` are (facility, city, country name): the export has no site list, only `Countries`
+    (`;`-separated, in the order given, each once) and the contact's affiliation and address,
+    which get the first facility and every "facility, city, country". `status` is ICTRP's own
+    wording (default "Recruiting"); `phase` the source registry's ("Phase 1/Phase 2", "2");
+    `last_updated` (ISO) becomes Last_Refreshed_on, and the registration/enrolment dates are set
+    200/150 days before it. The export has no summary column: `summary` is accepted for the
+    shared builder signature and not stored.
+    """
+    del summary  # no such column in the export
+    updated = date.fromisoformat(last_updated)
+    countries: list[str] = []
+    for _, _, country in sites:
+        if country and country not in countries:
+            countries.append(country)
+    facility = sites[0][0] if sites else ""
+    row = dict.fromkeys(WHO_COLUMNS, "")
+    row.update(
+        {
+            "TrialID": registry_id,
+            "Last_Refreshed_on": who_date(last_updated),
+            "SecondaryIDs": ";".join(secondary_ids),
+            "public_title": title,
+            "Scientific_title": title,
+            "url": TRIAL_PAGE.format(quote(registry_id, safe="")),
+            "Public_Contact_Address": "; ".join(", ".join(p for p in s if p) for s in sites),
+            "Public_Contact_Affiliation": facility,
+            "study_type": "Interventional",
+            "phase": phase or "",
+            "Date_registration": dmy(updated - timedelta(days=200)),
+            "Date_enrollement": dmy(updated - timedelta(days=150)),
+            "Target_size": "60",
+            "Recruitment_status": status or "Recruiting",
+            "Primary_sponsor": facility,
+            "Countries": ";".join(countries),
+            "Conditions": condition,
+            "Interventions": intervention,
+            "Agemin": "18 Years",
+            "Agemax": "80 Years",
+            "Gender": "Both",
+            "Inclusion_Criteria": f"Inclusion criteria: adults with {condition}.",
+            "Exclusion_Criteria": "Exclusion criteria: pregnancy.",
+            "type_enrolment": "anticipated",
+        }
+    )
+    return row
+
+
+def _cells(row: Mapping[str, str], columns: Sequence[str], who_quoting: bool) -> list[str]:
+    cells = []
+    for i, column in enumerate(columns):
+        value = str(row.get(column, "") or "")
+        cells.append(f'"{value}"' if who_quoting and i > 0 and value else value)
+    return cells
+
+
+def export_bytes(
+    rows: Iterable[Mapping[str, str]],
+    *,
+    header: bool = False,
+    who_quoting: bool = True,
+    columns: Sequence[str] = WHO_COLUMNS,
+    line_terminator: str = "\r\n",
+    bom: bool = False,
+) -> bytes:
+    """Rows as the export CSV (UTF-8): headerless and WHO-quoted unless told otherwise."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator=line_terminator)
+    if header:
+        writer.writerow(columns)
+    for row in rows:
+        writer.writerow(_cells(row, columns, who_quoting))
+    data = out.getvalue().encode("utf-8")
+    return b"\xef\xbb\xbf" + data if bom else data
+
+
+def zip_bytes(payload: bytes, member: str = "ICTRPFullExport.csv") -> bytes:
+    """`payload` as the single member of a zip archive (deflated)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, payload)
+    return buffer.getvalue()
+
+
+def write_export(
+    rows: Iterable[Mapping[str, str]],
+    path: str | Path,
+    *,
+    zipped: bool = False,
+    member: str = "ICTRPFullExport.csv",
+    **options: Any,
+) -> Path:
+    """Write rows to `path` as a CSV, or with `zipped=True` as a zip holding one CSV."""
+    data = export_bytes(rows, **options)
+    target = Path(path)
+    target.write_bytes(zip_bytes(data, member) if zipped else data)
+    return target
+
+
+# --- server ------------------------------------------------------------------------------------
+
+FaultKind = Literal["status", "garbage", "truncate"]
+
+
+@dataclass
+class _Fault:
+    kind: FaultKind
+    remaining: int
+    method: str | None = None
+    status: int = 503
+    retry_after: str | None = None
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
+    send_bytes: int | None = None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], fake: FakeIctrp) -> None:
+        self.fake = fake
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        with self.sockets_lock:
+            sockets = list(self.open_sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_HEAD(self) -> None:
+        self._serve("HEAD")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        fake = self.server.fake
+        reply = fake._dispatch(method, self.path, body)
+        payload = reply.body
+        sent = payload if reply.send_bytes is None else payload[: reply.send_bytes]
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            if reply.send_bytes is not None:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(sent)
+                fake._count_sent(len(sent))
+            self.wfile.flush()
+            if reply.send_bytes is not None:
+                self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the per-request stderr line."""
+
+
+class FakeIctrp:
+    """The ICTRP export over real HTTP. Use as `with FakeIctrp(rows) as fake:`."""
+
+    def __init__(
+        self,
+        rows: Iterable[Mapping[str, str]] = (),
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        zipped: bool = False,
+        header: bool = False,
+        who_quoting: bool = True,
+        export_path: str | None = None,
+        validators: bool = True,
+        last_modified: datetime = DEFAULT_LAST_MODIFIED,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._lock = threading.RLock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._rows: dict[str, dict[str, str]] = {}
+        self._faults: list[_Fault] = []
+        self._raw: bytes | None = None
+        self._body: bytes | None = None
+        self.zipped = zipped
+        self.header = header
+        self.who_quoting = who_quoting
+        self.export_path = export_path or DEFAULT_EXPORT_PATH + (".zip" if zipped else ".csv")
+        self.validators = validators
+        """Send ETag and Last-Modified (a server without them makes `data_version` None)."""
+        self.last_modified = last_modified
+        self.requests: list[tuple[str, str, bytes]] = []
+        """(method, path+query, body) of every request, faulted ones too."""
+        self.bytes_sent = 0
+        for row in rows:
+            self.upsert(row)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        self._server = _Server((self._host, self._port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name=f"FakeIctrp:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        server.drop_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeIctrp is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def root_url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The export's URL: what ICTRP_EXPORT is set to."""
+        return self.root_url + self.export_path
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def upsert(self, row: Mapping[str, str]) -> str:
+        """Add or replace a row (keyed by TrialID, keeping its place in the file)."""
+        trial_id = str(row.get("TrialID", "")).strip()
+        if not trial_id:
+            raise ValueError("row has no TrialID")
+        with self._lock:
+            self._rows[trial_id] = dict(row)
+            self._changed()
+        return trial_id
+
+    def upsert_many(self, rows: Iterable[Mapping[str, str]]) -> list[str]:
+        return [self.upsert(r) for r in rows]
+
+    def remove(self, trial_id: str) -> None:
+        with self._lock:
+            if self._rows.pop(trial_id.strip(), None) is not None:
+                self._changed()
+
+    def row(self, trial_id: str) -> dict[str, str] | None:
+        with self._lock:
+            found = self._rows.get(trial_id.strip())
+            return dict(found) if found is not None else None
+
+    @property
+    def trial_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._rows)
+
+    def serve_bytes(self, data: bytes | None) -> None:
+        """Serve `data` verbatim instead of the rows (None: back to the rows)."""
+        with self._lock:
+            self._raw = data
+            self._changed()
+
+    def touch(self, delta: timedelta = timedelta(days=7)) -> None:
+        """A new weekly file with the same rows: Last-Modified moves on, so does the version."""
+        with self._lock:
+            self.last_modified += delta
+            self._body = None
+
+    def export(self) -> bytes:
+        """The file as it is served now."""
+        with self._lock:
+            if self._raw is not None:
+                return self._raw
+            if self._body is None:
+                data = export_bytes(
+                    self._rows.values(), header=self.header, who_quoting=self.who_quoting
+                )
+                self._body = zip_bytes(data) if self.zipped else data
+            return self._body
+
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.export()).hexdigest()[:20] + '"'
+
+    def _changed(self) -> None:
+        self._body = None
+        self.last_modified += timedelta(hours=1)
+
+    # -- recording and faults -------------------------------------------------------------------
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.bytes_sent = 0
+
+    def methods(self) -> list[str]:
+        with self._lock:
+            return [m for m, _, _ in self.requests]
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 503,
+        retry_after: str | float | None = None,
+        *,
+        method: str | None = None,
+    ) -> None:
+        """Answer the next `n` requests (of `method`, None = any) with `status`."""
+        ra = None if retry_after is None else str(retry_after)
+        self._add(_Fault("status", n, method, status=status, retry_after=ra))
+
+    def garbage_next(self, n: int = 1, *, method: str | None = "GET") -> None:
+        """Answer the next `n` GETs with 200 and an HTML maintenance page."""
+        self._add(_Fault("garbage", n, method))
+
+    def truncate_next(self, n: int = 1, *, method: str | None = "GET") -> None:
+        """Declare the full Content-Length of the next `n` GETs but send half and close."""
+        self._add(_Fault("truncate", n, method))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _add(self, fault: _Fault) -> None:
+        if fault.remaining < 1:
+            raise ValueError("n must be >= 1")
+        with self._lock:
+            self._faults.append(fault)
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.method is None or fault.method == method:
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def _count_sent(self, n: int) -> None:
+        with self._lock:
+            self.bytes_sent += n
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def _dispatch(self, method: str, raw_path: str, body: bytes) -> _Reply:
+        path = urlsplit(raw_path).path
+        with self._lock:
+            self.requests.append((method, raw_path, body))
+            if path != self.export_path:
+                return _Reply(404, b"Not Found")
+            if method not in ("GET", "HEAD"):
+                return _Reply(405, b"Method Not Allowed", headers=(("Allow", "GET, HEAD"),))
+            fault = self._take_fault(method)
+            if fault is not None and fault.kind == "status":
+                extra = (("Retry-After", fault.retry_after),) if fault.retry_after else ()
+                text = f"fake ICTRP: injected HTTP {fault.status}".encode()
+                return _Reply(fault.status, text, headers=extra)
+            if fault is not None and fault.kind == "garbage":
+                return _Reply(200, GARBAGE_HTML, "text/html; charset=utf-8")
+            data = self.export()
+            headers: tuple[tuple[str, str], ...] = ()
+            if self.validators:
+                modified = email.utils.format_datetime(self.last_modified, usegmt=True)
+                headers = (("ETag", self.etag()), ("Last-Modified", modified))
+            kind = "application/zip" if data.startswith(b"PK") else "text/csv; charset=utf-8"
+            reply = _Reply(200, data, kind, headers)
+            if fault is not None and fault.kind == "truncate":
+                reply.send_bytes = max(1, len(data) // 2)
+            return reply
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve one export file verbatim until SIGINT/SIGTERM; first stdout line is its URL."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--export", type=Path, required=True, help="CSV or zip to serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    args = parser.parse_args(argv)
+    data = args.export.read_bytes()
+    suffix = ".zip" if data.startswith(b"PK") else ".csv"
+    fake = FakeIctrp(host=args.host, port=args.port, export_path=DEFAULT_EXPORT_PATH + suffix)
+    fake.serve_bytes(data)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with fake:
+        print(fake.base_url, flush=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,921 @@
+"""A fake ISRCTN XML API: a real HTTP server on 127.0.0.1, standard library only.
+
+Real HTTP (like tests/fakes/ctgov_server.py) so the client's spacing, retries, timeouts and byte
+counting run as in production, and so a service started as a subprocess can be pointed at it
+(`ISRCTN_API_URL=fake.base_url`, or run this module standalone).
+
+What it does like the real API (shared/registries.md 2.3; jobs/registries/isrctn.py docstring):
+* `GET /api/query/format/default?q=<query>&limit=<n>` ->
+  `<allTrials xmlns="http://www.67bricks.com/isrctn" totalCount="N">` with the first `limit`
+  matching `<fullTrial>` records; `limit=0` answers the count alone. No paging: `offset`,
+  `page`, `start`, `skip`, `from` and `sort` are accepted and IGNORED, as the real API ignores
+  them (a client relying on them gets the same records again). Records are served most
+  recently registered first (`isrctn/@dateAssigned`), then in load order. A missing `limit` is
+  taken as 10 (an assumption: every known client sends one).
+* The query is evaluated, so a client that sends the wrong query gets the wrong records:
+  `AND`, `OR` (also implied between adjacent terms, as on the real API), parentheses, quoted
+  phrases, field terms `condition:` (condition description and disease classes),
+  `intervention:` (intervention description, drug names, type), `drugName:`, `title:` (public
+  and scientific title, acronym), `phase:`, `gender:`, `recruitmentCountry:`,
+  `primaryStudyDesign:`; other field names match nothing (the real `sponsor:` gives 0 hits).
+  Terms match whole words, case-insensitively, without stemming; a phrase matches consecutive
+  words within one field value. A bare term searches all text of the record; a bare
+  `ISRCTN12345678` also matches that record's own number. Date comparisons
+  `lastEdited|dateApplied|overallStartDate GE|GT|LE|LT <yyyy-MM-dd[THH:mm:ss[.SSS]][Z]>`
+  compare with `trial/@lastUpdated`, `isrctn/@dateAssigned` and `trialDesign/overallStartDate`;
+  a record without that date never matches. A malformed query (unbalanced parentheses or
+  quotes, a dangling operator, an unknown date field or an unparseable date) answers 400
+  text/plain - what the real API does there is unknown; failing loudly keeps tests honest.
+* `GET /api/trial/ISRCTN12345678/format/default` -> the `<fullTrial>` document; an unknown
+  well-formed id -> HTTP 500 HTML (as observed on the real API); a malformed id -> 400.
+* Only `format/default` exists here; other formats answer 404.
+
+Records are stored in the form the client passes to its normaliser:
+`{"isrctn": "ISRCTN12345678" | None, "xml": "<fullTrial ...>...</fullTrial>"}` (`built_record`
+returns that form; `upsert` also takes the bare XML string). A record whose number is missing
+or malformed is stored under a synthetic key, so a malformed record can be served in a page.
+
+Test hooks: `requests` ((method, path+query, body) of every API request, faulted ones too),
+`searches()` (the decoded q/limit of each search), `bytes_sent`, and faults that queue in
+order: `fail_next(n, status=503, retry_after=None)`, `garbage_next(n)` (a 200 with a broken
+body), `delay_next(n, seconds)`.
+
+Standalone: `python -m tests.fakes.isrctn_server --dir DIR [--port N]` prints the base URL as
+its first stdout line and serves the *.xml records of DIR until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import signal
+import socket
+import sys
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape, quoteattr
+
+API_PREFIX = "/api"
+NAMESPACE = "http://www.67bricks.com/isrctn"
+DEFAULT_LIMIT = 10
+
+GARBAGE_BODIES: dict[str, bytes] = {
+    "html": (
+        b"<!DOCTYPE html><html><head><title>Service Unavailable</title></head>"
+        b"<body><h1>ISRCTN is undergoing maintenance</h1></body></html>"
+    ),
+    "truncated": (
+        b'<?xml version="1.0" encoding="UTF-8"?><allTrials xmlns="' + NAMESPACE.encode() + b'" '
+        b'totalCount="3"><fullTrial><trial lastUpdated="2026-01-01T00:00:00.000Z"><isrctn>1'
+    ),
+    "wrong_root": b'<?xml version="1.0"?><error><message>Internal error</message></error>',
+}
+"""Broken 200 bodies: a maintenance page, an answer cut mid-record, a valid XML of the wrong
+shape."""
+
+UNKNOWN_TRIAL_HTML = (
+    b"<!DOCTYPE html><html><head><title>Error</title></head>"
+    b"<body><h1>Something went wrong</h1></body></html>"
+)
+
+_ID_PATH_RE = re.compile(r"^/trial/([^/]+)/format/([^/]+)$")
+_ISRCTN_RE = re.compile(r"^ISRCTN\d{8}$")
+_DIGITS_RE = re.compile(r"^(?:ISRCTN)?\s*(\d{8})$", re.IGNORECASE)
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_TOKEN_RE = re.compile(r'\s*(?:(\()|(\))|("[^"]*")|([^\s()"]+))')
+_DATE_LITERAL_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}:\d{2})?$"
+)
+_COMPARATORS = frozenset({"GE", "GT", "LE", "LT"})
+_DATE_FIELDS = frozenset({"lastEdited", "dateApplied", "overallStartDate"})
+
+FaultKind = Literal["status", "garbage", "delay"]
+
+
+class _BadRequest(Exception):
+    """A request the fake answers with 400 text/plain."""
+
+
+def local_name(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _children(elem: ET.Element | None, name: str) -> list[ET.Element]:
+    return [] if elem is None else [c for c in elem if local_name(c.tag) == name]
+
+
+def _child(elem: ET.Element | None, name: str) -> ET.Element | None:
+    found = _children(elem, name)
+    return found[0] if found else None
+
+
+def _text(elem: ET.Element | None) -> str:
+    return "" if elem is None else "".join(elem.itertext())
+
+
+def parse_moment(value: str | None) -> datetime | None:
+    """A registry/API timestamp or date -> aware UTC datetime; None if absent or unparseable."""
+    if not value:
+        return None
+    match = _DATE_LITERAL_RE.match(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        moment -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    return moment
+
+
+# -- stored records ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Stored:
+    key: str
+    raw: dict[str, Any]
+    order: int
+    fields: dict[str, list[list[str]]]
+    """Field name -> the word lists of each value (for phrase matching)."""
+    everything: list[list[str]]
+    own_id: str | None
+    dates: dict[str, datetime | None]
+
+
+def _words(text: str) -> list[str]:
+    return _WORD_RE.findall(text.casefold())
+
+
+def _index(raw: dict[str, Any], key: str, order: int) -> _Stored:
+    root = ET.fromstring(raw["xml"])
+    trial = _child(root, "trial")
+    desc = _child(trial, "trialDescription")
+    participants = _child(trial, "participants")
+    design = _child(trial, "trialDesign")
+    conditions = _children(_child(trial, "conditions"), "condition")
+    interventions = _children(_child(trial, "interventions"), "intervention")
+
+    def values(elems: Iterable[ET.Element | None]) -> list[list[str]]:
+        return [w for e in elems if (w := _words(_text(e)))]
+
+    fields = {
+        "condition": values(
+            _child(c, n)
+            for c in conditions
+            for n in ("description", "diseaseClass1", "diseaseClass2")
+        ),
+        "intervention": values(
+            _child(i, n)
+            for i in interventions
+            for n in ("description", "drugNames", "interventionType")
+        ),
+        "drugname": values(_child(i, "drugNames") for i in interventions),
+        "title": values(_child(desc, n) for n in ("title", "scientificTitle", "acronym")),
+        "phase": values(_child(i, "phase") for i in interventions),
+        "gender": values([_child(participants, "gender")]),
+        "recruitmentcountry": values(
+            _children(_child(participants, "recruitmentCountries"), "country")
+        ),
+        "primarystudydesign": values([_child(design, "primaryStudyDesign")]),
+    }
+    everything = [w for e in root.iter() for w in [_words(e.text or "")] if w]
+    everything += [w for e in root.iter() for v in e.attrib.values() if (w := _words(v))]
+    isrctn = _child(trial, "isrctn")
+    match = _DIGITS_RE.match(_text(isrctn).strip())
+    return _Stored(
+        key=key,
+        raw=raw,
+        order=order,
+        fields=fields,
+        everything=everything,
+        own_id=f"ISRCTN{match.group(1)}" if match else None,
+        dates={
+            "lastEdited": parse_moment(trial.get("lastUpdated") if trial is not None else None),
+            "dateApplied": parse_moment(isrctn.get("dateAssigned") if isrctn is not None else None),
+            "overallStartDate": parse_moment(_text(_child(design, "overallStartDate")).strip()),
+        },
+    )
+
+
+def _has_phrase(values: list[list[str]], phrase: list[str]) -> bool:
+    if not phrase:
+        return False
+    size = len(phrase)
+    return any(
+        words[i : i + size] == phrase for words in values for i in range(len(words) - size + 1)
+    )
+
+
+# -- query language ---------------------------------------------------------------------------
+
+Predicate = Callable[[_Stored], bool]
+
+
+def _tokens(query: str) -> list[str]:
+    tokens: list[str] = []
+    pos = 0
+    query = query.strip()
+    while pos < len(query):
+        match = _TOKEN_RE.match(query, pos)
+        if match is None or match.end() == pos:
+            raise _BadRequest(
+                f"cannot parse query near {query[pos : pos + 30]!r} (unbalanced quote?)"
+            )
+        tokens.append(next(g for g in match.groups() if g is not None))
+        pos = match.end()
+        while pos < len(query) and query[pos].isspace():
+            pos += 1
+    return tokens
+
+
+class _Parser:
+    """or := and (("OR")? and)* ; and := unary ("AND" unary)* ; unary := "(" or ")" | cmp | term"""
+
+    def __init__(self, query: str) -> None:
+        self.tokens = _tokens(query)
+        self.pos = 0
+
+    def parse(self) -> Predicate:
+        if not self.tokens:
+            return lambda _record: True
+        predicate = self._or()
+        if self.pos != len(self.tokens):
+            raise _BadRequest(f"unexpected {self.tokens[self.pos]!r} in query")
+        return predicate
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def _take(self) -> str:
+        token = self._peek()
+        if token is None:
+            raise _BadRequest("query ends too early (dangling operator or open parenthesis)")
+        self.pos += 1
+        return token
+
+    def _or(self) -> Predicate:
+        parts = [self._and()]
+        while (token := self._peek()) is not None and token != ")":
+            if token == "OR":
+                self.pos += 1
+            parts.append(self._and())
+        if len(parts) == 1:
+            return parts[0]
+        return lambda r: any(p(r) for p in parts)
+
+    def _and(self) -> Predicate:
+        parts = [self._unary()]
+        while self._peek() == "AND":
+            self.pos += 1
+            parts.append(self._unary())
+        if len(parts) == 1:
+            return parts[0]
+        return lambda r: all(p(r) for p in parts)
+
+    def _unary(self) -> Predicate:
+        token = self._take()
+        if token == "(":
+            inner = self._or()
+            if self._take() != ")":
+                raise _BadRequest("missing ')' in query")
+            return inner
+        if token in (")", "AND", "OR"):
+            raise _BadRequest(f"unexpected {token!r} in query")
+        if self._peek() in _COMPARATORS and not token.startswith('"') and ":" not in token:
+            return self._comparison(token, self._take(), self._take())
+        if token.startswith('"'):
+            return self._term(None, token[1:-1])
+        field_name, sep, value = token.partition(":")
+        if sep and field_name and re.fullmatch(r"[A-Za-z]+", field_name):
+            if not value:
+                nxt = self._take()
+                if not nxt.startswith('"'):
+                    raise _BadRequest(f"field {field_name}: needs a value")
+                value = nxt[1:-1]
+            elif value.startswith('"'):
+                raise _BadRequest(f"unbalanced quote after {field_name}:")
+            return self._term(field_name, value)
+        return self._term(None, token)
+
+    @staticmethod
+    def _comparison(name: str, op: str, literal: str) -> Predicate:
+        if name not in _DATE_FIELDS:
+            raise _BadRequest(f"unknown date field {name!r}")
+        bound = parse_moment(literal)
+        if bound is None:
+            raise _BadRequest(f"unparseable date {literal[:40]!r} after {name} {op}")
+
+        def check(record: _Stored) -> bool:
+            value = record.dates.get(name)
+            if value is None:
+                return False
+            return {
+                "GE": value >= bound,
+                "GT": value > bound,
+                "LE": value <= bound,
+                "LT": value < bound,
+            }[op]
+
+        return check
+
+    @staticmethod
+    def _term(field_name: str | None, value: str) -> Predicate:
+        phrase = _words(value)
+        if field_name is None:
+            wanted_id = value.strip().upper()
+
+            def anywhere(record: _Stored) -> bool:
+                return record.own_id == wanted_id or _has_phrase(record.everything, phrase)
+
+            return anywhere
+        key = field_name.casefold()
+        return lambda record: _has_phrase(record.fields.get(key, []), phrase)
+
+
+def compile_query(query: str) -> Predicate:
+    """The fake's reading of an ISRCTN query (raises _BadRequest when malformed)."""
+    return _Parser(query).parse()
+
+
+# -- HTTP -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Fault:
+    kind: FaultKind
+    remaining: int
+    status: int = 503
+    retry_after: str | None = None
+    garbage: str = "html"
+    seconds: float = 0.0
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    delay: float = 0.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], fake: FakeIsrctn) -> None:
+        self.fake = fake
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        with self.sockets_lock:
+            sockets = list(self.open_sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        fake = self.server.fake
+        reply = fake._dispatch(method, self.path, body)
+        try:
+            if reply.delay > 0 and fake._stopping.wait(reply.delay):
+                self.close_connection = True
+                return
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+            self.wfile.flush()
+            fake._count_sent(len(reply.body))
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the per-request stderr line."""
+
+
+class FakeIsrctn:
+    """In-memory ISRCTN XML API over real HTTP. Use as `with FakeIsrctn() as fake:`."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        records: Iterable[dict[str, Any] | str] = (),
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._records: dict[str, _Stored] = {}
+        self._faults: list[_Fault] = []
+        self._counter = 0
+        self.requests: list[tuple[str, str, str]] = []
+        """(method, path + query as received, body) of every API request, faulted ones too."""
+        self.bytes_sent = 0
+        for record in records:
+            self.upsert(record)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._server = _Server((self._host, self._port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name=f"FakeIsrctn:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.drop_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeIsrctn is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """What `ISRCTN_API_URL` takes, e.g. http://127.0.0.1:PORT/api."""
+        return f"http://{self._host}:{self.port}{API_PREFIX}"
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def upsert(self, record: dict[str, Any] | str) -> str:
+        """Add or replace a record (keyed by its ISRCTN number); returns the key.
+
+        Takes `{"isrctn": ..., "xml": "<fullTrial>..."}` or the bare XML. A record without a
+        usable number is stored under `record["isrctn"]` if given, else a synthetic key.
+        """
+        raw: dict[str, Any] = (
+            {"isrctn": None, "xml": record} if isinstance(record, str) else dict(record)
+        )
+        xml = raw.get("xml")
+        if not isinstance(xml, str):
+            raise ValueError("record must hold its <fullTrial> XML under 'xml'")
+        root = ET.fromstring(xml)
+        if local_name(root.tag) != "fullTrial":
+            raise ValueError(f"record root is <{local_name(root.tag)}>, not <fullTrial>")
+        with self._lock:
+            self._counter += 1
+            stored = _index(raw, "", self._counter)
+            stored.key = str(stored.own_id or raw.get("isrctn") or f"unnumbered-{self._counter}")
+            held = self._records.get(stored.key)
+            if held is not None:
+                stored.order = held.order  # a replaced record keeps its place
+            self._records[stored.key] = stored
+        return stored.key
+
+    def upsert_many(self, records: Iterable[dict[str, Any] | str]) -> list[str]:
+        return [self.upsert(r) for r in records]
+
+    def remove(self, isrctn_id: str) -> None:
+        with self._lock:
+            self._records.pop(isrctn_id.strip().upper(), None)
+            self._records.pop(isrctn_id.strip(), None)
+
+    def record(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            held = self._records.get(key)
+            return dict(held.raw) if held is not None else None
+
+    @property
+    def record_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._records)
+
+    def load_file(self, path: str | Path) -> int:
+        """Upsert the <fullTrial> records of one file (a fullTrial or an allTrials document)."""
+        root = ET.fromstring(Path(path).read_text(encoding="utf-8"))
+        if local_name(root.tag) == "fullTrial":
+            trials = [root]
+        else:
+            trials = [c for c in root if local_name(c.tag) == "fullTrial"]
+        for trial in trials:
+            self.upsert(_serialise(trial))
+        return len(trials)
+
+    def load_dir(self, directory: str | Path) -> int:
+        return sum(self.load_file(p) for p in sorted(Path(directory).glob("*.xml")))
+
+    # -- recording and faults -----------------------------------------------------------------
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.bytes_sent = 0
+
+    def searches(self) -> list[dict[str, str]]:
+        """The decoded parameters of each search request, in order."""
+        with self._lock:
+            found = []
+            for _method, target, _body in self.requests:
+                parts = urlsplit(target)
+                if parts.path.endswith("/query/format/default"):
+                    query = parse_qs(parts.query, keep_blank_values=True)
+                    found.append({k: v[-1] for k, v in query.items()})
+            return found
+
+    def fail_next(
+        self, n: int = 1, status: int = 503, retry_after: str | float | None = None
+    ) -> None:
+        """Answer the next `n` API requests with `status` (+ `Retry-After`)."""
+        shown = None
+        if retry_after is not None:
+            shown = (
+                str(int(retry_after))
+                if isinstance(retry_after, float) and retry_after.is_integer()
+                else str(retry_after)
+            )
+        self._add_fault(_Fault("status", n, status=status, retry_after=shown))
+
+    def garbage_next(self, n: int = 1, kind: str = "html") -> None:
+        """Answer the next `n` API requests with 200 and a broken body (see GARBAGE_BODIES)."""
+        if kind not in GARBAGE_BODIES:
+            raise ValueError(f"kind must be one of {sorted(GARBAGE_BODIES)}")
+        self._add_fault(_Fault("garbage", n, garbage=kind))
+
+    def delay_next(self, n: int, seconds: float) -> None:
+        """Hold the next `n` answers for `seconds` before sending anything."""
+        self._add_fault(_Fault("delay", n, seconds=seconds))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _add_fault(self, fault: _Fault) -> None:
+        if fault.remaining < 1:
+            raise ValueError("n must be >= 1")
+        with self._lock:
+            self._faults.append(fault)
+
+    def _take_fault(self) -> _Fault | None:
+        if not self._faults:
+            return None
+        fault = self._faults[0]
+        fault.remaining -= 1
+        if fault.remaining == 0:
+            self._faults.pop(0)
+        return fault
+
+    def _count_sent(self, n: int) -> None:
+        with self._lock:
+            self.bytes_sent += n
+
+    # -- serving -------------------------------------------------------------------------------
+
+    def _dispatch(self, method: str, target: str, body: bytes) -> _Reply:
+        parts = urlsplit(target)
+        if parts.path != API_PREFIX and not parts.path.startswith(API_PREFIX + "/"):
+            return _Reply(404, b"Not Found")
+        rel = parts.path[len(API_PREFIX) :] or "/"
+        with self._lock:
+            self.requests.append((method, target, body.decode("utf-8", "replace")))
+            fault = self._take_fault()
+            if fault is not None and fault.kind == "status":
+                headers = [("Retry-After", fault.retry_after)] if fault.retry_after else []
+                return _Reply(
+                    fault.status, f"fake: injected HTTP {fault.status}".encode(), headers=headers
+                )
+            if fault is not None and fault.kind == "garbage":
+                content_type = "text/html" if fault.garbage == "html" else "application/xml"
+                return _Reply(200, GARBAGE_BODIES[fault.garbage], content_type)
+            if method != "GET":
+                reply = _Reply(405, b"Method Not Allowed")
+            else:
+                query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+                try:
+                    reply = self._api(rel, query)
+                except _BadRequest as exc:
+                    reply = _Reply(400, str(exc).encode("utf-8"))
+        if fault is not None and fault.kind == "delay":
+            reply.delay = fault.seconds
+        return reply
+
+    def _api(self, rel: str, query: dict[str, str]) -> _Reply:
+        if rel == "/query/format/default":
+            return self._search(query)
+        if rel.startswith("/query/format/"):
+            return _Reply(404, b"fake ISRCTN serves format/default only")
+        match = _ID_PATH_RE.match(rel)
+        if match is not None:
+            if match.group(2) != "default":
+                return _Reply(404, b"fake ISRCTN serves format/default only")
+            return self._one(match.group(1))
+        return _Reply(404, b"Not Found")
+
+    def _search(self, query: dict[str, str]) -> _Reply:
+        raw_limit = query.get("limit")
+        if raw_limit is None or raw_limit == "":
+            limit = DEFAULT_LIMIT
+        elif re.fullmatch(r"\d{1,9}", raw_limit):
+            limit = int(raw_limit)
+        else:
+            raise _BadRequest(f"limit must be a non-negative integer, got {raw_limit[:20]!r}")
+        predicate = compile_query(query.get("q", ""))
+        matches = [r for r in self._records.values() if predicate(r)]
+        matches.sort(key=lambda r: (-(_stamp(r.dates.get("dateApplied"))), r.order))
+        chosen = matches[:limit]
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<allTrials xmlns="{NAMESPACE}" totalCount="{len(matches)}">'
+            + "".join(_strip_declaration(r.raw["xml"]) for r in chosen)
+            + "</allTrials>"
+        )
+        return _Reply(200, body.encode("utf-8"), "application/xml;charset=UTF-8")
+
+    def _one(self, raw_id: str) -> _Reply:
+        if not _ISRCTN_RE.match(raw_id):
+            raise _BadRequest(f"malformed ISRCTN id {raw_id[:40]!r}")
+        held = self._records.get(raw_id)
+        if held is None:
+            return _Reply(500, UNKNOWN_TRIAL_HTML, "text/html")
+        body = '<?xml version="1.0" encoding="UTF-8"?>' + _strip_declaration(held.raw["xml"])
+        return _Reply(200, body.encode("utf-8"), "application/xml;charset=UTF-8")
+
+
+def _stamp(moment: datetime | None) -> float:
+    return moment.timestamp() if moment is not None else float("-inf")
+
+
+def _strip_declaration(xml: str) -> str:
+    return re.sub(r"^\s*<\?xml[^>]*\?>\s*", "", xml)
+
+
+def _serialise(full_trial: ET.Element) -> dict[str, Any]:
+    tag = full_trial.tag if isinstance(full_trial.tag, str) else ""
+    namespace = tag[1:].split("}", 1)[0] if tag.startswith("{") else None
+    if namespace:  # keep the namespace as the default, not as ns0: prefixes
+        prefix = "{" + namespace + "}"
+        for node in full_trial.iter():
+            if isinstance(node.tag, str) and node.tag.startswith(prefix):
+                node.tag = node.tag[len(prefix) :]
+        full_trial.set("xmlns", namespace)
+    xml = ET.tostring(full_trial, encoding="unicode")
+    trial = _child(full_trial, "trial")
+    match = _DIGITS_RE.match(_text(_child(trial, "isrctn")).strip())
+    return {"isrctn": f"ISRCTN{match.group(1)}" if match else None, "xml": xml}
+
+
+# -- builder ----------------------------------------------------------------------------------
+
+_NCT = re.compile(r"^NCT\d{8}$", re.IGNORECASE)
+_CTIS = re.compile(r"^20\d{2}-5\d{5}-\d{2}-\d{2}$")
+_EUDRACT = re.compile(r"^20\d{2}-\d{6}-\d{2}$")
+
+
+def _el(name: str, text: str | None = None, **attrs: str) -> str:
+    attributes = "".join(f" {k}={quoteattr(v)}" for k, v in attrs.items())
+    if text is None or text == "":
+        return f"<{name}{attributes}/>"
+    return f"<{name}{attributes}>{escape(text)}</{name}>"
+
+
+def built_record(
+    registry_id: str,
+    *,
+    title: str,
+    condition: str,
+    intervention: str,
+    sites: Sequence[tuple[str, str, str]],
+    secondary_ids: Sequence[str] = (),
+    last_updated: str = "2026-10-01",
+    status: str | None = None,
+    summary: str = "",
+    phase: str | None = None,
+) -> dict[str, Any]:
+    """One ISRCTN record in the form the fake stores and serves (and the client yields).
+
+    Returns `{"isrctn": "ISRCTN12345678", "xml": "<fullTrial xmlns=...>...</fullTrial>"}`.
+
+    * `registry_id`: `ISRCTN12345678` (or the 8 digits).
+    * `condition`, `intervention`: one condition and one intervention; the intervention text is
+      its drug name and description; its type is Biological/Vaccine when it mentions cells,
+      else Other.
+    * `sites`: (facility, city, country as ISRCTN writes it, e.g. "United Kingdom",
+      "United States of America"); recruitment countries are their distinct countries.
+    * `secondary_ids`: NCT numbers go to `clinicalTrialsGovNumber` (the first) and typed
+      secondary numbers; EudraCT and CTIS numbers likewise; anything else is a
+      "Protocol serial number".
+    * `status`: ISRCTN has no status field, so the status is made the way the registry makes
+      it: None or "Recruiting" -> recruitment dates around today (start a year before
+      `last_updated`, end 2045-12-31); "Not yet recruiting"/"Anticipated" -> recruitment starts
+      2040-01-01; "No longer recruiting" -> recruitment ended 30 days before `last_updated`,
+      overall end 2045-12-31; "Completed" -> both ended before `last_updated`; any other value
+      (e.g. "Suspended", "Stopped", "Withdrawn") is written as `recruitmentStatusOverride` with
+      recruiting dates.
+    * `phase`: ISRCTN wording ("Phase II", "Phase I/II", "Not Applicable").
+    """
+    digits = _DIGITS_RE.match(registry_id.strip())
+    if digits is None:
+        raise ValueError(f"not an ISRCTN id: {registry_id!r}")
+    isrctn = f"ISRCTN{digits.group(1)}"
+    updated = date.fromisoformat(last_updated)
+    stamp = f"{updated.isoformat()}T09:30:00.000Z"
+    day = timedelta(days=1)
+
+    def iso(d: date) -> str:
+        return f"{d.isoformat()}T00:00:00.000Z"
+
+    start, end, overall_end = updated - 365 * day, date(2045, 12, 31), date(2046, 12, 31)
+    override = None
+    folded = (status or "recruiting").strip().casefold()
+    if folded in ("not yet recruiting", "anticipated"):
+        start, end = date(2040, 1, 1), date(2045, 12, 31)
+    elif folded == "no longer recruiting":
+        end = updated - 30 * day
+    elif folded == "completed":
+        start, end, overall_end = updated - 730 * day, updated - 60 * day, updated - 30 * day
+    elif folded != "recruiting":
+        override = status
+
+    nct = [s for s in secondary_ids if _NCT.match(s.strip())]
+    eudract = [s for s in secondary_ids if _EUDRACT.match(s.strip())]
+    numbers = []
+    for value in secondary_ids:
+        value = value.strip()
+        if _NCT.match(value):
+            kind = "nct"
+        elif _CTIS.match(value):
+            kind = "ctis"
+        elif _EUDRACT.match(value):
+            kind = "eudract"
+        else:
+            kind = "Protocol serial number"
+        numbers.append(_el("secondaryNumber", value, numberType=kind))
+
+    countries: list[str] = []
+    for _facility, _city, country in sites:
+        if country not in countries:
+            countries.append(country)
+    centres = "".join(
+        "<trialCentre>"
+        + _el("name", facility)
+        + _el("address")
+        + _el("city", city)
+        + _el("state")
+        + _el("country", country)
+        + _el("zip")
+        + "</trialCentre>"
+        for facility, city, country in sites
+    )
+    intervention_type = (
+        "Biological/Vaccine" if re.search(r"\bcells?\b", intervention, re.I) else "Other"
+    )
+    xml = (
+        f'<fullTrial xmlns="{NAMESPACE}">'
+        f'<trial lastUpdated="{stamp}" version="3" isPublished="true">'
+        + _el("isrctn", digits.group(1), dateAssigned=iso(updated - 400 * day))
+        + "<trialDescription>"
+        + _el("title", title)
+        + _el("scientificTitle", title)
+        + _el("acronym")
+        + _el("studyHypothesis")
+        + _el("plainEnglishSummary", summary)
+        + "</trialDescription>"
+        + "<externalRefs>"
+        + _el("doi", f"10.1186/{isrctn}")
+        + _el("eudraCTNumber", eudract[0] if eudract else "Nil known")
+        + _el("irasNumber")
+        + _el("clinicalTrialsGovNumber", nct[0] if nct else "Nil known")
+        + _el("protocolSerialNumber")
+        + "<secondaryNumbers>"
+        + "".join(numbers)
+        + "</secondaryNumbers></externalRefs>"
+        + "<trialDesign>"
+        + _el("primaryStudyDesign", "Interventional")
+        + _el("secondaryStudyDesign", "Randomised controlled trial")
+        + _el("overallStartDate", iso(start))
+        + _el("overallEndDate", iso(overall_end))
+        + "</trialDesign>"
+        + "<participants>"
+        + "<recruitmentCountries>"
+        + "".join(_el("country", c) for c in countries)
+        + "</recruitmentCountries>"
+        + f"<trialCentres>{centres}</trialCentres>"
+        + _el("gender", "Both")
+        + _el("recruitmentStart", iso(start))
+        + _el("recruitmentEnd", iso(end))
+        + (_el("recruitmentStatusOverride", override) if override else "")
+        + "</participants>"
+        + "<conditions><condition>"
+        + _el("description", condition)
+        + _el("diseaseClass1")
+        + "</condition></conditions>"
+        + "<interventions><intervention>"
+        + _el("description", intervention)
+        + _el("interventionType", intervention_type)
+        + _el("phase", phase or "Not Specified")
+        + _el("drugNames", intervention)
+        + "</intervention></interventions>"
+        + "</trial>"
+        + "</fullTrial>"
+    )
+    return {"isrctn": isrctn, "xml": xml}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the *.xml records of folders until SIGINT/SIGTERM; first stdout line: base URL."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--dir", action="append", default=[], type=Path)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    fake = FakeIsrctn(host=args.host, port=args.port)
+    loaded = sum(fake.load_dir(d) for d in args.dir)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with fake:
+        print(fake.base_url, flush=True)
+        print(f"fake ISRCTN: {loaded} records loaded", file=sys.stderr, flush=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

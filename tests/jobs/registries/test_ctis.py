@@ -1,0 +1,655 @@
+"""EU CTIS: the normaliser on the BUILT fixtures, and CtisClient against the fake CTIS over real
+HTTP (no monkeypatching). Fixtures are built, not recorded: see tests/fixtures/ctis/README.md.
+Backoff is shrunk to milliseconds and spacing to 0 so the file runs in a few seconds.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from jobs.classify import classify
+from jobs.registries.base import RawRecord, RecordError, Registry, RegistryError
+from jobs.registries.ctis import (
+    CELL_TERMS,
+    CONDITION_TERMS,
+    SEARCH_ROW_KEY,
+    CtisClient,
+    contain_any,
+    search_criteria,
+)
+from jobs.registries.ctis_record import normalise, parse_date, phases_from, status_from_words
+from tests.fakes.ctis_server import FakeCtis, built_record, search_row
+from trialbot.model import KeyDate, Trial
+from trialbot.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ctis"
+POSITIVE = "2024-519001-21-00"
+CROHN = "2023-508002-33-00"
+TENECTEPLASE = "2024-513003-45-00"
+SPARSE = "2025-521004-11-00"
+MALFORMED = "2024-517005-09-00"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def positive() -> dict[str, Any]:
+    return fixture("positive_adsc_ischaemic_stroke")
+
+
+def stroke_cells(ct: str, last_updated: str = "2026-09-01", **kwargs: Any) -> dict[str, Any]:
+    """A built stem-cell stroke record (found by the candidate search)."""
+    options: dict[str, Any] = {
+        "title": f"Mesenchymal stem cells after ischaemic stroke ({ct})",
+        "condition": "Ischaemic stroke",
+        "intervention": "Allogeneic mesenchymal stem cells, intravenous",
+        "sites": [("Hospital Universitario La Paz", "Madrid", "Spain")],
+        "last_updated": last_updated,
+    }
+    options.update(kwargs)
+    return built_record(ct, **options)
+
+
+def _client(fake: FakeCtis, **kwargs: Any) -> CtisClient:
+    options: dict[str, Any] = {
+        "min_interval": 0.0,
+        "backoff_base": 0.01,
+        "backoff_max": 0.05,
+        "timeout": 5.0,
+        "max_retries": 3,
+        "retry_after_cap": 5.0,
+    }
+    options.update(kwargs)
+    return CtisClient(fake.base_url, **options)
+
+
+async def _collect(pages: AsyncIterator[list[RawRecord]]) -> list[list[RawRecord]]:
+    return [page async for page in pages]
+
+
+def _flat(pages: list[list[RawRecord]]) -> list[RawRecord]:
+    return [record for page in pages for record in page]
+
+
+def _retrieved(fake: FakeCtis) -> list[str]:
+    return [p.removeprefix("/retrieve/") for p in fake.paths() if p.startswith("/retrieve/")]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCtis]:
+    with FakeCtis() as server:
+        for path in sorted(FIXTURES.glob("*.json")):
+            if path.name != "search_page.json":
+                assert server.load_file(path) == 1
+        yield server
+
+
+# -- normaliser: the built fixtures --------------------------------------------------------
+
+
+def test_positive_fixture_fields() -> None:
+    trial = normalise(positive())
+    assert trial.registry == "ctis" and trial.registry_id == POSITIVE
+    assert trial.url == (
+        f"https://euclinicaltrials.eu/search-for-clinical-trials/?lang=en&EUCT={POSITIVE}"
+    )
+    assert trial.brief_title == "Regenerative Stem Cell Therapy for Stroke in Europe 1"
+    assert trial.acronym == "RESSTORE1"
+    assert [(s.id, s.type) for s in trial.secondary_ids] == [("NCT03570450", "NCT")]
+    assert trial.sources == () and trial.aliases == ()
+    assert trial.conditions == ("Ischaemic stroke",)
+    assert trial.keywords == ("Ischaemic stroke",)  # the MedDRA term
+    cells, placebo = trial.interventions
+    assert (cells.name, cells.type) == ("Adipose derived Stem Cell", "BIOLOGICAL")
+    assert cells.other_names == ("ADSC", "Allogeneic adipose-derived mesenchymal stem cells")
+    assert cells.description is not None
+    assert "Advanced therapy medicinal product (ATMP)" in cells.description
+    assert "Route: Intravenous use" in cells.description
+    assert (placebo.name, placebo.type) == ("Placebo", "DRUG")
+    assert trial.phases == ("PHASE1",)
+    assert trial.overall_status == "RECRUITING"
+    assert trial.design.study_type == "INTERVENTIONAL"
+    assert trial.enrollment.count == 95
+    assert trial.sponsor is not None
+    assert trial.sponsor.name == "Centre Hospitalier Universitaire Grenoble Alpes"
+    assert trial.sponsor.agency_class == "OTHER"
+    assert [c.name for c in trial.collaborators] == ["Hospital Universitario La Paz"]
+    assert trial.primary_outcomes == (
+        "Number of serious adverse events related to the investigational product up to 6 months",
+    )
+    dates = trial.dates
+    assert dates.start is not None and (dates.start.date, dates.start.estimated) == (
+        "2024-05-20",
+        False,
+    )  # startDateEU given as dd/mm/yyyy
+    assert dates.completion is not None
+    assert (dates.completion.date, dates.completion.estimated) == ("2027-07-01", True)
+    assert dates.first_posted is not None and dates.first_posted.date == "2024-03-18"
+    assert trial.last_update == "2026-09-14"  # ISO datetime publishDate
+    # Sites of every member state; the duplicated Grenoble site is listed once; La Paz's
+    # country comes from its Part II because its address has none.
+    assert [(s.facility, s.city, s.country, s.country_name, s.status) for s in trial.sites] == [
+        ("Hospital Universitario La Paz", "Madrid", "ES", "Spain", None),
+        (
+            "Centre Hospitalier Universitaire Grenoble Alpes - Stroke Unit",
+            "La Tronche",
+            "FR",
+            "France",
+            None,
+        ),
+    ]
+    assert trial.countries == ["ES", "FR"]
+    elig = trial.eligibility
+    assert (elig.sex, elig.minimum_age, elig.maximum_age) == ("ALL", "18 Years", None)
+    assert elig.healthy_volunteers is False
+    assert elig.criteria is not None
+    inclusion, exclusion = elig.criteria.split("Exclusion Criteria:")
+    assert inclusion.startswith("Inclusion Criteria:\n* Inclusion criteria are similar")
+    assert inclusion.index("Male or female") < inclusion.index("NIHSS")  # by `number`
+    assert "Pregnancy or breastfeeding" in exclusion and "Pregnancy" not in inclusion
+    assert trial.summary is not None and "&lt;" not in trial.summary and "<br" not in trial.summary
+    assert "families.\nBuilding on" in trial.summary
+    assert trial.detailed_description == (
+        "Secondary objectives:\n"
+        "* To assess the tolerance of intravenous adipose-derived stem cells.\n"
+        "* To explore the dose-effect relationship of the four cell doses on motor recovery."
+    )
+    assert trial.has_results is False
+
+
+def test_search_row_last_updated_and_fallbacks() -> None:
+    raw = positive()
+    raw[SEARCH_ROW_KEY] = {"ctNumber": POSITIVE, "lastUpdated": "20/09/2026"}
+    assert normalise(raw).last_update == "2026-09-20"  # the later of row and publishDate
+    raw[SEARCH_ROW_KEY] = {"ctNumber": POSITIVE, "lastUpdated": "01/01/2025"}
+    assert normalise(raw).last_update == "2026-09-14"
+    untitled = positive()
+    del untitled["authorizedApplication"]["authorizedPartI"]["trialDetails"]
+    untitled[SEARCH_ROW_KEY] = {"ctNumber": POSITIVE, "ctTitle": "Title from the search row"}
+    assert normalise(untitled).brief_title == "Title from the search row"
+
+
+def test_negative_cells_not_stroke_fixture() -> None:
+    trial = normalise(fixture("negative_cells_crohn_fistula"))
+    assert trial.registry_id == CROHN
+    assert [(s.type, s.id, s.domain) for s in trial.secondary_ids] == [
+        ("EUDRACT_NUMBER", "2019-001234-17", None),
+        ("ISRCTN", "ISRCTN12345678", None),
+        ("REGISTRY", "DRKS00012345", "German Clinical Trials Register"),
+        ("REGISTRY", "U1111-1234-5678", "WHO UTN"),
+    ]
+    assert trial.overall_status == "COMPLETED"
+    assert trial.phases == ("PHASE3",)
+    assert trial.interventions[0].type == "BIOLOGICAL"
+    assert trial.interventions[0].other_names == ("Darvadstrocel", "eASC")
+    assert trial.sponsor is not None and trial.sponsor.agency_class == "INDUSTRY"
+    assert trial.has_results is True
+    assert trial.dates.completion is not None and trial.dates.completion.estimated is False
+    assert trial.countries == ["BE", "DE"]
+    assert (trial.eligibility.minimum_age, trial.eligibility.maximum_age) == (
+        "18 Years",
+        "64 Years",
+    )
+
+
+def test_negative_stroke_without_cells_fixture() -> None:
+    trial = normalise(fixture("negative_stroke_no_cells"))
+    assert trial.phases == ("PHASE3",)  # numeric phase code 5
+    assert trial.overall_status == "ACTIVE_NOT_RECRUITING"
+    assert trial.last_update == "2026-08-05"  # publishDate as dd/mm/yyyy
+    assert trial.dates.first_posted is not None and trial.dates.first_posted.date == "2024-02-01"
+    assert [(i.name, i.type) for i in trial.interventions] == [
+        ("Alteplase", "DRUG"),
+        ("Tenecteplase", "DRUG"),
+    ]
+    assert trial.countries == ["CZ", "NL"]
+    assert trial.eligibility.criteria is not None
+    assert "Exclusion Criteria" not in trial.eligibility.criteria
+
+
+def test_sparse_fixture() -> None:
+    trial = normalise(fixture("sparse_numeric_status"))
+    assert trial.registry_id == SPARSE
+    assert trial.brief_title.startswith("Intracerebral implantation")
+    assert trial.overall_status == "UNKNOWN"  # numeric code, no member-state wording
+    assert trial.conditions == () and trial.interventions == () and trial.phases == ()
+    assert trial.sponsor is None and trial.dates.start is None and trial.last_update is None
+    assert trial.enrollment.count is None and trial.eligibility.criteria is None
+    assert [(s.facility, s.city, s.country) for s in trial.sites] == [
+        ("Ospedale Niguarda", None, "IT")
+    ]
+
+
+def test_malformed_records_raise_record_error() -> None:
+    with pytest.raises(RecordError, match="no title"):
+        normalise(fixture("malformed_no_title"))
+    no_id = positive()
+    del no_id["ctNumber"]
+    with pytest.raises(RecordError, match="ctNumber"):
+        normalise(no_id)
+    bad_id = positive()
+    bad_id["ctNumber"] = "NCT03570450"
+    with pytest.raises(RecordError, match="ctNumber"):
+        normalise(bad_id)
+    with pytest.raises(RecordError):
+        normalise([positive()])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("Authorised, recruiting", "RECRUITING"),
+        ("Ongoing, recruiting", "RECRUITING"),
+        ("Ongoing, recruitment ended", "ACTIVE_NOT_RECRUITING"),
+        ("Authorised, not started", "NOT_YET_RECRUITING"),
+        ("Under evaluation", "NOT_YET_RECRUITING"),
+        ("Halted", "SUSPENDED"),
+        ("Temporarily halted", "SUSPENDED"),
+        ("Suspended", "SUSPENDED"),
+        ("Ended", "COMPLETED"),
+        ("Ended early", "TERMINATED"),
+        ("Withdrawn", "WITHDRAWN"),
+        ("Revoked", "TERMINATED"),
+        ("Not authorised", "WITHDRAWN"),
+        ("Not authorized", "WITHDRAWN"),
+        ("Expired", "WITHDRAWN"),
+        ("Authorised", "NOT_YET_RECRUITING"),
+    ],
+)
+def test_status_words(words: str, expected: str) -> None:
+    assert status_from_words(words)[0] == expected
+    raw = positive()
+    raw["ctStatus"] = words
+    for part in raw["authorizedApplication"]["authorizedPartsII"]:
+        part["mscInfo"].pop("trialStatus")
+    assert normalise(raw).overall_status == expected
+
+
+def test_unknown_status_is_kept_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    raw = positive()
+    raw["ctStatus"] = "Paused for review 7731"
+    with caplog.at_level(logging.WARNING, logger="jobs.registries.ctis_record"):
+        first, second = normalise(raw), normalise(raw)
+    assert first.overall_status == second.overall_status == "PAUSED_FOR_REVIEW_7731"
+    assert sum("Paused for review 7731" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_numeric_status_code_is_unknown_unless_member_states_say_more(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    raw = positive()
+    raw["ctStatus"] = 9871
+    for part in raw["authorizedApplication"]["authorizedPartsII"]:
+        part["mscInfo"].pop("trialStatus")
+    with caplog.at_level(logging.WARNING, logger="jobs.registries.ctis_record"):
+        assert normalise(raw).overall_status == "UNKNOWN"
+    assert any("9871" in r.getMessage() for r in caplog.records)
+    parts = raw["authorizedApplication"]["authorizedPartsII"]
+    parts[0]["mscInfo"]["trialStatus"] = "Ended"
+    parts[1]["mscInfo"]["trialStatus"] = "Ongoing, recruiting"
+    assert normalise(raw).overall_status == "RECRUITING"  # the most open member state
+    parts[1]["mscInfo"]["trialStatus"] = "Ended"
+    assert normalise(raw).overall_status == "COMPLETED"
+    raw["ctStatus"] = "Authorised"  # vague: the member states say more
+    assert normalise(raw).overall_status == "COMPLETED"
+    raw["ctStatus"] = "Halted"  # specific: wins over the member states
+    assert normalise(raw).overall_status == "SUSPENDED"
+
+
+def test_dates_and_phases_parsing() -> None:
+    assert parse_date("14/09/2026") == "2026-09-14"
+    assert parse_date("2026-09-14T10:32:11.123Z") == "2026-09-14"
+    assert parse_date("FR: 08/09/2026") == "2026-09-08"
+    assert parse_date("2024-05") == "2024-05"
+    assert parse_date("31/02/2024") is None and parse_date("yesterday") is None
+    assert phases_from("Phase I and Phase II (Integrated) - Other", "x") == ("PHASE1", "PHASE2")
+    assert phases_from("Therapeutic use (Phase IV)", "x") == ("PHASE4",)
+    assert phases_from(4, "x") == ("PHASE2",)
+    assert phases_from("Phase II/III", "x") == ("PHASE2", "PHASE3")
+
+
+def test_reordered_lists_give_the_same_fingerprint() -> None:
+    raw = positive()
+    shuffled = copy.deepcopy(raw)
+    app = shuffled["authorizedApplication"]
+    rng = random.Random(7)
+    for values in (
+        app["authorizedPartsII"],
+        app["authorizedPartI"]["products"],
+        app["authorizedPartI"]["trialDetails"]["trialInformation"]["eligibilityCriteria"][
+            "principalExclusionCriteria"
+        ],
+        app["authorizedPartsII"][0]["trialSites"],
+    ):
+        values.reverse()
+        rng.shuffle(values)
+    app["authorizedPartsII"].reverse()
+    assert normalise(shuffled).fingerprint() == normalise(raw).fingerprint()
+
+
+def test_wrong_types_everywhere_are_tolerated() -> None:
+    raw = positive()
+    part_i = raw["authorizedApplication"]["authorizedPartI"]
+    part_i["products"].append("not a product")
+    part_i["products"].append({"therapies": "x"})  # no name at all: skipped
+    part_i["sponsors"] = {"primary": True}
+    info = part_i["trialDetails"]["trialInformation"]
+    info["populationOfTrialSubjects"] = ["x"]
+    info["eligibilityCriteria"]["principalInclusionCriteria"].append({"number": "x"})
+    info["trialDuration"] = {"estimatedRecruitmentStartDate": "2024-05", "estimatedEndDate": 1}
+    raw["authorizedApplication"]["authorizedPartsII"][0]["trialSites"] += [1, "a", {}]
+    raw["startDateEU"] = "someday"
+    raw["events"] = []
+    trial = normalise(raw)
+    assert trial.sponsor is None
+    assert len(trial.interventions) == 2 and len(trial.sites) == 2
+    assert trial.dates.start == KeyDate(date="2024-05", estimated=True)
+    assert trial.dates.completion is None
+
+
+def test_classifier_verdicts_on_the_fixtures() -> None:
+    verdict = classify(normalise(positive()))
+    assert verdict.relevant is True and verdict.tier == "core"
+    assert "ischemic" in verdict.buckets
+    for name in ("negative_cells_crohn_fistula", "negative_stroke_no_cells"):
+        assert classify(normalise(fixture(name))).relevant is False, name
+
+
+def test_built_record_normalises_like_a_ctis_trial() -> None:
+    raw = built_record(
+        "2025-530001-11-00",
+        title="Intravenous MSC after ischaemic stroke",
+        condition="Ischaemic stroke",
+        intervention="Allogeneic mesenchymal stem cells, intravenous",
+        sites=[("Hospital A", "Madrid", "Spain"), ("Hospital B", "Lyon", "France")],
+        secondary_ids=("NCT03545607", "2017-000123-45", "ISRCTN87654321", "JPRN-jRCT2053"),
+        last_updated="2026-10-02",
+        summary="Cells for stroke.",
+    )
+    trial = normalise(raw)
+    assert trial.registry_id == "2025-530001-11-00"
+    assert {(s.type, s.id) for s in trial.secondary_ids} == {
+        ("NCT", "NCT03545607"),
+        ("EUDRACT_NUMBER", "2017-000123-45"),
+        ("ISRCTN", "ISRCTN87654321"),
+        ("REGISTRY", "JPRN-jRCT2053"),
+    }
+    assert trial.overall_status == "RECRUITING" and trial.phases == ("PHASE2",)
+    assert trial.countries == ["ES", "FR"] and trial.last_update == "2026-10-02"
+    assert trial.interventions[0].type == "BIOLOGICAL"
+    assert classify(trial).relevant is True
+    ended = normalise(
+        built_record(
+            "2025-530002-11-00",
+            title="t",
+            condition="c",
+            intervention="Tenecteplase",
+            sites=[],
+            status="Ended",
+            phase="Therapeutic confirmatory (Phase III)",
+        )
+    )
+    assert (ended.overall_status, ended.phases) == ("COMPLETED", ("PHASE3",))
+    assert ended.interventions[0].type == "DRUG"
+
+
+def test_fake_search_rows_have_the_documented_keys() -> None:
+    documented = json.loads((FIXTURES / "search_page.json").read_text(encoding="utf-8"))
+    row = search_row(positive())
+    assert set(row) == set(documented["data"][0])
+    assert row["lastUpdated"] == "14/09/2026" and row["decisionDateOverall"] == "18/03/2024"
+
+
+# -- client against the fake ---------------------------------------------------------------
+
+
+async def test_backfill_searches_candidates_and_retrieves_them(fake: FakeCtis) -> None:
+    fake.upsert(
+        stroke_cells(
+            "2025-510001-10-00",
+            condition="Ischaemic stroke; cerebral infarction",  # matched by two queries
+        )
+    )
+    async with _client(fake) as client:
+        pages = await _collect(client.changed_since(None))
+    records = _flat(pages)
+    # Found: stroke x cells. Not found: cells for Crohn's, stroke without cells, the sparse
+    # record without a condition.
+    assert sorted(r["ctNumber"] for r in records) == sorted(
+        [POSITIVE, MALFORMED, "2025-510001-10-00"]
+    )
+    assert all(r[SEARCH_ROW_KEY]["ctNumber"] == r["ctNumber"] for r in records)
+    bodies = fake.search_bodies()
+    assert [b["searchCriteria"]["medicalCondition"] for b in bodies] == list(CONDITION_TERMS)
+    for body in bodies:
+        assert body["pagination"] == {"page": 1, "size": 100}
+        assert body["sort"] == {"property": "decisionDate", "direction": "DESC"}
+        assert body["searchCriteria"]["containAny"] == contain_any(CELL_TERMS)
+    assert sorted(_retrieved(fake)) == sorted([POSITIVE, MALFORMED, "2025-510001-10-00"])
+    assert client.last_candidates == 3 and client.last_kept == 3
+
+
+async def test_incremental_keeps_rows_updated_on_or_after_since() -> None:
+    with FakeCtis() as fake:
+        fake.upsert(stroke_cells("2025-510001-10-00", "2026-01-01"))
+        fake.upsert(stroke_cells("2025-510002-10-00", "2026-06-01"))
+        fake.upsert(stroke_cells("2025-510003-10-00", "2026-09-01"))
+        async with _client(fake, condition_terms=("stroke",)) as client:
+            records = _flat(await _collect(client.changed_since(date(2026, 6, 1))))
+            assert sorted(r["ctNumber"] for r in records) == [
+                "2025-510002-10-00",
+                "2025-510003-10-00",
+            ]
+            assert sorted(_retrieved(fake)) == ["2025-510002-10-00", "2025-510003-10-00"]
+            assert client.last_candidates == 3 and client.last_kept == 2
+
+            fake.clear_requests()
+            fake.upsert(stroke_cells("2025-510001-10-00", "2026-10-05", status="Halted"))
+            records = _flat(await _collect(client.changed_since(date(2026, 10, 1))))
+            assert [r["ctNumber"] for r in records] == ["2025-510001-10-00"]
+            assert _retrieved(fake) == ["2025-510001-10-00"]
+            assert client.normalise(records[0]).overall_status == "SUSPENDED"
+
+
+async def test_pagination_over_several_pages() -> None:
+    ids = [f"2025-5200{n:02d}-10-00" for n in range(1, 6)]
+    with FakeCtis() as fake:
+        for n, ct in enumerate(ids):
+            record = stroke_cells(ct)
+            record["decisionDate"] = f"2025-0{n + 1}-15"
+            fake.upsert(record)
+        async with _client(
+            fake, page_size=2, retrieve_batch=2, condition_terms=("stroke",)
+        ) as client:
+            pages = await _collect(client.changed_since(None))
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [r["ctNumber"] for r in _flat(pages)] == list(reversed(ids))  # decisionDate DESC
+    assert [b["pagination"]["page"] for b in fake.search_bodies()] == [1, 2, 3]
+
+
+async def test_page_zero_is_a_silent_empty_answer_the_client_never_asks_for() -> None:
+    with FakeCtis(records=[stroke_cells("2025-510001-10-00")]) as fake:
+        body: dict[str, Any] = {
+            "pagination": {"page": 0, "size": 10},
+            "sort": {"property": "decisionDate", "direction": "DESC"},
+            "searchCriteria": search_criteria("stroke"),
+        }
+        answer = httpx.post(fake.base_url + "/search", json=body).json()
+        assert answer["pagination"]["totalRecords"] == 0 and answer["data"] == []
+        body["pagination"]["page"] = 1
+        answer = httpx.post(fake.base_url + "/search", json=body).json()
+        assert answer["pagination"]["totalRecords"] == 1
+        fake.clear_requests()
+        async with _client(fake) as client:
+            assert len(_flat(await _collect(client.changed_since(None)))) == 1
+    assert fake.search_bodies() and all(b["pagination"]["page"] == 1 for b in fake.search_bodies())
+
+
+async def test_row_cap_stops_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with FakeCtis(max_rows=4) as fake:
+        for n in range(1, 7):
+            fake.upsert(stroke_cells(f"2025-5300{n:02d}-10-00"))
+        async with _client(fake, page_size=2, max_rows=4, condition_terms=("stroke",)) as client:
+            with caplog.at_level(logging.WARNING, logger="jobs.registries.ctis"):
+                records = _flat(await _collect(client.changed_since(None)))
+    assert len(records) == 4
+    assert [b["pagination"]["page"] for b in fake.search_bodies()] == [1, 2]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("matches 6 trials" in m for m in messages)
+    assert any("stopped after 4 rows" in m for m in messages)
+
+
+async def test_fetch_ids(fake: FakeCtis, caplog: pytest.LogCaptureFixture) -> None:
+    unknown = "2026-599999-99-00"
+    async with _client(fake) as client:
+        with caplog.at_level(logging.INFO, logger="jobs.registries.ctis"):
+            pages = await _collect(
+                client.fetch_ids([POSITIVE, unknown, "not-an-id", POSITIVE.lower(), CROHN])
+            )
+    assert sorted(r["ctNumber"] for r in _flat(pages)) == sorted([POSITIVE, CROHN])
+    assert all(SEARCH_ROW_KEY not in r for r in _flat(pages))
+    assert _retrieved(fake) == [POSITIVE, unknown, CROHN]  # once each; the malformed id never
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert unknown in messages and "not-an-id" in messages
+
+
+async def test_retry_on_503_then_success(fake: FakeCtis) -> None:
+    fake.fail_next(2, status=503, path="/search")
+    fake.fail_next(1, status=429, retry_after=0, path="/retrieve/*")
+    async with _client(fake, condition_terms=("stroke",)) as client:
+        records = _flat(await _collect(client.changed_since(None)))
+        assert sorted(r["ctNumber"] for r in records) == sorted([POSITIVE, MALFORMED])
+        assert client.stats.retries == 3
+
+
+async def test_registry_error_after_retries_are_exhausted(fake: FakeCtis) -> None:
+    fake.fail_next(10, status=503)
+    async with _client(fake, max_retries=2) as client:
+        with pytest.raises(RegistryError, match=r"ctis POST /search failed after 3 attempt"):
+            await _collect(client.changed_since(None))
+    assert len(fake.requests) == 3
+
+
+async def test_garbage_bodies_raise_registry_error(fake: FakeCtis) -> None:
+    fake.garbage_next(1, path="/search")
+    async with _client(fake) as client:
+        with pytest.raises(RegistryError, match="not valid JSON"):
+            await _collect(client.changed_since(None))
+    fake.garbage_next(1, path="/retrieve/*")
+    async with _client(fake) as client:
+        with pytest.raises(RegistryError, match="not valid JSON"):
+            await _collect(client.fetch_ids([POSITIVE]))
+
+
+@pytest.mark.parametrize(
+    ("search_body", "message"),
+    [
+        ({"pagination": {"totalRecords": 1}, "data": "rows"}, "no 'data' list"),
+        ({"data": []}, "no 'pagination'"),
+        ({"pagination": {}, "data": [["not", "a", "row"]]}, "a row is not an object"),
+        ([1, 2], "no 'data' list"),
+    ],
+)
+async def test_wrong_shapes_raise_registry_error(search_body: Any, message: str) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/search"):
+            return httpx.Response(200, json=search_body)
+        return httpx.Response(200, json=["not", "a", "trial"])
+
+    client = CtisClient(
+        "https://ctis.invalid/ctis-public-api",
+        min_interval=0,
+        transport=httpx.MockTransport(answer),
+    )
+    async with client:
+        with pytest.raises(RegistryError, match=message):
+            await _collect(client.changed_since(None))
+        with pytest.raises(RegistryError, match="not a trial object"):
+            await client.fetch_one(POSITIVE)
+
+
+async def test_empty_retrieve_answer_means_not_found() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"" if "521" in request.url.path else b"{}")
+
+    client = CtisClient(
+        "https://ctis.invalid/ctis-public-api",
+        min_interval=0,
+        transport=httpx.MockTransport(answer),
+    )
+    async with client:
+        assert await client.fetch_one("2025-521004-11-00") is None
+        assert await client.fetch_one(POSITIVE) is None
+        assert await _collect(client.fetch_ids([POSITIVE])) == []
+
+
+async def test_malformed_record_is_skipped_without_stopping_the_page(fake: FakeCtis) -> None:
+    """As the poller does: each record normalised on its own, RecordError counted per record."""
+    for n in range(1, 4):
+        fake.upsert(stroke_cells(f"2025-5400{n:02d}-10-00"))
+    trials: list[Trial] = []
+    errors: list[str] = []
+    async with _client(fake) as client:
+        pages = await _collect(client.changed_since(None))
+        pages += await _collect(client.fetch_ids([MALFORMED, POSITIVE]))
+        for page in pages:
+            for raw in page:
+                try:
+                    trials.append(client.normalise(raw))
+                except RecordError as exc:
+                    errors.append(str(exc))
+    assert errors == [f"{MALFORMED} has no title"] * 2
+    assert sorted({t.registry_id for t in trials}) == sorted(
+        [POSITIVE, "2025-540001-10-00", "2025-540002-10-00", "2025-540003-10-00"]
+    )
+
+
+async def test_fake_rejects_what_it_does_not_evaluate(fake: FakeCtis) -> None:
+    async with _client(fake, condition_terms=("stroke",)) as client:
+        with pytest.raises(RegistryError, match="HTTP 400"):
+            await _collect(client.search({"lastUpdatedFrom": "2026-01-01"}))
+        with pytest.raises(RegistryError, match="HTTP 400"):
+            await _collect(client.search({"noSuchKey": 1}))
+        rows = _flat(await _collect(client.search({"number": CROHN})))
+        assert [r["ctNumber"] for r in rows] == [CROHN]
+
+
+async def test_probe_makes_one_real_search(fake: FakeCtis) -> None:
+    async with _client(fake) as client:
+        assert await client.probe() == "2 candidate trial(s) for 'stroke'"
+    assert fake.search_bodies()[0]["pagination"] == {"page": 1, "size": 1}
+    fake.fail_next(5, status=502)
+    async with _client(fake, max_retries=1) as client:
+        with pytest.raises(RegistryError):
+            await client.probe()
+
+
+async def test_registry_protocol_settings_and_no_data_version() -> None:
+    settings = Settings(
+        ctis_api_url="https://euclinicaltrials.eu/ctis-public-api",
+        ctis_min_interval_seconds=2.5,
+        http_timeout_seconds=3,
+        http_max_retries=4,
+    )
+    client = CtisClient.from_settings(settings)
+    registry: Registry = client
+    async with client:
+        assert registry.name == "ctis"
+        assert client.base_url == "https://euclinicaltrials.eu/ctis-public-api"
+        assert (client.min_interval, client.max_retries) == (2.5, 4)
+        assert await registry.data_version() is None
+        assert client.stats.requests == 0
+    with pytest.raises(ValueError):
+        CtisClient("https://x.invalid", page_size=0)

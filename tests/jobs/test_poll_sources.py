@@ -1,0 +1,188 @@
+"""One trial per trial, through the real poller: real clients over HTTP against the fake
+registries, real databases.
+
+The CT.gov records are real (MASTERS-2, NCT03545607, in `loaded_fake()`); the CTIS records of
+the same trial are built with the CTIS fake's `built_record`, as CTIS would hold it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from jobs.poll import poll
+from jobs.registries.ctis import CtisClient
+from storage import chats
+from storage import trials as store
+from storage.db import Database
+from storage.tables import OutboxRow, TrialRow
+from tests.fakes.ctgov_server import FakeCtgov
+from tests.fakes.ctis_server import FakeCtis, built_record
+from tests.jobs.helpers import EXPECTED_STORED, client_for, loaded_fake
+
+CTIS_ID = "2024-520423-88-00"
+MADRID = ("Hospital Universitario La Paz", "Madrid", "Spain")
+PHOENIX = ("Another spelling of a Phoenix hospital", "Phoenix", "United States")
+
+
+@pytest.fixture
+def ctgov() -> Iterator[FakeCtgov]:
+    with loaded_fake() as running:
+        yield running
+
+
+@pytest.fixture
+def ctis() -> Iterator[FakeCtis]:
+    with FakeCtis() as running:
+        yield running
+
+
+def ctis_client(fake: FakeCtis) -> CtisClient:
+    return CtisClient(
+        fake.base_url,
+        min_interval=0,
+        timeout=5,
+        max_retries=1,
+        backoff_base=0.01,
+        backoff_max=0.05,
+        condition_terms=("stroke",),
+    )
+
+
+def masters2_in_ctis(
+    *sites: tuple[str, str, str],
+    names_nct: bool = True,
+    ct: str = CTIS_ID,
+    updated: str = "2026-10-01",
+) -> dict[str, object]:
+    return built_record(
+        ct,
+        title="Multistem administration for emergent ischemic stroke (MASTERS-2)",
+        condition="Ischaemic stroke",
+        intervention="MultiStem (allogeneic multipotent adult progenitor cells), intravenous",
+        sites=sites or (MADRID,),
+        secondary_ids=("NCT03545607",) if names_nct else (),
+        last_updated=date.today().isoformat(),
+        summary="Allogeneic stem cells given within 18-36 hours of an ischaemic stroke.",
+    )
+
+
+async def _trials(db: Database) -> dict[str, TrialRow]:
+    async with db.read() as session:
+        return {r.registry_id: r for r in await store.list_trials(session)}
+
+
+async def _sources(db: Database, registry_id: str) -> list[tuple[str, str]]:
+    async with db.read() as session:
+        row = await store.find_trial(session, registry_id)
+        assert row is not None
+        return [(s.registry_name, s.registry_id) for s in await store.record_sources(session, row)]
+
+
+async def test_a_ctis_record_naming_an_nct_id_joins_that_trial(
+    db: Database, ctgov: FakeCtgov, ctis: FakeCtis
+) -> None:
+    async with client_for(ctgov) as first:
+        await poll(db, first)
+    ctis.upsert(masters2_in_ctis(MADRID, PHOENIX))
+    async with ctis_client(ctis) as second:
+        report = await poll(db, second)
+    assert report.ok and report.fetched == 1
+    assert report.new == 0 and report.changed == 1 and report.rejected == 0
+    trials = await _trials(db)
+    assert len(trials) == len(EXPECTED_STORED) and CTIS_ID not in trials
+    assert await _sources(db, "NCT03545607") == [("ctgov", "NCT03545607"), ("ctis", CTIS_ID)]
+    assert await _sources(db, CTIS_ID) == await _sources(db, "NCT03545607")  # found by either id
+    (changed,) = report.changed_trials
+    kinds = sorted(c.kind for c in changed.changes)
+    added = [c.new["city"] for c in changed.changes if c.kind == "site_added"]
+    assert "source_added" in kinds and added == ["Madrid"]  # Phoenix was known already
+    async with db.read() as session:
+        hist = await store.history(session, trials["NCT03545607"])
+    merged = hist.versions[-1].snapshot
+    assert [s["registry"] for s in merged["sources"]] == ["ctgov", "ctis"]
+    assert merged["registry_id"] == "NCT03545607"
+
+
+async def test_ctgov_joining_a_trial_first_seen_in_ctis_becomes_its_primary_record(
+    db: Database, ctgov: FakeCtgov, ctis: FakeCtis
+) -> None:
+    ctis.upsert(masters2_in_ctis(MADRID))
+    async with ctis_client(ctis) as first:
+        await poll(db, first)
+    assert CTIS_ID in await _trials(db)
+    async with client_for(ctgov) as second:
+        report = await poll(db, second)
+    assert "ctgov:NCT03545607" not in report.new_ids
+    trials = await _trials(db)
+    assert "NCT03545607" in trials and CTIS_ID not in trials
+    assert trials["NCT03545607"].registry_name == "ctgov"
+    assert trials["NCT03545607"].current_version == 2
+    assert await _sources(db, CTIS_ID) == [("ctis", CTIS_ID), ("ctgov", "NCT03545607")]
+
+
+async def test_a_record_that_later_names_another_trial_merges_the_two(
+    db: Database, ctgov: FakeCtgov, ctis: FakeCtis
+) -> None:
+    async with client_for(ctgov) as first, ctis_client(ctis) as second:
+        await poll(db, first)
+        ctis.upsert(masters2_in_ctis(MADRID, names_nct=False))
+        await poll(db, second)
+        assert {"NCT03545607", CTIS_ID} <= set(await _trials(db))
+        ctis.upsert(masters2_in_ctis(MADRID, names_nct=True))
+        report = await poll(db, second)
+    assert report.ok
+    trials = await _trials(db)
+    assert CTIS_ID not in trials and len(trials) == len(EXPECTED_STORED)
+    async with db.read() as session:
+        absorbed = (
+            await session.exec(select(TrialRow).where(TrialRow.merged_into.is_not(None)))  # type: ignore[union-attr]
+        ).one()
+    assert absorbed.registry_id.startswith(CTIS_ID) and not absorbed.relevant
+    assert await _sources(db, "NCT03545607") == [("ctgov", "NCT03545607"), ("ctis", CTIS_ID)]
+
+
+async def test_two_records_of_one_registry_are_never_one_trial(
+    db: Database, ctgov: FakeCtgov, ctis: FakeCtis
+) -> None:
+    """An extension study in CTIS may name its parent's NCT number; the parent's own CTIS
+    record names it too. Only one of them can be the same trial."""
+    async with client_for(ctgov) as first:
+        await poll(db, first)
+    ctis.upsert(masters2_in_ctis(MADRID))
+    ctis.upsert(masters2_in_ctis(MADRID, ct="2025-521111-11-00"))
+    async with ctis_client(ctis) as second:
+        await poll(db, second)
+    trials = await _trials(db)
+    assert len(await _sources(db, "NCT03545607")) == 2
+    assert len(trials) == len(EXPECTED_STORED) + 1
+
+
+async def test_subscribers_hear_once_about_a_trial_found_in_two_registries(
+    db: Database, ctgov: FakeCtgov, ctis: FakeCtis
+) -> None:
+    async with db.write() as session:
+        await chats.ensure_chat(session, 11, chat_type="private", language="en")
+        await chats.add_subscription(session, 11, conditions=["ischemic"], countries=["US"])
+    ctgov_record = copy.deepcopy(ctgov.study("NCT03545607"))
+    assert ctgov_record is not None
+    ctgov.remove("NCT03545607")
+    # derived: posted after the first poll, so the next incremental poll finds it
+    status = ctgov_record["protocolSection"]["statusModule"]
+    status["lastUpdatePostDateStruct"] = {"date": "2020-01-02", "type": "ACTUAL"}
+    async with client_for(ctgov) as first, ctis_client(ctis) as second:
+        await poll(db, first)  # backfill without MASTERS-2: nothing is announced
+        await poll(db, second)  # CTIS backfill: nothing in it yet
+        ctgov.upsert(ctgov_record)
+        ctgov.bump_data_timestamp()
+        await poll(db, first)  # new in CT.gov: one alert
+        ctis.upsert(masters2_in_ctis(PHOENIX))  # the same trial in CTIS, nothing new in it
+        report = await poll(db, second)
+    assert report.changed == 1 and report.alerts_queued == 0
+    async with db.read() as session:
+        alerts = (await session.exec(select(OutboxRow).where(OutboxRow.chat_id == 11))).all()
+    assert [a.kind for a in alerts] == ["new"]

@@ -1,0 +1,139 @@
+"""Trial registry ids: find them in text, write them one canonical way, say which registry.
+
+The same trial is often registered in several registries, and each record names the others
+in its secondary ids or somewhere in its text. These patterns (from maia-sh/ctregistries,
+shared/registries.md 2.10) find such ids however they are punctuated, and `canonical` writes
+each one the same way whichever registry mentions it, so the ids can be compared as strings.
+
+An EU trial has two numbers that mean the same trial: a EudraCT number (`2015-001234-12`) and,
+once moved to CTIS, a CTIS number (`2023-512345-12-00`). They are kept apart here; a CTIS
+record lists its EudraCT number, which links the two.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from trialbot.model import Trial
+
+
+@dataclass(frozen=True)
+class IdPattern:
+    registry: str
+    """Short display name of the registry that issues these ids."""
+    pattern: re.Pattern[str]
+
+
+def _p(regex: str) -> re.Pattern[str]:
+    return re.compile(regex, re.IGNORECASE)
+
+
+# Order matters: CTIS before EudraCT (a CTIS number starts like a EudraCT one).
+PATTERNS: tuple[IdPattern, ...] = (
+    IdPattern("ClinicalTrials.gov", _p(r"\bNCT\W{0,2}(0\d{7})\b")),
+    IdPattern("EU CTIS", _p(r"(?<![\d-])(20\d{2})-(5\d{5})-(\d{2})-(\d{2})(?![\d-])")),
+    IdPattern("EudraCT", _p(r"(?<![\d-])(20\d{2})\W{0,2}(0\d{5})\W{0,2}(\d{2})(?![\d])")),
+    IdPattern("ISRCTN", _p(r"\bISRCTN\W{0,2}(\d{8})\b")),
+    IdPattern("ANZCTR", _p(r"\b(?:ACTRN|ANZCTR)\W{0,2}(126\d{11})\b")),
+    IdPattern("ChiCTR", _p(r"\bChiCTR\W{0,2}(\d{8,10}|[A-Z]{3}\W{0,2}\d{8})\b")),
+    IdPattern(
+        "CTRI",
+        _p(r"\bCTRI\W{0,2}/\W{0,2}(20\d{2})\W{0,2}/\W{0,2}(\d{2,3})\W{0,2}/\W{0,2}(0\d{5})\b"),
+    ),
+    IdPattern("DRKS", _p(r"\bDRKS\W{0,2}(000\d{5})\b")),
+    IdPattern("jRCT", _p(r"\bjRCT\W{0,2}([a-z\d])\W{0,2}(\d{9})\b")),
+    IdPattern("UMIN-CTR", _p(r"\bUMIN\W{0,2}(0000\d{5})\b")),
+    IdPattern("CRiS", _p(r"\bKCT\W{0,2}(00\d{5})\b")),
+    IdPattern("IRCT", _p(r"\bIRCT\W{0,2}(20\d{10,12}N\d{1,3})\b")),
+)
+
+
+def _canonical(kind: str, groups: tuple[str, ...]) -> str:
+    if kind == "ClinicalTrials.gov":
+        return f"NCT{groups[0]}"
+    if kind == "EU CTIS":
+        return "-".join(groups)
+    if kind == "EudraCT":
+        return "-".join(groups)
+    if kind == "ISRCTN":
+        return f"ISRCTN{groups[0]}"
+    if kind == "ANZCTR":
+        return f"ACTRN{groups[0]}"
+    if kind == "ChiCTR":
+        old = re.fullmatch(r"([A-Za-z]{3})\W*(\d{8})", groups[0])  # ChiCTR-IOR-17012345
+        return f"ChiCTR-{old[1].upper()}-{old[2]}" if old else f"ChiCTR{groups[0]}"
+    if kind == "CTRI":
+        return "CTRI/{}/{}/{}".format(*groups)
+    if kind == "DRKS":
+        return f"DRKS{groups[0]}"
+    if kind == "jRCT":
+        return f"jRCT{groups[0].lower()}{groups[1]}"
+    if kind == "UMIN-CTR":
+        return f"UMIN{groups[0]}"
+    if kind == "CRiS":
+        return f"KCT{groups[0]}"
+    return f"IRCT{groups[0].upper()}"
+
+
+def find_ids(text: str | None) -> list[tuple[str, str]]:
+    """Every (registry, canonical id) mentioned in `text`, without repeats."""
+    if not text:
+        return []
+    found: dict[str, str] = {}
+    taken: list[tuple[int, int]] = []
+    for kind in PATTERNS:
+        for match in kind.pattern.finditer(text):
+            span = match.span()
+            if any(span[0] < end and start < span[1] for start, end in taken):
+                continue  # part of an id already found (a CTIS number holds a EudraCT shape)
+            taken.append(span)
+            found.setdefault(_canonical(kind.registry, match.groups()), kind.registry)
+    return [(registry, ident) for ident, registry in found.items()]
+
+
+def canonical(raw_id: str | None) -> str | None:
+    """The canonical form of one id string (`nct 03545607` -> `NCT03545607`), or None."""
+    ids = find_ids(raw_id)
+    return ids[0][1] if ids else None
+
+
+def registry_of(raw_id: str | None) -> str | None:
+    """The display name of the registry that issued an id, or None if unrecognised."""
+    ids = find_ids(raw_id)
+    return ids[0][0] if ids else None
+
+
+def canonical_ids(texts: Iterable[str | None]) -> set[str]:
+    return {ident for text in texts for _, ident in find_ids(text)}
+
+
+_FREE_TEXT_FIELDS = ("brief_title", "official_title", "summary", "detailed_description")
+
+
+def record_registry(trial: Trial) -> str:
+    """The registry that issued a record: for the WHO export, the registry behind the row."""
+    return registry_of(trial.registry_id) or trial.registry
+
+
+def own_key(trial: Trial) -> str:
+    """The key of the record itself: its canonical id, or `registry:id` when unrecognised."""
+    return canonical(trial.registry_id) or f"{trial.registry}:{trial.registry_id}"
+
+
+def link_keys(trial: Trial) -> set[str]:
+    """Every key a record can be found under: its own id, aliases, and the ids it names.
+
+    Secondary ids count whatever registry issued them; ids found in titles and descriptions
+    count only when another registry issued them (see jobs/merge.py for why).
+    """
+    keys = {own_key(trial)}
+    keys.update(k for a in trial.aliases if (k := canonical(a)))
+    for secondary in trial.secondary_ids:
+        keys.update(ident for _, ident in find_ids(secondary.id))
+    own_registry = registry_of(trial.registry_id)
+    for name in _FREE_TEXT_FIELDS:
+        text = getattr(trial, name)
+        keys.update(ident for reg, ident in find_ids(text) if reg != own_registry)
+    return keys
