@@ -8,6 +8,7 @@ records already stored come back as "unchanged", so nothing falls into a gap.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from jobs.changes import diff
 from jobs.classify import CLASSIFIER_VERSION, Classification, classify
 from jobs.fanout import StoredChange, alerts_for
 from jobs.match import gazetteer_geocoder
-from jobs.merge import merge, ordered, preference
+from jobs.merge import merge, preference
 from jobs.registries.base import RawRecord, RecordError, Registry, RegistryError
 from storage import chats, outbox, poll_state
 from storage import trials as store
@@ -95,6 +96,19 @@ def verdict_of(result: Classification) -> store.Verdict:
     )
 
 
+MAX_VERSION_LENGTH = 64
+"""poll_state.data_version's column width."""
+
+
+def storable_version(version: str | None) -> str | None:
+    """A data version that fits its column: a long one keeps its start (where a date, if any,
+    is) and ends in a hash of the whole, so two different versions never compare equal."""
+    if version is None or len(version) <= MAX_VERSION_LENGTH:
+        return version
+    digest = hashlib.sha256(version.encode("utf-8")).hexdigest()[:20]
+    return f"{version[: MAX_VERSION_LENGTH - 21]}#{digest}"
+
+
 def _data_date(version: str | None) -> date | None:
     """The day of a registry data snapshot, e.g. CT.gov's `2026-09-04T09:00:06`."""
     if not version:
@@ -105,6 +119,15 @@ def _data_date(version: str | None) -> date | None:
         return None
 
 
+def _storable(trial: Trial) -> Trial:
+    """Refuse what the tables cannot hold, as a bad record rather than a failed page."""
+    if len(trial.registry_id) > 64:
+        raise RecordError(f"id longer than 64 characters: {trial.registry_id[:40]!r}...")
+    if trial.last_update is not None and len(trial.last_update) > 10:
+        raise RecordError(f"{trial.registry_id}: last update {trial.last_update!r} is not a date")
+    return trial
+
+
 def normalise_page(
     registry: Registry, page: list[RawRecord], report: PollReport
 ) -> list[tuple[Trial, Classification]]:
@@ -113,7 +136,7 @@ def normalise_page(
     for raw in page:
         report.fetched += 1
         try:
-            trial = registry.normalise(raw)
+            trial = _storable(registry.normalise(raw))
         except RecordError as exc:
             report.errors += 1
             log.warning("skipped a %s record: %s", registry.name, exc)
@@ -165,8 +188,21 @@ async def store_page(
     report.changed_trials += pending.changed_trials
 
 
+@dataclass(frozen=True)
+class _Fresh:
+    """A record as this page fetched it, classified and hashed once."""
+
+    trial: Trial
+    result: Classification
+    seen: store.Observation
+
+
 class _Page:
     """One page's work inside its transaction: attach records to trials, then rebuild those.
+
+    New trials are inserted together (one flush for the page, as ingesting thousands of records
+    needs); until then they own their ids under a placeholder, so a later record of the same
+    page that names one of them still finds it.
 
     Records of one registry are never merged with each other: a registry that holds a trial
     twice says so itself (CT.gov aliases), and two records of one registry naming the same
@@ -177,20 +213,26 @@ class _Page:
         self.session, self.registry, self.now = session, registry, now
         self.sources: dict[str, TrialSourceRow] = {}
         self.owners: dict[str, int] = {}
-        self.fresh: dict[tuple[str, str], tuple[Trial, Classification]] = {}
+        """Registry id -> trial id; negative: a trial of this page not inserted yet."""
+        self.keys: dict[str, set[str]] = {}
+        self.fresh: dict[tuple[str, str], _Fresh] = {}
+        self.unborn: list[tuple[int, store.Observation]] = []
+        self.placeholders = 0
+        self.claims: list[tuple[int, set[str]]] = []
         self.touched: set[int] = set()
-        self.created: set[int] = set()
+        self.created: dict[int, tuple[str, int]] = {}
+        """Trial id -> (uid of the record that created it, id of its version 1)."""
 
     async def load(self, items: list[tuple[Trial, Classification]]) -> None:
         wanted = [t.registry_id for t, _ in items] + [a for t, _ in items for a in t.aliases]
         self.sources = await store.get_sources(self.session, self.registry, wanted, for_update=True)
-        keys = {k for t, _ in items for k in link_keys(t)}
-        self.owners = await store.key_owners(self.session, keys)
+        self.keys = {t.registry_id: link_keys(t) for t, _ in items}
+        self.owners = await store.key_owners(self.session, set().union(*self.keys.values()))
 
     async def observe(self, trial: Trial, result: Classification, pending: PollReport) -> None:
         seen = store.Observation.of(trial, verdict_of(result))
-        keys = link_keys(trial)
-        self.fresh[(trial.registry, trial.registry_id)] = (trial, result)
+        keys = self.keys[trial.registry_id]
+        self.fresh[(trial.registry, trial.registry_id)] = _Fresh(trial, result, seen)
         source = self.sources.get(trial.registry_id)
         if source is None:
             source = next((self.sources[a] for a in trial.aliases if a in self.sources), None)
@@ -210,20 +252,33 @@ class _Page:
                 if not result.relevant:
                     pending.rejected += 1
                     return
-                ((row, _),) = await store.insert_trials(self.session, [seen], now=self.now)
-                assert row.id is not None
-                self.created.add(row.id)
-                pending.new_ids.append(trial.uid)
-                self.owners.update((k, row.id) for k in keys if k not in self.owners)
-                self.touched.add(row.id)
+                self.placeholders -= 1
+                self.unborn.append((self.placeholders, seen))
+                self.owners.update((k, self.placeholders) for k in keys if k not in self.owners)
                 return
             trial_id = found
             source = store.new_source(trial_id, seen, sorted(keys), self.now)
             self.session.add(source)
             log.info("%s is another record of trial %d", trial.uid, trial_id)
-        await store.claim_keys(self.session, trial_id, keys)
+        self.claims.append((trial_id, keys))
         self.owners.update((k, trial_id) for k in keys if k not in self.owners)
         self.touched.add(trial_id)
+
+    async def _born(self) -> None:
+        """Insert the page's new trials (one batch) and swap their placeholders for ids."""
+        if not self.unborn:
+            return
+        created = await store.insert_trials(
+            self.session, [seen for _, seen in self.unborn], now=self.now
+        )
+        real: dict[int, int] = {}
+        for (placeholder, seen), (row, version) in zip(self.unborn, created, strict=True):
+            assert row.id is not None and version.id is not None
+            real[placeholder] = row.id
+            self.created[row.id] = (seen.trial.uid, version.id)
+            self.touched.add(row.id)
+        self.owners = {k: real.get(v, v) for k, v in self.owners.items()}
+        self.unborn = []
 
     async def _join(self, trial: Trial, keys: set[str], current: int | None) -> int | None:
         """The trial a record belongs to: `current` (where it is stored, if it is) or a stored
@@ -231,6 +286,9 @@ class _Page:
         others = {self.owners[k] for k in keys if k in self.owners} - {current}
         if not others:
             return current
+        if any(other < 0 for other in others):
+            await self._born()
+            others = {self.owners[k] for k in keys if k in self.owners} - {current}
         await self.session.flush()
         held = await store.sources_of(self.session, others)
         mine = record_registry(trial)
@@ -261,52 +319,45 @@ class _Page:
             await store.absorb(self.session, keeper, other)
             self.owners = {k: keeper.id if v == other.id else v for k, v in self.owners.items()}
             self.touched.discard(other.id or 0)
-            self.created.discard(other.id or 0)
+            self.created.pop(other.id or 0, None)
         self.touched.add(keeper.id)
         return keeper.id
 
     async def rebuild(self, pending: PollReport, *, announce_new: bool) -> list[StoredChange]:
         """Merge each touched trial's records and store the result if it moved."""
-        stored: list[StoredChange] = []
+        await self._born()
+        await store.claim_keys_many(self.session, self.claims)
         await self.session.flush()
+        stored: list[StoredChange] = []
         rows = await store.get_trials_by_id(self.session, self.touched, for_update=True)
         records = await store.sources_of(self.session, rows)
         for trial_id, row in sorted(rows.items()):
-            trials = [self._trial_of(r) for r in records[trial_id]]
-            if not trials:
+            if not records[trial_id]:
                 continue
-            merged = merge(trials)
-            result = (
-                self.fresh[(merged.registry, merged.registry_id)][1]
-                if len(trials) == 1 and (merged.registry, merged.registry_id) in self.fresh
-                else classify(merged)
-            )
-            seen = store.Observation.of(merged, verdict_of(result))
-            primary = ordered(trials)[0]
-            row.registry_name, row.registry_id = primary.registry, primary.registry_id
+            merged, result, seen = self._merged(records[trial_id])
+            row.registry_name, row.registry_id = merged.registry, merged.registry_id
             if trial_id in self.created:
+                uid, version_id = self.created[trial_id]
                 if row.fingerprint != seen.fingerprint:
                     await store.replace_first_version(self.session, row, seen)
                 pending.new += 1
+                pending.new_ids.append(uid)
                 if announce_new:
-                    version = await store.version_of(self.session, row, 1)
-                    stored.append(StoredChange(merged, result, trial_id, version, "new"))
+                    stored.append(StoredChange(merged, result, trial_id, version_id, "new"))
             elif row.fingerprint == seen.fingerprint:
                 store.touch(row, seen, now=self.now)
                 self.session.add(row)
             else:
                 old = await store.current_snapshot(self.session, row)
                 changes = diff(old, seen.snapshot)
-                version_row = await store.add_version(
-                    self.session, row, seen, changes, now=self.now
-                )
-                assert version_row.id is not None
+                version = await store.add_version(self.session, row, seen, changes, now=self.now)
+                assert version.id is not None
                 stored.append(
                     StoredChange(
                         merged,
                         result,
                         trial_id,
-                        version_row.id,
+                        version.id,
                         "change",
                         tuple(changes),
                         previous=Trial.model_validate(old),
@@ -314,14 +365,26 @@ class _Page:
                 )
                 pending.changed += 1
                 pending.changed_trials.append(
-                    TrialChanges(merged.uid, merged.title, version_row.version, changes)
+                    TrialChanges(merged.uid, merged.title, version.version, changes)
                 )
-        # "unchanged" counted records; a record that moved its trial is not unchanged
         return stored
 
-    def _trial_of(self, source: TrialSourceRow) -> Trial:
-        fresh = self.fresh.get((source.registry_name, source.registry_id))
-        return fresh[0] if fresh else _record(source)
+    def _merged(
+        self, sources: list[TrialSourceRow]
+    ) -> tuple[Trial, Classification, store.Observation]:
+        """The trial as all its records describe it, classified and hashed (reusing the work
+        done on a record this page fetched when it is the trial's only one)."""
+        if len(sources) == 1:
+            fresh = self.fresh.get((sources[0].registry_name, sources[0].registry_id))
+            if fresh is not None:
+                return fresh.trial, fresh.result, fresh.seen
+        trials = []
+        for source in sources:
+            fresh = self.fresh.get((source.registry_name, source.registry_id))
+            trials.append(fresh.trial if fresh else _record(source))
+        merged = merge(trials)
+        result = classify(merged)
+        return merged, result, store.Observation.of(merged, verdict_of(result))
 
 
 def _record(source: TrialSourceRow) -> Trial:
@@ -369,7 +432,7 @@ async def poll(db: Database, registry: Registry, *, now: datetime | None = None)
             await poll_state.record_attempt(session, registry.name, now)
             state = await poll_state.get(session, registry.name)
             watermark, known_version = state.watermark, state.data_version
-        version = await registry.data_version()
+        version = storable_version(await registry.data_version())
         if version is not None and version == known_version and watermark is not None:
             report.skipped = True
             report.mode = "skipped"

@@ -25,7 +25,7 @@ from storage.tables import (
     TrialVersionRow,
     utcnow,
 )
-from trialbot.identifiers import link_keys
+from trialbot.identifiers import canonical, link_keys
 from trialbot.model import FieldChange, Trial, fingerprint_of
 
 
@@ -149,9 +149,14 @@ async def insert_trials(
         if row.id is not None
     )
     await session.flush()
-    for row, seen in zip(rows, observed, strict=True):
-        assert row.id is not None
-        await claim_keys(session, row.id, link_keys(seen.trial))
+    await claim_keys_many(
+        session,
+        [
+            (row.id, link_keys(seen.trial))
+            for row, seen in zip(rows, observed, strict=True)
+            if row.id is not None
+        ],
+    )
     return list(zip(rows, versions, strict=True))
 
 
@@ -238,8 +243,10 @@ async def ids_due_for_refresh(
 
 
 async def find_trial(session: AsyncSession, ident: str) -> TrialRow | None:
-    """Look a trial up by `registry:id` or by the bare id of any of its registry records
-    (case-insensitive), so an old link or button still finds a trial that was merged."""
+    """Look a trial up by `registry:id`, by the bare id of any of its registry records
+    (case-insensitive), or by any registry id it is known under however it is written
+    (`jRCT2063200009` finds the WHO row `JPRN-jRCT2063200009`), so an old link or button still
+    finds a trial that was merged."""
     registry, _, registry_id = ident.rpartition(":")
     query = select(TrialRow).where(func.upper(TrialRow.registry_id) == registry_id.upper())
     if registry:
@@ -251,7 +258,11 @@ async def find_trial(session: AsyncSession, ident: str) -> TrialRow | None:
     via = via.where(func.upper(TrialSourceRow.registry_id) == registry_id.upper())
     if registry:
         via = via.where(TrialSourceRow.registry_name == registry)
-    return (await session.exec(via)).first() or row
+    found = (await session.exec(via)).first()
+    if found is None and (key := canonical(registry_id)) is not None:
+        by_key = select(TrialRow).join(TrialKeyRow, col(TrialKeyRow.trial_id) == col(TrialRow.id))
+        found = (await session.exec(by_key.where(TrialKeyRow.key == key))).first()
+    return found or row
 
 
 async def history(session: AsyncSession, row: TrialRow) -> TrialHistory:
@@ -378,14 +389,21 @@ async def key_owners(session: AsyncSession, keys: Iterable[str]) -> dict[str, in
     return owners
 
 
-async def claim_keys(session: AsyncSession, trial_id: int, keys: Iterable[str]) -> None:
-    """Register ids for a trial; an id another trial already holds stays with that trial."""
-    values = [{"key": k[:80], "trial_id": trial_id} for k in sorted(set(keys))]
-    if not values:
-        return
+async def claim_keys_many(
+    session: AsyncSession, claims: Sequence[tuple[int, Iterable[str]]]
+) -> None:
+    """Register ids for trials; an id another trial already holds stays with that trial (and
+    within `claims`, the first claim wins)."""
+    chosen: dict[str, int] = {}
+    for trial_id, keys in claims:
+        for key in keys:
+            chosen.setdefault(key[:80], trial_id)
+    values = [{"key": k, "trial_id": t} for k, t in sorted(chosen.items())]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.exec(insert(TrialKeyRow).values(values).on_conflict_do_nothing())
+    for start in range(0, len(values), 500):
+        statement = insert(TrialKeyRow).values(values[start : start + 500])
+        await session.exec(statement.on_conflict_do_nothing())
 
 
 async def absorb(session: AsyncSession, keeper: TrialRow, absorbed: TrialRow) -> None:
@@ -427,12 +445,3 @@ async def replace_first_version(session: AsyncSession, row: TrialRow, seen: Obse
 async def record_sources(session: AsyncSession, row: TrialRow) -> list[TrialSourceRow]:
     return (await sources_of(session, [row.id] if row.id is not None else []))[row.id or 0]
 
-
-async def version_of(session: AsyncSession, row: TrialRow, version: int) -> int:
-    """The id of one stored version of a trial."""
-    query = select(TrialVersionRow.id).where(
-        TrialVersionRow.trial_id == row.id, TrialVersionRow.version == version
-    )
-    found = (await session.exec(query)).one()
-    assert found is not None
-    return found

@@ -50,6 +50,9 @@ PATTERNS: tuple[IdPattern, ...] = (
 )
 
 
+_SIX_DIGITS = re.compile(r"\d{6}")
+
+
 def _canonical(kind: str, groups: tuple[str, ...]) -> str:
     if kind == "ClinicalTrials.gov":
         return f"NCT{groups[0]}"
@@ -79,8 +82,8 @@ def _canonical(kind: str, groups: tuple[str, ...]) -> str:
 
 def find_ids(text: str | None) -> list[tuple[str, str]]:
     """Every (registry, canonical id) mentioned in `text`, without repeats."""
-    if not text:
-        return []
+    if not text or not _SIX_DIGITS.search(text):
+        return []  # every id pattern holds a run of at least six digits: most text has none
     found: dict[str, str] = {}
     taken: list[tuple[int, int]] = []
     for kind in PATTERNS:

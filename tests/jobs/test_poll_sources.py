@@ -2,7 +2,8 @@
 registries, real databases.
 
 The CT.gov records are real (MASTERS-2, NCT03545607, in `loaded_fake()`); the CTIS records of
-the same trial are built with the CTIS fake's `built_record`, as CTIS would hold it.
+the same trial are built with the CTIS fake's `built_record`, as CTIS would hold it, and the
+WHO export rows with the ICTRP fake's.
 """
 
 from __future__ import annotations
@@ -10,18 +11,22 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from jobs.poll import poll
 from jobs.registries.ctis import CtisClient
+from jobs.registries.ictrp import IctrpExport
 from storage import chats
 from storage import trials as store
 from storage.db import Database
 from storage.tables import OutboxRow, TrialRow
 from tests.fakes.ctgov_server import FakeCtgov
 from tests.fakes.ctis_server import FakeCtis, built_record
+from tests.fakes.ictrp_server import built_record as ictrp_row
+from tests.fakes.ictrp_server import write_export
 from tests.jobs.helpers import EXPECTED_STORED, client_for, loaded_fake
 
 CTIS_ID = "2024-520423-88-00"
@@ -186,3 +191,41 @@ async def test_subscribers_hear_once_about_a_trial_found_in_two_registries(
     async with db.read() as session:
         alerts = (await session.exec(select(OutboxRow).where(OutboxRow.chat_id == 11))).all()
     assert [a.kind for a in alerts] == ["new"]
+
+
+async def test_two_rows_of_one_page_that_name_each_other_make_one_new_trial(
+    db: Database, tmp_path: Path
+) -> None:
+    """The WHO export holds a trial's ChiCTR and jRCT rows side by side; they arrive in one
+    page and become one trial, announced once, its first version already the merged one."""
+    rows = [
+        ictrp_row(
+            "ChiCTR2100041234",
+            title="Umbilical cord mesenchymal stem cells for acute ischaemic stroke",
+            condition="Acute ischaemic stroke",
+            intervention="Intervention group: human umbilical cord mesenchymal stem cells",
+            sites=[("", "", "China")],
+            secondary_ids=["jRCT2063200009"],
+            last_updated=date.today().isoformat(),
+        ),
+        ictrp_row(
+            "JPRN-jRCT2063200009",
+            title="Umbilical cord MSC for acute ischaemic stroke (Japanese sites)",
+            condition="Cerebral infarction",
+            intervention="Human umbilical cord mesenchymal stem cells, intravenous",
+            sites=[("", "", "Japan")],
+            last_updated=date.today().isoformat(),
+        ),
+    ]
+    export = write_export(rows, tmp_path / "export.csv")
+    async with IctrpExport(str(export)) as registry:
+        report = await poll(db, registry)
+    assert report.ok and report.fetched == 2 and report.new == 1 and report.changed == 0
+    trials = await _trials(db)
+    assert list(trials) == ["ChiCTR2100041234"]
+    row = trials["ChiCTR2100041234"]
+    assert row.current_version == 1 and set(row.countries) == {"CN", "JP"}
+    assert await _sources(db, "jRCT2063200009") == [
+        ("ictrp", "ChiCTR2100041234"),
+        ("ictrp", "JPRN-jRCT2063200009"),
+    ]
