@@ -444,4 +444,3 @@ async def replace_first_version(session: AsyncSession, row: TrialRow, seen: Obse
 
 async def record_sources(session: AsyncSession, row: TrialRow) -> list[TrialSourceRow]:
     return (await sources_of(session, [row.id] if row.id is not None else []))[row.id or 0]
-
