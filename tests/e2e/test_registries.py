@@ -71,6 +71,19 @@ def fakes(
         yield telegram, ctgov, ctis, isrctn, env
 
 
+def ctis_only_trial() -> dict[str, Any]:
+    """A trial registered in CTIS alone, recruiting in Seville, updated today."""
+    return ctis_record(
+        CTIS_ONLY,
+        title="Intra-arterial autologous bone marrow mononuclear cells after ischaemic stroke",
+        condition="Acute ischaemic stroke",
+        intervention="Autologous bone marrow mononuclear cells, intra-arterial",
+        sites=[("Hospital Universitario Virgen del Rocío", "Seville", "Spain")],
+        last_updated=date.today().isoformat(),
+        summary="Cells from the patient's own bone marrow, given 5 to 9 days after the stroke.",
+    )
+
+
 def _lines(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
 
@@ -173,17 +186,7 @@ def test_a_ctis_only_trial_reaches_a_subscriber_in_spain(
     finally:
         service.kill()
     # Published while the service was down: the restart catches up.
-    ctis.upsert(
-        ctis_record(
-            CTIS_ONLY,
-            title="Intra-arterial autologous bone marrow mononuclear cells after ischaemic stroke",
-            condition="Acute ischaemic stroke",
-            intervention="Autologous bone marrow mononuclear cells, intra-arterial",
-            sites=[("Hospital Universitario Virgen del Rocío", "Seville", "Spain")],
-            last_updated=date.today().isoformat(),
-            summary="Cells from the patient's own bone marrow, given 5 to 9 days after the stroke.",
-        )
-    )
+    ctis.upsert(ctis_only_trial())
     before = {c: len(telegram.sent_to(c)) for c in (madrid, paris)}
     again = Service(env, tmp_path)
     try:
@@ -199,3 +202,18 @@ def test_a_ctis_only_trial_reaches_a_subscriber_in_spain(
     buttons = [b for row in alert["reply_markup"]["inline_keyboard"] for b in row]
     assert any(CTIS_ONLY in b.get("url", "") for b in buttons)
     assert len(telegram.sent_to(paris)) == before[paris]
+
+
+def test_a_dead_registry_fails_alone(
+    fakes: tuple[FakeTelegram, FakeCtgov, FakeCtis, FakeIsrctn, dict[str, str]], tmp_path: Path
+) -> None:
+    _, _, ctis, isrctn, env = fakes
+    isrctn.fail_next(50, status=503)
+    ctis.upsert(ctis_only_trial())
+    polled = trialbot(["poll", "--once", "--json"], env, tmp_path)
+    assert polled.returncode == 1  # a registry failed, and says which
+    reports = {r["registry"]: r for r in _lines(polled.stdout) if r.get("mode") != "refresh"}
+    assert "503" in reports["isrctn"]["error"]
+    assert reports["ctgov"]["error"] is None and reports["ctis"]["error"] is None
+    assert reports["ctis"]["new"] == 1
+    assert "Traceback" not in polled.stderr
