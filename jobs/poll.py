@@ -63,6 +63,8 @@ class PollReport:
     seconds: float = 0.0
     error: str | None = None
     alerts_queued: int = 0
+    matching: int | None = None
+    """The registry's own count of what its search matches, all dates (`count_matching`)."""
     new_ids: list[str] = field(default_factory=list)
     changed_trials: list[TrialChanges] = field(default_factory=list)
 
@@ -82,6 +84,7 @@ class PollReport:
             "errors": self.errors,
             "missing": self.missing,
             "alerts_queued": self.alerts_queued,
+            "matching": self.matching,
             "requests": self.requests,
             "bytes": self.bytes_received,
             "seconds": round(self.seconds, 3),
@@ -443,6 +446,7 @@ async def poll(db: Database, registry: Registry, *, now: datetime | None = None)
                 db, registry, registry.changed_since(since), report, now, announce_new=bool(since)
             )
             _check_format(registry.name, report)
+            report.matching = await registry.count_matching()
         await _finish(db, registry, report, started, before)
         async with db.write() as session:
             await poll_state.record_success(

@@ -181,7 +181,7 @@ class _Track:
     """The first failure of the current streak, as far as the watch knows."""
     in_streak: bool = False
     last_fetched: int | None = None
-    """Records fetched by the latest successful poll that was not skipped."""
+    """What the registry's search matched at the latest successful poll that was not skipped."""
     failing_alerted: bool = False
     empty_alerted: bool = False
 
@@ -196,8 +196,10 @@ class RegistryWatch:
       `consecutive_failures == 1`; if it first meets a streak already longer (a restart during
       an outage), the streak is dated from the latest failure then, which can delay, never
       hasten, the alert.
-    - Empty: the latest successful poll that was not skipped fetched 0 records while the one
-      before it fetched some. Needs two such polls seen by this watch (memory only).
+    - Empty: the registry's search matches nothing (`matching`, its count of all candidate
+      records whatever their date) while at the previous poll it matched some. Not "fetched":
+      an incremental poll of a narrow search often fetches nothing, and that is news to nobody.
+      Needs two such polls seen by this watch (memory only).
     - Once per incident; when a successful poll ends a failing incident, or a poll fetches
       records again after an empty one, a "recovered" message follows.
 
@@ -269,7 +271,7 @@ class RegistryWatch:
         )
         if not new_success or counts.get("skipped") or counts.get("mode") in ("skipped", "refresh"):
             return []
-        fetched = counts.get("fetched")
+        fetched = counts.get("matching")
         if not isinstance(fetched, int):
             return []
         previous, track.last_fetched = track.last_fetched, fetched

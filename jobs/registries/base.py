@@ -57,6 +57,12 @@ class Registry(Protocol):
         """Turn one raw record into the neutral model, or raise RecordError."""
         ...
 
+    async def count_matching(self) -> int | None:
+        """How many records the registry's search matches now, whatever their date; None if
+        unknown. Asked after each poll that was not skipped: a search that matched hundreds
+        and now matches nothing means the registry changed, and the admins are told."""
+        ...
+
     async def probe(self) -> str | None:
         """One cheap real request (for `trialbot doctor`): a short description of what came
         back, e.g. the data version; raises RegistryError when the registry cannot be read."""

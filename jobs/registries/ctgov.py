@@ -205,6 +205,19 @@ class CtgovClient:
     async def probe(self) -> str | None:
         return await self.data_version()
 
+    async def count_matching(self) -> int | None:
+        """`totalCount` of the broad search without a date filter (one small request)."""
+        params = {
+            "query.cond": CONDITION_QUERY,
+            "query.intr": INTERVENTION_QUERY,
+            "countTotal": "true",
+            "pageSize": "1",
+            "fields": "NCTId",
+        }
+        body = await self._get_json("studies", params)
+        total = body.get("totalCount") if isinstance(body, dict) else None
+        return total if isinstance(total, int) else None
+
     async def changed_since(self, since: date | None) -> AsyncIterator[list[RawRecord]]:
         """Pages of candidates from the broad stroke x cell-therapy search.
 

@@ -296,6 +296,11 @@ class CtisClient:
         if batch:
             yield batch
 
+    async def count_matching(self) -> int | None:
+        """Distinct trials the searches of the latest `changed_since` returned (all dates: the
+        searches carry no date, so this costs no request)."""
+        return self.last_candidates
+
     async def fetch_ids(self, ids: Sequence[str]) -> AsyncIterator[list[RawRecord]]:
         """Full records for known ctNumbers; unknown (404) or malformed ids are logged, skipped."""
         wanted: list[str] = []

@@ -613,6 +613,11 @@ class IctrpExport:
             return self._file_version(self._local_path())
         return await self._head_version()
 
+    async def count_matching(self) -> int | None:
+        """Rows of the latest scan that passed the pre-filter, however old (no extra read)."""
+        scan = self.last_scan
+        return None if scan is None else scan.kept + scan.older
+
     async def probe(self) -> str | None:
         """A cheap check for `trialbot doctor`: a file's first row is read; a URL gets a HEAD."""
         if self._http is None:

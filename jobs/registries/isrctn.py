@@ -381,6 +381,10 @@ class IsrctnClient:
         total = (await self._search(self.query, 0)).total
         return f"{total} candidate trial(s) for the stroke x cell-therapy search"
 
+    async def count_matching(self) -> int | None:
+        """The broad search's count without a date window (one `limit=0` request)."""
+        return (await self._search(self.query, 0)).total
+
     async def changed_since(self, since: date | None) -> AsyncIterator[list[RawRecord]]:
         """Pages of candidates edited on/after `since` (UTC midnight); None = backfill.
 

@@ -34,12 +34,15 @@ class State:
     consecutive_failures: int = 0
     last_counts: dict[str, Any] = field(default_factory=dict)
 
-    def success(self, at: datetime, fetched: int = 5, skipped: bool = False) -> State:
+    def success(
+        self, at: datetime, matching: int = 5, skipped: bool = False, fetched: int = 0
+    ) -> State:
         self.last_success_at, self.consecutive_failures = at, 0
         self.last_counts = {
             "mode": "skipped" if skipped else "incremental",
             "skipped": skipped,
             "fetched": fetched,
+            "matching": matching,
         }
         return self
 
@@ -112,24 +115,26 @@ def test_never_succeeded_registry_can_alert() -> None:
 
 def test_suddenly_nothing_then_records_again() -> None:
     w, s = watch(), State()
-    assert w.check([s.success(T0, fetched=120)]) == []
-    (alert,) = w.check([s.success(T0 + 6 * H, fetched=0)])
+    assert w.check([s.success(T0, matching=120, fetched=3)]) == []
+    # an incremental poll that fetched nothing new, from a search that still matches: quiet
+    assert w.check([s.success(T0 + 3 * H, matching=120, fetched=0)]) == []
+    (alert,) = w.check([s.success(T0 + 6 * H, matching=0)])
     assert alert.key == EMPTY
     assert alert.values == {"registry": "ctgov", "previous": 120, "when": "2026-03-01 06:00 UTC"}
     assert w.check([s]) == []
-    assert w.check([s.success(T0 + 12 * H, fetched=0)]) == []  # once per incident
-    assert w.check([s.success(T0 + 18 * H, skipped=True, fetched=0)]) == []  # skipped: ignored
-    assert keys(w.check([s.success(T0 + 24 * H, fetched=4)])) == [RECOVERED]
-    assert keys(w.check([s.success(T0 + 30 * H, fetched=0)])) == [EMPTY]
+    assert w.check([s.success(T0 + 12 * H, matching=0)]) == []  # once per incident
+    assert w.check([s.success(T0 + 18 * H, skipped=True, matching=0)]) == []  # skipped: ignored
+    assert keys(w.check([s.success(T0 + 24 * H, matching=4)])) == [RECOVERED]
+    assert keys(w.check([s.success(T0 + 30 * H, matching=0)])) == [EMPTY]
 
 
 def test_zero_rule_ignores_skipped_polls_and_zero_after_zero() -> None:
     w, s = watch(), State()
-    assert w.check([s.success(T0, fetched=0)]) == []  # nothing to compare with
-    assert w.check([s.success(T0 + H, fetched=0)]) == []  # 0 after 0
-    assert w.check([s.success(T0 + 2 * H, fetched=7)]) == []
-    assert w.check([s.success(T0 + 3 * H, skipped=True, fetched=0)]) == []
-    assert keys(w.check([s.success(T0 + 4 * H, fetched=0)])) == [EMPTY]  # compares with 7
+    assert w.check([s.success(T0, matching=0)]) == []  # nothing to compare with
+    assert w.check([s.success(T0 + H, matching=0)]) == []  # 0 after 0
+    assert w.check([s.success(T0 + 2 * H, matching=7)]) == []
+    assert w.check([s.success(T0 + 3 * H, skipped=True, matching=0)]) == []
+    assert keys(w.check([s.success(T0 + 4 * H, matching=0)])) == [EMPTY]  # compares with 7
 
 
 def test_registries_are_watched_separately() -> None:

@@ -68,10 +68,13 @@ async def test_a_changed_version_is_one_change_with_its_field_diff(
     assert added == ["Taichung", "Taipei City", "Taoyuan City"]
     dates = {c.field: (c.old, c.new) for c in changed.changes if c.kind == "date"}
     assert dates["dates.primary_completion"][1]["date"] == "2022-09"
-    search = [q for p, q in fake.requests if p == "/studies"]
+    studies = [q for p, q in fake.requests if p == "/studies"]
+    search, count = studies[:-1], studies[-1]  # the pages, then the all-dates count
     assert search and all(
         q["filter.advanced"] == "AREA[LastUpdatePostDate]RANGE[2019-12-30,MAX]" for q in search
     )
+    assert "filter.advanced" not in count and count["pageSize"] == "1"
+    assert report.matching == len(fake.study_ids)  # the fake's search matches every record
     assert (await _versions(db))["NCT03545607"] == 2
 
 
