@@ -105,7 +105,7 @@ def test_poll_once_polls_every_registry_and_lists_one_trial_with_all_its_sources
     )
     isrctn.upsert(
         isrctn_record(
-            "ISRCTN90000002",
+            "ISRCTN90000012",
             title=MASTERS2,
             condition="Ischaemic stroke",
             intervention=MULTISTEM,
@@ -152,13 +152,13 @@ def test_poll_once_polls_every_registry_and_lists_one_trial_with_all_its_sources
     assert [(s["registry"], s["id"]) for s in masters2["sources"]] == [
         ("ctgov", "NCT03545607"),
         ("ctis", "2024-520423-88-00"),
-        ("isrctn", "ISRCTN90000002"),
+        ("isrctn", "ISRCTN90000012"),
         ("ictrp", "JPRN-jRCT2063200001"),
     ]
     assert {"ES", "GB", "JP", "US"} <= set(masters2["countries"])
-    assert not {"2024-520423-88-00", "ISRCTN90000002", "JPRN-jRCT2063200001"} & set(trials)
+    assert not {"2024-520423-88-00", "ISRCTN90000012", "JPRN-jRCT2063200001"} & set(trials)
     assert trials["ChiCTR2100041234"]["sources"][0]["registry"] == "ictrp"
-    shown = trialbot(["show", "ISRCTN90000002"], env, tmp_path)
+    shown = trialbot(["show", "ISRCTN90000012"], env, tmp_path)
     assert shown.returncode == 0 and shown.stdout.startswith("ctgov:NCT03545607")
 
 
