@@ -293,12 +293,12 @@ class _Page:
             await self._born()
             others = {self.owners[k] for k in keys if k in self.owners} - {current}
         await self.session.flush()
-        held = await store.sources_of(self.session, others)
-        mine = record_registry(trial)
+        held = await store.sources_of(self.session, others, snapshots=False)
+        mine = record_registry(trial.registry, trial.registry_id)
         candidates = {
             trial_id
             for trial_id, records in held.items()
-            if not any(record_registry(_record(r)) == mine for r in records)
+            if not any(record_registry(r.registry_name, r.registry_id) == mine for r in records)
         }
         if current is not None:
             candidates.add(current)
@@ -333,11 +333,13 @@ class _Page:
         await self.session.flush()
         stored: list[StoredChange] = []
         rows = await store.get_trials_by_id(self.session, self.touched, for_update=True)
-        records = await store.sources_of(self.session, rows)
+        records = await store.sources_of(self.session, rows, snapshots=False)
+        stale = [s.id for sources in records.values() for s in sources if not self._fresh(s)]
+        snapshots = await store.source_snapshots(self.session, (i for i in stale if i))
         for trial_id, row in sorted(rows.items()):
             if not records[trial_id]:
                 continue
-            merged, result, seen = self._merged(records[trial_id])
+            merged, result, seen = self._merged(records[trial_id], snapshots)
             row.registry_name, row.registry_id = merged.registry, merged.registry_id
             if trial_id in self.created:
                 uid, version_id = self.created[trial_id]
@@ -372,26 +374,24 @@ class _Page:
                 )
         return stored
 
+    def _fresh(self, source: TrialSourceRow) -> _Fresh | None:
+        return self.fresh.get((source.registry_name, source.registry_id))
+
     def _merged(
-        self, sources: list[TrialSourceRow]
+        self, sources: list[TrialSourceRow], snapshots: dict[int, dict[str, Any]]
     ) -> tuple[Trial, Classification, store.Observation]:
         """The trial as all its records describe it, classified and hashed (reusing the work
-        done on a record this page fetched when it is the trial's only one)."""
-        if len(sources) == 1:
-            fresh = self.fresh.get((sources[0].registry_name, sources[0].registry_id))
-            if fresh is not None:
-                return fresh.trial, fresh.result, fresh.seen
+        done on a record this page fetched when it is the trial's only one). `snapshots` holds
+        the stored records this page did not fetch."""
+        if len(sources) == 1 and (fresh := self._fresh(sources[0])) is not None:
+            return fresh.trial, fresh.result, fresh.seen
         trials = []
         for source in sources:
-            fresh = self.fresh.get((source.registry_name, source.registry_id))
-            trials.append(fresh.trial if fresh else _record(source))
+            fresh = self._fresh(source)
+            trials.append(fresh.trial if fresh else Trial.model_validate(snapshots[source.id or 0]))
         merged = merge(trials)
         result = classify(merged)
         return merged, result, store.Observation.of(merged, verdict_of(result))
-
-
-def _record(source: TrialSourceRow) -> Trial:
-    return Trial.model_validate(source.snapshot)
 
 
 async def _consume(
@@ -516,7 +516,7 @@ async def refresh(
             ids = await store.ids_due_for_refresh(session, registry.name, now - older_than)
         seen: set[str] = set()
         # A registry read by scanning a file answers any number of ids for one scan.
-        batch_size = getattr(registry, "ids_per_fetch", None) or batch_size
+        batch_size = registry.ids_per_fetch or batch_size
         for start in range(0, len(ids), batch_size):
             batch = ids[start : start + batch_size]
             async for page in registry.fetch_ids(batch):

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -70,20 +71,6 @@ async def get_trial(
     if for_update:
         query = query.with_for_update()
     return (await session.exec(query)).first()
-
-
-async def get_trials(
-    session: AsyncSession, registry: str, registry_ids: Iterable[str], *, for_update: bool = False
-) -> dict[str, TrialRow]:
-    ids = list(registry_ids)
-    if not ids:
-        return {}
-    query = select(TrialRow).where(
-        TrialRow.registry_name == registry, col(TrialRow.registry_id).in_(ids)
-    )
-    if for_update:
-        query = query.with_for_update()
-    return {row.registry_id: row for row in (await session.exec(query)).all()}
 
 
 async def current_snapshot(session: AsyncSession, row: TrialRow) -> dict[str, Any]:
@@ -350,9 +337,14 @@ async def get_sources(
 
 
 async def sources_of(
-    session: AsyncSession, trial_ids: Iterable[int]
+    session: AsyncSession, trial_ids: Iterable[int], *, snapshots: bool = True
 ) -> dict[int, list[TrialSourceRow]]:
-    """Each trial's records, oldest first (the order that breaks ties between registries)."""
+    """Each trial's records, oldest first (the order that breaks ties between registries).
+
+    `snapshots=False` leaves each record's stored snapshot unread (a poll page needs it only
+    for records it did not just fetch; see `source_snapshots`). Do not read `.snapshot` of a
+    record loaded that way: it would need a lazy load, which async sessions refuse.
+    """
     ids = sorted(set(trial_ids))
     found: dict[int, list[TrialSourceRow]] = {i: [] for i in ids}
     if not ids:
@@ -362,9 +354,24 @@ async def sources_of(
         .where(col(TrialSourceRow.trial_id).in_(ids))
         .order_by(col(TrialSourceRow.first_seen_at), col(TrialSourceRow.id))
     )
+    if not snapshots:
+        query = query.options(defer(TrialSourceRow.snapshot))  # type: ignore[arg-type]
     for row in (await session.exec(query)).all():
         found[row.trial_id].append(row)
     return found
+
+
+async def source_snapshots(
+    session: AsyncSession, source_ids: Iterable[int]
+) -> dict[int, dict[str, Any]]:
+    """The stored snapshot of each of these records, by record id."""
+    wanted = sorted(set(source_ids))
+    if not wanted:
+        return {}
+    query = select(TrialSourceRow.id, TrialSourceRow.snapshot).where(
+        col(TrialSourceRow.id).in_(wanted)
+    )
+    return {i: dict(snapshot) for i, snapshot in (await session.exec(query)).all() if i}
 
 
 async def get_trials_by_id(

@@ -248,7 +248,7 @@ async def check_registries(settings: Settings) -> list[Check]:
     for registry in build_registries(quick):
         name = f"registry {registry.name}"
         where = str(getattr(registry, "base_url", "")) or registry.name
-        setting = "ICTRP_EXPORT" if registry.name == "ictrp" else f"{registry.name.upper()}_API_URL"
+        setting = registry.setting
         try:
             async with asyncio.timeout(NETWORK_TIMEOUT_SECONDS * 3):
                 version = await registry.probe()

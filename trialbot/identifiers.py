@@ -115,9 +115,10 @@ def canonical_ids(texts: Iterable[str | None]) -> set[str]:
 _FREE_TEXT_FIELDS = ("brief_title", "official_title", "summary", "detailed_description")
 
 
-def record_registry(trial: Trial) -> str:
-    """The registry that issued a record: for the WHO export, the registry behind the row."""
-    return registry_of(trial.registry_id) or trial.registry
+def record_registry(registry: str, registry_id: str) -> str:
+    """The registry that issued a record (for a WHO export row, the registry behind it), from
+    the adapter's name and the record's id alone."""
+    return registry_of(registry_id) or registry
 
 
 def own_key(trial: Trial) -> str:

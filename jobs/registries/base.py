@@ -37,6 +37,10 @@ class RequestStats:
 class Registry(Protocol):
     name: str
     """Short stable key stored with every trial, e.g. "ctgov"."""
+    setting: str
+    """The setting that points at the registry (named by `trialbot doctor` when it fails)."""
+    ids_per_fetch: int | None
+    """How many ids `fetch_ids` is best given at once; None: REFRESH_BATCH_SIZE decides."""
 
     async def data_version(self) -> str | None:
         """An opaque marker of the registry's data snapshot, or None if it has none.

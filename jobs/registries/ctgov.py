@@ -108,6 +108,8 @@ class CtgovClient:
     """ClinicalTrials.gov API v2 as a `Registry`: paged broad search, id batches, single records."""
 
     name = "ctgov"
+    setting = "CTGOV_API_URL"
+    ids_per_fetch: int | None = None
 
     def __init__(
         self,

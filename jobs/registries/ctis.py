@@ -140,6 +140,8 @@ class CtisClient:
     """EU CTIS as a `Registry`: candidate searches, then one `retrieve` per kept trial."""
 
     name = "ctis"
+    setting = "CTIS_API_URL"
+    ids_per_fetch: int | None = None
 
     def __init__(
         self,

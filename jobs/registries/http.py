@@ -193,18 +193,10 @@ class PoliteHttp:
                 async with self._client.stream("GET", path) as response:
                     self._requests += 1 + len(response.history)
                     counted = True
-                    status = response.status_code
-                    if status == 429 or status >= 500:
-                        raise _Retryable(
-                            f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After"))
-                        )
-                    if not 200 <= status < 300:
-                        detail = (await response.aread())[:800].decode("utf-8", "replace")
+                    if not 200 <= response.status_code < 300:
+                        body = await response.aread()
                         self._bytes += response.num_bytes_downloaded
-                        raise RegistryError(
-                            f"{self.registry} GET /{path}: HTTP {status}"
-                            + (f": {detail[:200].strip()}" if detail.strip() else "")
-                        )
+                        raise self._failure("GET", path, response, body)
                     kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
                     if kind in refuse_types:
                         self._bytes += response.num_bytes_downloaded
@@ -262,16 +254,20 @@ class PoliteHttp:
         log.debug(
             "%s %s /%s -> %d (%d bytes)", self.registry, method, path, status, len(response.content)
         )
-        if 200 <= status < 300:
+        if 200 <= status < 300 or (status == 404 and allow_404):
             return response
+        raise self._failure(method, path, response, response.content)
+
+    def _failure(self, method: str, path: str, response: httpx.Response, body: bytes) -> Exception:
+        """A non-2xx answer: worth retrying (429, 5xx, with any Retry-After), or a RegistryError
+        quoting the start of the registry's explanation (CT.gov names the bad parameter)."""
+        status = response.status_code
         if status == 429 or status >= 500:
-            raise _Retryable(
+            return _Retryable(
                 f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After"))
             )
-        if status == 404 and allow_404:
-            return response
-        detail = response.content[:800].decode("utf-8", "replace")[:200].strip()
-        raise RegistryError(
+        detail = body[:800].decode("utf-8", "replace")[:200].strip()
+        return RegistryError(
             f"{self.registry} {method} /{path}: HTTP {status}" + (f": {detail}" if detail else "")
         )
 

@@ -508,7 +508,8 @@ class IctrpExport:
     """The ICTRP full export (local file or URL) as a `Registry`."""
 
     name = NAME
-    ids_per_fetch = 1_000_000
+    setting = "ICTRP_EXPORT"
+    ids_per_fetch: int | None = 1_000_000
     """`fetch_ids` scans the whole file once whatever the number of ids: the re-check asks for
     all of them at once instead of one scan per REFRESH_BATCH_SIZE ids."""
 

@@ -285,6 +285,8 @@ class IsrctnClient:
     """ISRCTN as a `Registry`: windowed broad search, id batches, derived status."""
 
     name = "isrctn"
+    setting = "ISRCTN_API_URL"
+    ids_per_fetch: int | None = None
 
     def __init__(
         self,

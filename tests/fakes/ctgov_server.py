@@ -40,23 +40,22 @@ from __future__ import annotations
 
 import argparse
 import calendar
-import contextlib
 import copy
 import json
 import re
 import secrets
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.http_fake import FakeHttpServer
+from tests.fakes.http_fake import Reply as _Reply
 
 API_PREFIX = "/api/v2"
 CONTROL_PREFIX = "/_control"
@@ -147,19 +146,6 @@ class _Cursor:
     offset: int
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "text/plain; charset=utf-8"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    delay: float = 0.0
-    send_bytes: int | None = None
-    """Send only this many body bytes (truncation fault)."""
-    cut_connection: bool = False
-    """Declare the full Content-Length but close after `send_bytes` (a dropped connection)."""
-
-
 def _text(status: int, message: str, **extra: Any) -> _Reply:
     return _Reply(status, message.encode("utf-8"), **extra)
 
@@ -215,85 +201,7 @@ def studies_in(payload: Any) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict) and isinstance(i.get("protocolSection"), dict)]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], fake: FakeCtgov) -> None:
-        self.fake = fake
-        self.open_sockets: set[socket.socket] = set()
-        self.sockets_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.sockets_lock:
-            self.open_sockets.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.sockets_lock:
-            self.open_sockets.discard(request)
-        super().shutdown_request(request)
-
-    def drop_connections(self) -> None:
-        """Wake handler threads parked on idle keep-alive connections so they exit."""
-        with self.sockets_lock:
-            sockets = list(self.open_sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like the real front end
-    disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid 40 ms stalls
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_HEAD(self) -> None:
-        self._serve("HEAD")
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        fake = self.server.fake
-        reply = fake._dispatch(method, self.path, headers, body)
-        try:
-            if reply.delay > 0 and fake._stopping.wait(reply.delay):
-                self.close_connection = True
-                return
-            payload = reply.body
-            sent = payload if reply.send_bytes is None else payload[: reply.send_bytes]
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            declared = len(payload) if reply.cut_connection else len(sent)
-            self.send_header("Content-Length", str(declared))
-            if reply.cut_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if method != "HEAD":
-                self.wfile.write(sent)
-            self.wfile.flush()
-            if method != "HEAD":
-                fake._count_sent(len(sent))
-            if reply.cut_connection:
-                self.close_connection = True
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request stderr line."""
-
-
-class FakeCtgov:
+class FakeCtgov(FakeHttpServer):
     """In-memory ClinicalTrials.gov v2 over real HTTP. Use as `with FakeCtgov() as fake:`."""
 
     def __init__(
@@ -305,12 +213,8 @@ class FakeCtgov:
         api_version: str = API_VERSION,
         studies: Iterable[dict[str, Any]] = (),
     ) -> None:
-        self._host = host
-        self._port = port
+        super().__init__(host=host, port=port)
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._studies: dict[str, dict[str, Any]] = {}
         self._aliases: dict[str, str] = {}
         self._tokens: dict[str, _Cursor] = {}
@@ -325,55 +229,6 @@ class FakeCtgov:
         """Response body bytes written for API requests (headers not counted)."""
         for study in studies:
             self.upsert(study)
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        self._server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"FakeCtgov:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.drop_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeCtgov is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def root_url(self) -> str:
-        return f"http://{self._host}:{self.port}"
 
     @property
     def base_url(self) -> str:

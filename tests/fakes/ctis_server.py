@@ -51,17 +51,16 @@ import json
 import math
 import re
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.http_fake import FakeHttpServer
+from tests.fakes.http_fake import Reply as _Reply
 from trialbot.countries import to_iso2
 
 API_PREFIX = "/ctis-public-api"
@@ -158,21 +157,16 @@ class _Fault:
         return rel_path == self.path
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: list[tuple[str, str]] = field(default_factory=list)
+JSON = "application/json"
 
 
 def _json(payload: Any, status: int = 200) -> _Reply:
-    return _Reply(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+    return _Reply(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), JSON)
 
 
 def _error(status: int, message: str, **extra: Any) -> _Reply:
     payload = {"status": status, "error": message}
-    return _Reply(status, json.dumps(payload).encode("utf-8"), **extra)
+    return _Reply(status, json.dumps(payload).encode("utf-8"), JSON, **extra)
 
 
 # -- reading stored records (tolerant: fixtures include deliberately broken ones) -------------
@@ -359,67 +353,7 @@ def matches(record: dict[str, Any], criteria: dict[str, Any]) -> bool:
 # -- HTTP ------------------------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], fake: FakeCtis) -> None:
-        self.fake = fake
-        self.open_sockets: set[socket.socket] = set()
-        self.sockets_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.sockets_lock:
-            self.open_sockets.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.sockets_lock:
-            self.open_sockets.discard(request)
-        super().shutdown_request(request)
-
-    def drop_connections(self) -> None:
-        """Wake handler threads parked on idle keep-alive connections so they exit."""
-        with self.sockets_lock:
-            sockets = list(self.open_sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        reply = self.server.fake._dispatch(method, self.path, body)
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request stderr line."""
-
-
-class FakeCtis:
+class FakeCtis(FakeHttpServer):
     """In-memory CTIS public API over real HTTP. Use as `with FakeCtis() as fake:`."""
 
     def __init__(
@@ -431,11 +365,8 @@ class FakeCtis:
         max_rows: int = MAX_ROWS,
         max_page_size: int = MAX_PAGE_SIZE,
     ) -> None:
-        self._host = host
-        self._port = port
+        super().__init__(host=host, port=port)
         self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._records: dict[str, dict[str, Any]] = {}
         self._faults: list[_Fault] = []
         self.max_rows = max_rows
@@ -446,51 +377,6 @@ class FakeCtis:
             self.upsert(record)
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        self._server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"FakeCtis:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        server.shutdown()
-        server.drop_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeCtis is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def root_url(self) -> str:
-        return f"http://{self._host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -589,7 +475,9 @@ class FakeCtis:
 
     # -- HTTP ----------------------------------------------------------------------------------
 
-    def _dispatch(self, method: str, raw_path: str, body: bytes) -> _Reply:
+    def _dispatch(
+        self, method: str, raw_path: str, request_headers: dict[str, str], body: bytes
+    ) -> _Reply:
         """Route one request (called from handler threads)."""
         parts = urlsplit(raw_path)
         if parts.path.startswith(CONTROL_PREFIX + "/"):

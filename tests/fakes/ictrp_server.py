@@ -31,24 +31,23 @@ the printed URL (first stdout line) until interrupted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import email.utils
 import hashlib
 import io
 import signal
-import socket
 import sys
 import threading
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
+
+from tests.fakes.http_fake import FakeHttpServer
+from tests.fakes.http_fake import Reply as _Reply
 
 WHO_COLUMNS: tuple[str, ...] = (
     "TrialID",
@@ -269,93 +268,7 @@ class _Fault:
     retry_after: str | None = None
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "text/plain; charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = ()
-    send_bytes: int | None = None
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], fake: FakeIctrp) -> None:
-        self.fake = fake
-        self.open_sockets: set[socket.socket] = set()
-        self.sockets_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.sockets_lock:
-            self.open_sockets.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.sockets_lock:
-            self.open_sockets.discard(request)
-        super().shutdown_request(request)
-
-    def drop_connections(self) -> None:
-        with self.sockets_lock:
-            sockets = list(self.open_sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_HEAD(self) -> None:
-        self._serve("HEAD")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        fake = self.server.fake
-        reply = fake._dispatch(method, self.path, body)
-        payload = reply.body
-        sent = payload if reply.send_bytes is None else payload[: reply.send_bytes]
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            if reply.send_bytes is not None:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if method != "HEAD":
-                self.wfile.write(sent)
-                fake._count_sent(len(sent))
-            self.wfile.flush()
-            if reply.send_bytes is not None:
-                self.close_connection = True
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request stderr line."""
-
-
-class FakeIctrp:
+class FakeIctrp(FakeHttpServer):
     """The ICTRP export over real HTTP. Use as `with FakeIctrp(rows) as fake:`."""
 
     def __init__(
@@ -371,11 +284,8 @@ class FakeIctrp:
         validators: bool = True,
         last_modified: datetime = DEFAULT_LAST_MODIFIED,
     ) -> None:
-        self._host = host
-        self._port = port
+        super().__init__(host=host, port=port)
         self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._rows: dict[str, dict[str, str]] = {}
         self._faults: list[_Fault] = []
         self._raw: bytes | None = None
@@ -394,51 +304,6 @@ class FakeIctrp:
             self.upsert(row)
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        self._server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"FakeIctrp:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        server.shutdown()
-        server.drop_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeIctrp is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def root_url(self) -> str:
-        return f"http://{self._host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -562,7 +427,9 @@ class FakeIctrp:
 
     # -- HTTP ----------------------------------------------------------------------------------
 
-    def _dispatch(self, method: str, raw_path: str, body: bytes) -> _Reply:
+    def _dispatch(
+        self, method: str, raw_path: str, request_headers: dict[str, str], body: bytes
+    ) -> _Reply:
         path = urlsplit(raw_path).path
         with self._lock:
             self.requests.append((method, raw_path, body))
@@ -586,6 +453,7 @@ class FakeIctrp:
             reply = _Reply(200, data, kind, headers)
             if fault is not None and fault.kind == "truncate":
                 reply.send_bytes = max(1, len(data) // 2)
+                reply.cut_connection = True
             return reply
 
 

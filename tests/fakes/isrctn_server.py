@@ -47,22 +47,21 @@ its first stdout line and serves the *.xml records of DIR until interrupted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import re
 import signal
-import socket
 import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
+
+from tests.fakes.http_fake import FakeHttpServer
+from tests.fakes.http_fake import Reply as _Reply
 
 API_PREFIX = "/api"
 NAMESPACE = "http://www.67bricks.com/isrctn"
@@ -372,80 +371,7 @@ class _Fault:
     seconds: float = 0.0
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "text/plain; charset=utf-8"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    delay: float = 0.0
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], fake: FakeIsrctn) -> None:
-        self.fake = fake
-        self.open_sockets: set[socket.socket] = set()
-        self.sockets_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.sockets_lock:
-            self.open_sockets.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.sockets_lock:
-            self.open_sockets.discard(request)
-        super().shutdown_request(request)
-
-    def drop_connections(self) -> None:
-        with self.sockets_lock:
-            sockets = list(self.open_sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        fake = self.server.fake
-        reply = fake._dispatch(method, self.path, body)
-        try:
-            if reply.delay > 0 and fake._stopping.wait(reply.delay):
-                self.close_connection = True
-                return
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-            self.wfile.flush()
-            fake._count_sent(len(reply.body))
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request stderr line."""
-
-
-class FakeIsrctn:
+class FakeIsrctn(FakeHttpServer):
     """In-memory ISRCTN XML API over real HTTP. Use as `with FakeIsrctn() as fake:`."""
 
     def __init__(
@@ -455,12 +381,8 @@ class FakeIsrctn:
         port: int = 0,
         records: Iterable[dict[str, Any] | str] = (),
     ) -> None:
-        self._host = host
-        self._port = port
+        super().__init__(host=host, port=port)
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._records: dict[str, _Stored] = {}
         self._faults: list[_Fault] = []
         self._counter = 0
@@ -471,49 +393,6 @@ class FakeIsrctn:
             self.upsert(record)
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        self._server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"FakeIsrctn:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.drop_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeIsrctn is not started")
-        return int(self._server.server_address[1])
 
     @property
     def base_url(self) -> str:
@@ -645,7 +524,9 @@ class FakeIsrctn:
 
     # -- serving -------------------------------------------------------------------------------
 
-    def _dispatch(self, method: str, target: str, body: bytes) -> _Reply:
+    def _dispatch(
+        self, method: str, target: str, request_headers: dict[str, str], body: bytes
+    ) -> _Reply:
         parts = urlsplit(target)
         if parts.path != API_PREFIX and not parts.path.startswith(API_PREFIX + "/"):
             return _Reply(404, b"Not Found")

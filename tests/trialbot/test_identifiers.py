@@ -53,7 +53,10 @@ def test_things_that_are_not_registry_ids(text: str) -> None:
 
 def test_link_keys_trust_secondary_ids_but_only_other_registries_in_free_text() -> None:
     trial = normalise(study("NCT03545607__2019-08-13"))
-    assert own_key(trial) == "NCT03545607" and record_registry(trial) == "ClinicalTrials.gov"
+    assert (
+        own_key(trial) == "NCT03545607"
+        and record_registry(trial.registry, trial.registry_id) == "ClinicalTrials.gov"
+    )
     derived = trial.model_copy(
         update={
             "summary": "Follows NCT01436487. Also registered as ISRCTN 87654321.",
