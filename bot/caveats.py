@@ -22,7 +22,8 @@ from functools import cached_property
 from typing import Literal
 
 from bot.plain import facts
-from jobs.classify import Classification, inclusion_criteria
+from jobs.classify import inclusion_criteria
+from trialbot.classification import Classification
 from trialbot.model import OPEN_STATUSES, Trial
 
 Severity = Literal["A", "H", "M", "I"]

@@ -29,10 +29,10 @@ from bot import callbacks
 from bot.caveats import ALWAYS, Caveat, evaluate
 from bot.i18n import Translator, translator
 from bot.plain import facts, words
-from bot.plain.measure import visible_text
-from jobs.classify import Classification
-from jobs.match import Match, SiteMatch, SubscriptionFilter
-from jobs.registries.ictrp_record import source_registry_of
+from bot.telegram_text import visible_length
+from trialbot.classification import Classification
+from trialbot.identifiers import source_registry_of
+from trialbot.matching import Match, SiteMatch, SubscriptionFilter
 from trialbot.model import STOPPED_STATUSES, FieldChange, Site, SourceRef, Trial
 
 MAX_LENGTH = 4096
@@ -73,11 +73,6 @@ class DigestItem:
 def esc(text: str) -> str:
     """Text node escaping for Telegram HTML (`<`, `>`, `&`)."""
     return html.escape(text, quote=False)
-
-
-def visible_length(html_text: str) -> int:
-    """Length after entity parsing, in UTF-16 code units (how Telegram counts)."""
-    return len(visible_text(html_text).encode("utf-16-le")) // 2
 
 
 # --- sections and fitting ------------------------------------------------------------------
@@ -552,7 +547,7 @@ def change_lines(
     """Plain sentences for the changes a patient would care about (none for the rest)."""
     notable = [c for c in changes if c.notable]
     lines: list[str] = []
-    kinds = {c.kind for c in notable}
+    kinds: set[str] = {c.kind for c in notable}
     for change in notable:
         wording = _CHANGE_WORDS.get(change.kind)
         line = wording(change, trial, verdict, t, kinds) if wording else None
@@ -762,5 +757,4 @@ __all__ = [
     "render_detail",
     "render_digest",
     "render_new_trial",
-    "visible_length",
 ]

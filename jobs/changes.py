@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trialbot.model import FINGERPRINT_EXCLUDED_DATES, FieldChange
+from trialbot.model import FINGERPRINT_EXCLUDED_DATES, ChangeKind, FieldChange
 
 Snapshot = Mapping[str, Any]
 
 NOTABLE_DATES = ("start", "primary_completion", "completion")
-_SCALARS = {
+_SCALARS: dict[str, ChangeKind] = {
     "brief_title": "title",
     "overall_status": "status",
     "why_stopped": "why_stopped",

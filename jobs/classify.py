@@ -55,72 +55,25 @@ summary/description. Ages, follow-up periods and dosing schedules are rejected.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal, cast, get_args
+from typing import cast
 
 from jobs import vocabulary as vocab
+from trialbot.classification import (
+    BUCKETS,
+    Classification,
+    StemCellTier,
+    StrokeBucket,
+    StrokePhase,
+)
 from trialbot.model import MeshTerm, Trial
-
-StemCellTier = Literal["core", "borderline", "excluded"]
-StrokeBucket = Literal[
-    "ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage", "stroke_unspecified"
-]
-StrokePhase = Literal["acute", "subacute", "chronic", "mixed", "unspecified"]
 
 CLASSIFIER_VERSION = 1
 """Bump whenever a rule or term table changes; stored with each result so old ones can be
 re-run."""
 
-_TIERS: tuple[str, ...] = get_args(StemCellTier)
-_BUCKETS: tuple[str, ...] = get_args(StrokeBucket)
-_PHASES: tuple[str, ...] = get_args(StrokePhase)
-_SPECIFIC: frozenset[str] = frozenset(_BUCKETS) - {"stroke_unspecified"}
-
-
-@dataclass(frozen=True)
-class Classification:
-    """The verdict on one trial, with the reasons a reviewer needs to check it."""
-
-    tier: StemCellTier
-    buckets: tuple[StrokeBucket, ...]
-    stroke_phase: StrokePhase
-    reasons: tuple[str, ...]
-
-    @property
-    def relevant(self) -> bool:
-        """Alert-worthy: some stem-cell(-adjacent) treatment and a stroke it is meant for."""
-        return self.tier != "excluded" and bool(self.buckets)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "tier": self.tier,
-            "buckets": list(self.buckets),
-            "stroke_phase": self.stroke_phase,
-            "reasons": list(self.reasons),
-            "relevant": self.relevant,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Classification:
-        """Inverse of `to_json`; raises ValueError on anything that did not come from it."""
-        tier, phase = data.get("tier"), data.get("stroke_phase")
-        buckets, reasons = data.get("buckets"), data.get("reasons")
-        if tier not in _TIERS:
-            raise ValueError(f"bad tier {tier!r}")
-        if phase not in _PHASES:
-            raise ValueError(f"bad stroke_phase {phase!r}")
-        if not isinstance(buckets, list) or any(b not in _BUCKETS for b in buckets):
-            raise ValueError(f"bad buckets {buckets!r}")
-        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-            raise ValueError(f"bad reasons {reasons!r}")
-        return cls(
-            tier=cast(StemCellTier, tier),
-            buckets=tuple(sorted(cast(list[StrokeBucket], buckets))),
-            stroke_phase=cast(StrokePhase, phase),
-            reasons=tuple(cast(list[str], reasons)),
-        )
-
+_SPECIFIC: frozenset[str] = frozenset(BUCKETS) - {"stroke_unspecified"}
 
 # --- compiled tables ------------------------------------------------------------------------
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jobs.classify import Classification
-from jobs.match import Geocoder, filter_of_values, match
-from storage.chats import ActiveSubscription
+from storage.chats import ActiveSubscription, filter_of_values
 from storage.outbox import AlertIn
+from trialbot.classification import Classification
+from trialbot.matching import Geocoder, match
 from trialbot.model import FieldChange, Trial
 
 

@@ -19,9 +19,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jobs.changes import diff
-from jobs.classify import CLASSIFIER_VERSION, Classification, classify
+from jobs.classify import CLASSIFIER_VERSION, classify
 from jobs.fanout import StoredChange, alerts_for
-from jobs.match import gazetteer_geocoder
 from jobs.merge import merge, preference
 from jobs.registries.base import RawRecord, RecordError, Registry, RegistryError
 from storage import chats, outbox, poll_state
@@ -29,7 +28,9 @@ from storage import trials as store
 from storage.db import Database
 from storage.tables import TrialSourceRow, utcnow
 from trialbot import metrics
+from trialbot.classification import Classification
 from trialbot.identifiers import link_keys, record_registry
+from trialbot.matching import gazetteer_geocoder
 from trialbot.model import FieldChange, Trial
 
 log = logging.getLogger(__name__)

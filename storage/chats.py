@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.tables import ChatRow, OutboxRow, SubscriptionRow, utcnow
+from trialbot.matching import ALL_CONDITIONS, SubscriptionFilter
 
 MAX_SUBSCRIPTIONS = 20
 """Per chat. Plenty for a caregiver; a cap keeps a runaway script from filling the table."""
@@ -138,17 +139,6 @@ async def delete_subscriptions(
     return len((await session.exec(query.returning(col(SubscriptionRow.id)))).all())
 
 
-async def active_subscriptions(session: AsyncSession) -> list[tuple[ChatRow, SubscriptionRow]]:
-    """Every subscription of every active, unpaused chat (for matching)."""
-    query = (
-        select(ChatRow, SubscriptionRow)
-        .join(SubscriptionRow, col(SubscriptionRow.chat_id) == col(ChatRow.chat_id))
-        .where(col(ChatRow.active).is_(True), col(ChatRow.paused).is_(False))
-        .order_by(col(ChatRow.chat_id), col(SubscriptionRow.id))
-    )
-    return [(chat, sub) for chat, sub in (await session.exec(query)).all()]
-
-
 @dataclass(frozen=True, slots=True)
 class ActiveSubscription:
     """A subscription with the chat options matching needs, as plain values (no ORM)."""
@@ -192,6 +182,44 @@ async def active_subscription_values(session: AsyncSession) -> list[ActiveSubscr
     )
     rows = await session.exec(query)  # type: ignore[call-overload]  # a plain SQLAlchemy select
     return [ActiveSubscription(*row) for row in rows.all()]
+
+
+def filter_of(chat: ChatRow, sub: SubscriptionRow) -> SubscriptionFilter:
+    """The match filter for a stored subscription and its chat's options."""
+    assert sub.id is not None
+    return filter_of_values(
+        ActiveSubscription(
+            chat_id=chat.chat_id,
+            delivery=chat.delivery,
+            include_borderline=chat.include_borderline,
+            include_not_recruiting=chat.include_not_recruiting,
+            id=sub.id,
+            conditions=sub.conditions,
+            countries=sub.countries,
+            lat=sub.lat,
+            lon=sub.lon,
+            radius_km=sub.radius_km,
+            point_country=sub.point_country,
+            label=sub.label,
+            place_name=sub.place_name,
+        )
+    )
+
+
+def filter_of_values(active: ActiveSubscription) -> SubscriptionFilter:
+    return SubscriptionFilter(
+        id=active.id,
+        conditions=frozenset(active.conditions) or ALL_CONDITIONS,
+        countries=frozenset(active.countries),
+        lat=active.lat,
+        lon=active.lon,
+        radius_km=active.radius_km,
+        point_country=active.point_country,
+        label=active.label,
+        place_name=active.place_name,
+        include_borderline=active.include_borderline,
+        include_not_recruiting=active.include_not_recruiting,
+    )
 
 
 async def forget(session: AsyncSession, chat_id: int) -> None:

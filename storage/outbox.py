@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.chats import filter_of
 from storage.tables import (
     ChatRow,
     OutboxRow,
@@ -29,6 +30,8 @@ from storage.tables import (
     TrialVersionRow,
     utcnow,
 )
+from storage.trials import StoredTrial, stored_trial
+from trialbot.matching import SubscriptionFilter
 
 ACTIVE = ("pending", "held", "sending")
 MAX_ERROR = 500
@@ -263,13 +266,12 @@ async def take_held(session: AsyncSession, chat_id: int) -> list[OutboxRow]:
 
 @dataclass
 class AlertContext:
-    """Everything needed to render one queued alert."""
+    """Everything needed to render one queued alert: the chat, the trial version with its
+    changes, and the match filters of the subscriptions it was queued for."""
 
     chat: ChatRow
-    trial: TrialRow
-    snapshot: dict[str, Any]
-    changes: list[TrialChangeRow]
-    subscriptions: list[SubscriptionRow]
+    stored: StoredTrial
+    filters: list[SubscriptionFilter]
 
 
 async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext | None:
@@ -296,4 +298,6 @@ async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext |
             )
         )
     ).all()
-    return AlertContext(chat, trial, dict(version.snapshot), list(changes), list(subs))
+    return AlertContext(
+        chat, stored_trial(trial, version.snapshot, changes), [filter_of(chat, s) for s in subs]
+    )

@@ -6,7 +6,7 @@ page, or one trial together with its alerts later on, is stored atomically.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from storage.tables import (
     TrialVersionRow,
     utcnow,
 )
+from trialbot.classification import Classification
 from trialbot.identifiers import canonical, link_keys
 from trialbot.model import FieldChange, Trial, fingerprint_of
 
@@ -273,10 +274,36 @@ async def count_trials(session: AsyncSession, *, relevant_only: bool = True) -> 
     return int((await session.exec(query)).one())
 
 
-async def current_versions(
-    session: AsyncSession, *, relevant_only: bool = True
-) -> list[tuple[TrialRow, dict[str, Any]]]:
-    """Each trial with the snapshot of its current version."""
+@dataclass(frozen=True)
+class StoredTrial:
+    """A stored trial as the layers above read it: the record of one version, the verdict it
+    was stored with, and the field changes that version brought (none for a first version, or
+    when the caller did not ask)."""
+
+    trial: Trial
+    verdict: Classification
+    changes: tuple[FieldChange, ...] = ()
+
+
+def field_change(row: TrialChangeRow) -> FieldChange:
+    return FieldChange(
+        field=row.field, kind=row.kind, notable=row.notable, old=row.old, new=row.new
+    )
+
+
+def stored_trial(
+    row: TrialRow, snapshot: Mapping[str, Any], changes: Iterable[TrialChangeRow] = ()
+) -> StoredTrial:
+    """The one way a stored trial is rebuilt for rendering and matching."""
+    return StoredTrial(
+        Trial.model_validate(snapshot),
+        Classification.from_json(row.classification),
+        tuple(field_change(c) for c in changes),
+    )
+
+
+async def current_trials(session: AsyncSession, *, relevant_only: bool = True) -> list[StoredTrial]:
+    """Each trial as its current version describes it."""
     query = select(TrialRow, TrialVersionRow.snapshot).join(
         TrialVersionRow,
         (col(TrialVersionRow.trial_id) == col(TrialRow.id))
@@ -285,7 +312,16 @@ async def current_versions(
     if relevant_only:
         query = query.where(col(TrialRow.relevant).is_(True))
     rows = await session.exec(query.order_by(col(TrialRow.id)))
-    return [(row, dict(snapshot)) for row, snapshot in rows.all()]
+    return [stored_trial(row, snapshot) for row, snapshot in rows.all()]
+
+
+async def find_current_trial(session: AsyncSession, ident: str) -> StoredTrial | None:
+    """The current version of the trial known under this id (any of its records' ids)."""
+    row = await find_trial(session, ident)
+    if row is None:
+        return None
+    snapshot = await current_snapshot(session, row)
+    return stored_trial(row, snapshot) if snapshot else None
 
 
 # --- registry records of a trial (see jobs/merge.py) ----------------------------------------

@@ -8,11 +8,14 @@ which turns that into a failure so CI can never go green without them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -72,7 +75,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """`trialbot ARGS` as a real process, the way a maintainer runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "trialbot.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         env=env,
         cwd=str(cwd),
         capture_output=True,
@@ -136,3 +139,22 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     yield database
     await database.dispose()
+
+
+async def aiosqlite_threads_stopped(timeout: float = 5.0) -> None:
+    """Wait for aiosqlite's worker threads to end before the test's event loop closes.
+
+    When a connection attempt fails, aiosqlite stops its thread without awaiting the stop
+    (`Connection._connect` -> `stop()`): the thread later hands the result to the loop, and if
+    the test's loop has closed by then the thread raises "Event loop is closed", which pytest
+    reports against whichever test runs next. A service's loop outlives its threads; a test's
+    does not.
+    """
+    deadline = time.monotonic() + timeout
+    while any(
+        "_connection_worker_thread" in thread.name and thread.is_alive()
+        for thread in threading.enumerate()
+    ):
+        if time.monotonic() > deadline:
+            return
+        await asyncio.sleep(0.01)

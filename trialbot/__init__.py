@@ -1,3 +1,5 @@
-"""Shared core of the trial-alert service: settings, the registry-neutral trial model, CLI."""
+"""The shared core: settings, logging, metrics, the registry-neutral trial model, countries,
+geography, registry identifiers, and the domain types the other layers exchange
+(classification, matching). It imports none of `storage`, `jobs`, `bot` or `app`."""
 
 __version__ = "0.1.0"

@@ -141,3 +141,53 @@ def link_keys(trial: Trial) -> set[str]:
         text = getattr(trial, name)
         keys.update(ident for reg, ident in find_ids(text) if reg != own_registry)
     return keys
+
+
+_WHO_ROW_SOURCES: tuple[tuple[str, str], ...] = (
+    ("JPRN-JRCT", "jRCT"),
+    ("JPRN-UMIN", "UMIN-CTR"),
+    ("JPRN-JAPICCTI", "JapicCTI"),
+    ("JPRN-JMA", "JMACCT"),
+    ("JPRN", "JPRN"),
+    ("JRCT", "jRCT"),
+    ("UMIN", "UMIN-CTR"),
+    ("CHICTR", "ChiCTR"),
+    ("ITMCTR", "ITMCTR"),
+    ("CTRI", "CTRI"),
+    ("ACTRN", "ANZCTR"),
+    ("DRKS", "DRKS"),
+    ("KCT", "CRiS"),
+    ("IRCT", "IRCT"),
+    ("RBR", "ReBEC"),
+    ("PACTR", "PACTR"),
+    ("TCTR", "TCTR"),
+    ("LBCTR", "LBCTR"),
+    ("SLCTR", "SLCTR"),
+    ("RPCEC", "RPCEC"),
+    ("PER-", "REPEC"),
+    ("NL-OMON", "OMON"),
+    ("NTR", "NTR"),
+    ("NL", "NTR"),
+    ("EUCTR", "EUCTR"),
+    ("CTIS", "EU CTIS"),
+    ("NCT", "ClinicalTrials.gov"),
+    ("ISRCTN", "ISRCTN"),
+)
+"""Id prefix (upper-cased) -> short display name; more specific prefixes first. Names follow
+`PATTERNS` where both name a registry (ClinicalTrials.gov, EU CTIS, UMIN-CTR, CRiS)."""
+
+
+def source_registry_of(trial_id: str) -> str:
+    """The registry an ICTRP TrialID comes from ("ChiCTR2000031319" -> "ChiCTR"), else "WHO ICTRP".
+
+    For display: the alert renderer shows e.g. "ChiCTR (via WHO ICTRP)".
+    """
+    upper = (trial_id or "").strip().upper()
+    for prefix, name in _WHO_ROW_SOURCES:
+        if upper.startswith(prefix):
+            rest = upper[len(prefix) :]
+            # "NL"/"NTR" are short: a digit must follow ("NL7654", "NTR1234").
+            if prefix in ("NL", "NTR") and not rest[:1].isdigit():
+                continue
+            return name
+    return "WHO ICTRP"

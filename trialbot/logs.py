@@ -67,3 +67,11 @@ def configure_logging(
     # httpx logs every request URL at INFO; Telegram URLs carry the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def error_line(exc: BaseException) -> str:
+    """An exception as one short line for operators (health JSON, `doctor`, admin messages):
+    SQLAlchemy and httpx append the SQL, a help link or a traceback-like tail otherwise."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
+    return f"{name}: {text}"[:300] if text else name

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -211,6 +211,25 @@ def fingerprint_of(snapshot: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+ChangeKind = Literal[
+    "title",
+    "status",
+    "why_stopped",
+    "results_posted",
+    "enrollment",
+    "phases",
+    "date",
+    "eligibility",
+    "site_added",
+    "site_removed",
+    "site_status",
+    "source_added",
+    "source_removed",
+    "other",
+]
+"""How to read a change's old and new values (the renderer has words for each)."""
+
+
 class FieldChange(_Model):
     """One user-visible difference between two versions of a trial.
 
@@ -219,7 +238,7 @@ class FieldChange(_Model):
     """
 
     field: str
-    kind: str
+    kind: ChangeKind
     notable: bool
     old: Any = None
     new: Any = None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.handlers.common import esc
 from bot.i18n import Translator
-from jobs.match import ALL_CONDITIONS
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.countries import display_name
 from trialbot.geo import gazetteer
+from trialbot.matching import ALL_CONDITIONS
 
 CONDITION_ORDER = ("ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage")
 

@@ -34,11 +34,11 @@ from bot.handlers.describe import gazetteer, subscription_text
 from bot.handlers.trials import SEE_RECENT, count_matches
 from bot.i18n import Translator
 from bot.parsing import DEFAULT_RADIUS_KM, ParseProblem, parse_subscribe
-from jobs.match import ALL_CONDITIONS
 from storage import chats as store
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.countries import display_name, parse_country_list, suggest_countries
 from trialbot.geo import Place, parse_coordinates, validate_radius_km
+from trialbot.matching import ALL_CONDITIONS
 
 PICK_CONDITION = callbacks.register("sc", 1)
 PICK_WHERE = callbacks.register("sw", 1)

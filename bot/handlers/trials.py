@@ -12,12 +12,13 @@ from bot import callbacks
 from bot.handlers.common import Context, Deps, chat_of, command_args, esc, keyboard, reply
 from bot.markup import to_markup
 from bot.render import Rendered, render_detail
-from jobs.classify import Classification
-from jobs.match import Match, SubscriptionFilter, filter_of, match
-from jobs.match import gazetteer_geocoder as geocode
 from storage import chats as store
 from storage import trials as trial_store
+from storage.chats import filter_of
 from storage.tables import ChatRow, SubscriptionRow
+from trialbot.classification import Classification
+from trialbot.matching import Match, SubscriptionFilter, matches
+from trialbot.matching import gazetteer_geocoder as geocode
 from trialbot.model import Trial
 
 SEE_RECENT = callbacks.register("rc", 0)
@@ -31,22 +32,14 @@ class Found:
     matches: tuple[Match, ...]
 
 
-async def _current(deps: Deps) -> list[tuple[Trial, Classification]]:
-    async with deps.db.read() as session:
-        rows = await trial_store.current_versions(session)
-    return [
-        (Trial.model_validate(snapshot), Classification.from_json(row.classification))
-        for row, snapshot in rows
-    ]
-
-
 async def matching(deps: Deps, filters: list[SubscriptionFilter]) -> list[Found]:
     """Stored trials matching any of the filters, most recently updated first."""
+    async with deps.db.read() as session:
+        current = await trial_store.current_trials(session)
     found = []
-    for trial, verdict in await _current(deps):
-        matches = tuple(m for f in filters if (m := match(trial, verdict, f, geocode)))
-        if matches:
-            found.append(Found(trial, verdict, matches))
+    for stored in current:
+        if found_matches := matches(stored.trial, stored.verdict, filters, geocode):
+            found.append(Found(stored.trial, stored.verdict, found_matches))
     found.sort(key=lambda f: f.trial.last_update or "", reverse=True)
     return found
 
@@ -79,18 +72,14 @@ async def show_trial(update: Update, context: Context, chat: ChatRow, ident: str
     _, t = await chat_of(update, context)
     deps = Deps.of(context)
     async with deps.db.read() as session:
-        row = await trial_store.find_trial(session, ident[:80])
-        snapshot = await trial_store.current_snapshot(session, row) if row else None
+        stored = await trial_store.find_current_trial(session, ident[:80])
         subs = await store.subscriptions(session, chat.chat_id)
-    if row is None or snapshot is None:
+    if stored is None:
         await reply(update, t("trial.unknown", id=esc(ident[:80])))
         return
-    trial = Trial.model_validate(snapshot)
-    verdict = Classification.from_json(row.classification)
-    filters = [filter_of(chat, s) for s in subs]
-    matches = tuple(m for f in filters if (m := match(trial, verdict, f, geocode)))
+    found = matches(stored.trial, stored.verdict, [filter_of(chat, s) for s in subs], geocode)
     await send_rendered(
-        update, render_detail(trial, verdict, chat.language or "en", matches=matches)
+        update, render_detail(stored.trial, stored.verdict, chat.language or "en", matches=found)
     )
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from jobs.classify import Classification, inclusion_criteria
+from jobs.classify import inclusion_criteria
+from trialbot.classification import Classification
 from trialbot.model import Trial
 
 Route = Literal[

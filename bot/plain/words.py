@@ -16,7 +16,7 @@ from babel.numbers import format_decimal
 
 from bot.i18n import Translator
 from bot.plain import facts
-from jobs.classify import Classification
+from trialbot.classification import Classification
 from trialbot.countries import display_name
 from trialbot.model import Site, Trial
 

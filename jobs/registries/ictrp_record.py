@@ -234,58 +234,6 @@ def _warn_once(kind: str, value: str, trial_id: str) -> None:
     log.warning("ictrp: unknown %s %r (first seen in %s)", kind, value[:80], trial_id)
 
 
-# --- source registry ---------------------------------------------------------------------------
-
-_SOURCES: Final[tuple[tuple[str, str], ...]] = (
-    ("JPRN-JRCT", "jRCT"),
-    ("JPRN-UMIN", "UMIN-CTR"),
-    ("JPRN-JAPICCTI", "JapicCTI"),
-    ("JPRN-JMA", "JMACCT"),
-    ("JPRN", "JPRN"),
-    ("JRCT", "jRCT"),
-    ("UMIN", "UMIN-CTR"),
-    ("CHICTR", "ChiCTR"),
-    ("ITMCTR", "ITMCTR"),
-    ("CTRI", "CTRI"),
-    ("ACTRN", "ANZCTR"),
-    ("DRKS", "DRKS"),
-    ("KCT", "CRiS"),
-    ("IRCT", "IRCT"),
-    ("RBR", "ReBEC"),
-    ("PACTR", "PACTR"),
-    ("TCTR", "TCTR"),
-    ("LBCTR", "LBCTR"),
-    ("SLCTR", "SLCTR"),
-    ("RPCEC", "RPCEC"),
-    ("PER-", "REPEC"),
-    ("NL-OMON", "OMON"),
-    ("NTR", "NTR"),
-    ("NL", "NTR"),
-    ("EUCTR", "EUCTR"),
-    ("CTIS", "EU CTIS"),
-    ("NCT", "ClinicalTrials.gov"),
-    ("ISRCTN", "ISRCTN"),
-)
-"""Id prefix (upper-cased) -> short display name; more specific prefixes first. Names follow
-`trialbot.identifiers` where both name a registry (ClinicalTrials.gov, EU CTIS, UMIN-CTR, CRiS)."""
-
-
-def source_registry_of(trial_id: str) -> str:
-    """The registry an ICTRP TrialID comes from ("ChiCTR2000031319" -> "ChiCTR"), else "WHO ICTRP".
-
-    For display: the alert renderer shows e.g. "ChiCTR (via WHO ICTRP)".
-    """
-    upper = (trial_id or "").strip().upper()
-    for prefix, name in _SOURCES:
-        if upper.startswith(prefix):
-            rest = upper[len(prefix) :]
-            # "NL"/"NTR" are short: a digit must follow ("NL7654", "NTR1234").
-            if prefix in ("NL", "NTR") and not rest[:1].isdigit():
-                continue
-            return name
-    return "WHO ICTRP"
-
-
 # --- dates -------------------------------------------------------------------------------------
 
 _MONTHS: Final[dict[str, int]] = (

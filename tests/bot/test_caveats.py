@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from bot.caveats import RULES, RULES_BY_ID, SEVERITY_RANK, Caveat, evaluate
-from jobs.classify import Classification, classify
+from jobs.classify import classify
 from jobs.registries.ctgov_record import normalise
 from tests.conftest import CTGOV, load_json, study
+from trialbot.classification import Classification
 from trialbot.model import Arm, Intervention, Site, Trial
 
 TODAY = date(2026, 1, 15)

@@ -17,13 +17,14 @@ from functools import cache
 
 import pytest
 
-from bot.plain.measure import fernandez_huerta, fk_grade, scored_text
-from bot.render import render_change, render_new_trial, visible_length
+from bot.render import render_change, render_new_trial
+from bot.telegram_text import visible_length
 from jobs.changes import diff
 from jobs.classify import classify
-from jobs.match import Match, SubscriptionFilter, sites_in_region
 from jobs.registries.ctgov_record import normalise
+from tests.bot.measure import fernandez_huerta, fk_grade, scored_text
 from tests.conftest import CTGOV, all_recorded_studies, load_json
+from trialbot.matching import Match, SubscriptionFilter, sites_in_region
 
 TODAY = date(2026, 1, 15)
 ANYWHERE = SubscriptionFilter(id=1)

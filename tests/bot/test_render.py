@@ -32,13 +32,14 @@ from bot.render import (
     render_detail,
     render_digest,
     render_new_trial,
-    visible_length,
 )
+from bot.telegram_text import visible_length
 from jobs.changes import diff
-from jobs.classify import Classification, classify
-from jobs.match import Match, SubscriptionFilter, sites_in_region
+from jobs.classify import classify
 from jobs.registries.ctgov_record import normalise
 from tests.conftest import CTGOV, study
+from trialbot.classification import Classification
+from trialbot.matching import Match, SubscriptionFilter, sites_in_region
 from trialbot.model import Arm, Eligibility, FieldChange, Intervention, Site, Trial
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -544,11 +545,11 @@ def test_catalogs_hold_no_markup() -> None:
 def test_preview_prints_the_alert_as_sent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from app import cli
     from jobs.poll import verdict_of
     from storage import trials as store
     from storage.db import Database
     from storage.migrate import upgrade
-    from trialbot import cli
 
     url = f"sqlite:///{tmp_path / 'preview.db'}"
     upgrade(url)

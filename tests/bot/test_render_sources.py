@@ -14,10 +14,10 @@ import pytest
 from bot.render import render_change, render_detail, render_new_trial
 from jobs.changes import diff
 from jobs.classify import classify
-from jobs.match import Match, SubscriptionFilter, sites_in_region
 from jobs.merge import merge
 from jobs.registries.ctgov_record import normalise
 from tests.conftest import study
+from trialbot.matching import Match, SubscriptionFilter, sites_in_region
 from trialbot.model import SecondaryId, Site, Trial
 
 TODAY = date(2026, 11, 22)

@@ -52,7 +52,7 @@ class Service:
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
         self.log = open(cwd / f"service-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "trialbot.cli", "run"],
+            [sys.executable, "-m", "app.cli", "run"],
             env=env,
             cwd=str(cwd),
             stdout=self.log,

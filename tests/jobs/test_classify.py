@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from jobs.classify import CLASSIFIER_VERSION, Classification, classify, inclusion_criteria
+from jobs.classify import CLASSIFIER_VERSION, classify, inclusion_criteria
 from jobs.registries.ctgov_record import normalise
 from jobs.vocabulary import CELL_TERMS
 from tests.conftest import CTGOV, all_recorded_studies, load_json
+from trialbot.classification import Classification
 from trialbot.model import Design, Eligibility, Intervention, MeshTerm, Trial
 
 RECONSTRUCTED = CTGOV / "reconstructed"

@@ -5,15 +5,14 @@ Revises: 0003
 Create Date: 2026-11-22 07:23:54.555691
 """
 
+import re
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 from sqlalchemy.dialects import postgresql
-
-from trialbot.identifiers import link_keys
-from trialbot.model import Trial
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -142,10 +141,7 @@ def _backfill_sources() -> None:
     taken: set[str] = set()
     for row in rows:
         snapshot = dict(row.snapshot)
-        try:
-            keys = sorted(link_keys(Trial.model_validate(snapshot)))
-        except ValueError:
-            keys = [f"{row.registry_name}:{row.registry_id}"]
+        keys = sorted(_link_keys(snapshot)) or [f"{row.registry_name}:{row.registry_id}"]
         bind.execute(
             source.insert().values(
                 trial_id=row.id,
@@ -183,3 +179,88 @@ def downgrade() -> None:
 
     op.drop_table("trial_key")
     # ### end Alembic commands ###
+
+
+# --- a frozen copy of trialbot.identifiers.link_keys as of this revision ----------------------
+# A migration must give the same data whenever it is replayed, so it carries its own copy of
+# the rules instead of importing live code that may change. It reads the stored snapshot (a
+# dict) rather than the live `Trial` model for the same reason.
+
+_ID_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (registry, re.compile(regex, re.IGNORECASE))
+    for registry, regex in (
+        ("ClinicalTrials.gov", r"\bNCT\W{0,2}(0\d{7})\b"),
+        ("EU CTIS", r"(?<![\d-])(20\d{2})-(5\d{5})-(\d{2})-(\d{2})(?![\d-])"),
+        ("EudraCT", r"(?<![\d-])(20\d{2})\W{0,2}(0\d{5})\W{0,2}(\d{2})(?![\d])"),
+        ("ISRCTN", r"\bISRCTN\W{0,2}(\d{8})\b"),
+        ("ANZCTR", r"\b(?:ACTRN|ANZCTR)\W{0,2}(126\d{11})\b"),
+        ("ChiCTR", r"\bChiCTR\W{0,2}(\d{8,10}|[A-Z]{3}\W{0,2}\d{8})\b"),
+        (
+            "CTRI",
+            r"\bCTRI\W{0,2}/\W{0,2}(20\d{2})\W{0,2}/\W{0,2}(\d{2,3})\W{0,2}/\W{0,2}(0\d{5})\b",
+        ),
+        ("DRKS", r"\bDRKS\W{0,2}(000\d{5})\b"),
+        ("jRCT", r"\bjRCT\W{0,2}([a-z\d])\W{0,2}(\d{9})\b"),
+        ("UMIN-CTR", r"\bUMIN\W{0,2}(0000\d{5})\b"),
+        ("CRiS", r"\bKCT\W{0,2}(00\d{5})\b"),
+        ("IRCT", r"\bIRCT\W{0,2}(20\d{10,12}N\d{1,3})\b"),
+    )
+)
+_PREFIXES = {
+    "ClinicalTrials.gov": "NCT",
+    "ISRCTN": "ISRCTN",
+    "ANZCTR": "ACTRN",
+    "DRKS": "DRKS",
+    "UMIN-CTR": "UMIN",
+    "CRiS": "KCT",
+}
+
+
+def _canonical_form(kind: str, groups: tuple[str, ...]) -> str:
+    if kind in _PREFIXES:
+        return _PREFIXES[kind] + groups[0]
+    if kind in ("EU CTIS", "EudraCT"):
+        return "-".join(groups)
+    if kind == "ChiCTR":
+        old = re.fullmatch(r"([A-Za-z]{3})\W*(\d{8})", groups[0])
+        return f"ChiCTR-{old[1].upper()}-{old[2]}" if old else f"ChiCTR{groups[0]}"
+    if kind == "CTRI":
+        return "CTRI/{}/{}/{}".format(*groups)
+    if kind == "jRCT":
+        return f"jRCT{groups[0].lower()}{groups[1]}"
+    return f"IRCT{groups[0].upper()}"
+
+
+def _ids_in(text: object) -> list[tuple[str, str]]:
+    """(registry, canonical id) of every id in the text, first found first."""
+    if not isinstance(text, str) or not text:
+        return []
+    found: dict[str, str] = {}
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _ID_PATTERNS:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(start < t_end and t_start < end for t_start, t_end in taken):
+                continue
+            taken.append((start, end))
+            found.setdefault(_canonical_form(kind, match.groups()), kind)
+    return [(registry, ident) for ident, registry in found.items()]
+
+
+def _link_keys(snapshot: dict[str, Any]) -> set[str]:
+    """The record's own id, its aliases, its secondary ids, and other registries' ids named in
+    its titles and descriptions, each in canonical form."""
+    registry, registry_id = snapshot.get("registry"), snapshot.get("registry_id")
+    if not isinstance(registry, str) or not isinstance(registry_id, str):
+        return set()
+    own = _ids_in(registry_id)
+    keys = {own[0][1] if own else f"{registry}:{registry_id}"}
+    for alias in snapshot.get("aliases") or ():
+        keys.update(ident for _, ident in _ids_in(alias)[:1])
+    for secondary in snapshot.get("secondary_ids") or ():
+        if isinstance(secondary, dict):
+            keys.update(ident for _, ident in _ids_in(secondary.get("id")))
+    own_registry = own[0][0] if own else None
+    for name in ("brief_title", "official_title", "summary", "detailed_description"):
+        keys.update(ident for reg, ident in _ids_in(snapshot.get(name)) if reg != own_registry)
+    return keys

@@ -39,7 +39,6 @@ from jobs.registries.ictrp_record import (
     map_status,
     normalise,
     parse_date,
-    source_registry_of,
 )
 from tests.fakes.ictrp_server import (
     WHO_COLUMNS,
@@ -49,6 +48,7 @@ from tests.fakes.ictrp_server import (
     write_export,
     zip_bytes,
 )
+from trialbot.identifiers import source_registry_of
 from trialbot.model import Dates, Eligibility, Enrollment, KeyDate, SecondaryId, Trial
 from trialbot.settings import Settings
 

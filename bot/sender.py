@@ -32,13 +32,11 @@ from telegram.ext import ExtBot
 from bot.markup import to_markup
 from bot.ratelimit import NO_RETRY
 from bot.render import Rendered, render_change, render_new_trial
-from jobs.classify import Classification
-from jobs.match import filter_of, gazetteer_geocoder, match
 from storage import outbox
 from storage.db import Database
 from storage.tables import OutboxRow, utcnow
 from trialbot import metrics
-from trialbot.model import FieldChange, Trial
+from trialbot.matching import gazetteer_geocoder, matches
 
 log = logging.getLogger(__name__)
 
@@ -65,21 +63,12 @@ class SenderStats:
 
 def render_alert(ctx: outbox.AlertContext, row: OutboxRow) -> Rendered | None:
     """The alert as the chat should read it now (its language, its matched subscriptions)."""
-    trial = Trial.model_validate(ctx.snapshot)
-    verdict = Classification.from_json(ctx.trial.classification)
+    trial, verdict = ctx.stored.trial, ctx.stored.verdict
     lang = ctx.chat.language or "en"
-    matches = tuple(
-        m
-        for sub in ctx.subscriptions
-        if (m := match(trial, verdict, filter_of(ctx.chat, sub), gazetteer_geocoder))
-    )
+    found = matches(trial, verdict, ctx.filters, gazetteer_geocoder)
     if row.kind == "new":
-        return render_new_trial(trial, verdict, matches, lang)
-    changes = [
-        FieldChange(field=c.field, kind=c.kind, notable=c.notable, old=c.old, new=c.new)
-        for c in ctx.changes
-    ]
-    return render_change(trial, verdict, changes, matches, lang)
+        return render_new_trial(trial, verdict, found, lang)
+    return render_change(trial, verdict, ctx.stored.changes, found, lang)
 
 
 class OutboxSender:

@@ -21,18 +21,18 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from telegram.error import Conflict, TelegramError
 
+from app.health import HealthServer, start_health_server
+from bot import digest
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.handlers.admin import RegistryWatch, notify_admins
 from bot.handlers.start import set_commands
-from jobs import digest
+from bot.sender import OutboxSender
 from jobs.poll import PollReport
 from jobs.registries.catalog import build_registries
 from jobs.scheduler import MISFIRE_GRACE_SECONDS, add_poll_jobs
-from jobs.sender import OutboxSender
 from storage import poll_state
 from storage.db import Database
 from storage.instance_lock import AlreadyRunning, InstanceLock
-from trialbot.health import HealthServer, start_health_server
 from trialbot.settings import Settings
 
 log = logging.getLogger(__name__)

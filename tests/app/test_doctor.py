@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from app.doctor import Check, exit_code, format_checks, run_doctor
 from storage.migrate import current_revision, head_revision, upgrade
 from tests.fakes.ctgov_server import FakeCtgov
 from tests.fakes.ctis_server import FakeCtis
 from tests.fakes.telegram_server import TOKEN, FakeTelegram
-from trialbot.doctor import Check, exit_code, format_checks, run_doctor
 from trialbot.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,7 +205,7 @@ def test_cli_doctor_reports_without_migrating(
         "PYTHONPATH": str(ROOT),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "trialbot.cli", "doctor"],
+        [sys.executable, "-m", "app.cli", "doctor"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -226,7 +226,7 @@ async def test_low_disk_is_a_warning(
     migrated: str, fakes: tuple[FakeTelegram, FakeCtgov], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "trialbot.doctor.shutil.disk_usage", lambda _: shutil._ntuple_diskusage(10**12, 0, 10**8)
+        "app.doctor.shutil.disk_usage", lambda _: shutil._ntuple_diskusage(10**12, 0, 10**8)
     )
     checks = await run_doctor(settings_for(migrated, fakes))
     disk = by_name(checks)["disk"]

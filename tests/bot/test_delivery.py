@@ -16,8 +16,8 @@ import pytest
 from sqlmodel import select
 
 from bot.app import build_application
+from bot.sender import OutboxSender
 from jobs.poll import poll
-from jobs.sender import OutboxSender
 from storage import chats, outbox
 from storage.db import Database
 from storage.tables import ChatRow, OutboxRow
@@ -190,7 +190,7 @@ async def test_digest_chats_get_one_message_at_their_hour(
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from jobs.digest import send_digests
+    from bot.digest import send_digests
 
     fake_tg, bot = telegram
     fake_tg.add_chat(7)

@@ -17,7 +17,6 @@ from typing import Any
 from jobs.changes import summarise
 from trialbot import __version__
 from trialbot.logs import configure_logging
-from trialbot.model import FieldChange
 from trialbot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("trialbot")
@@ -155,8 +154,8 @@ async def _poll(settings: Settings, once: bool, refresh: bool, as_json: bool) ->
 
 
 def _run(settings: Settings) -> int:
-    """The service; see trialbot/service.py."""
-    from trialbot.service import run_service
+    """The service; see app/service.py."""
+    from app.service import run_service
 
     settings.bot_token  # noqa: B018 - fail now, with one line, if the token is missing
     return run_service(settings)
@@ -235,6 +234,8 @@ async def _stored_history(settings: Settings, ident: str) -> Any:
 
 
 async def _show(settings: Settings, ident: str, as_json: bool) -> int:
+    from storage.trials import field_change
+
     found = await _stored_history(settings, ident)
     if found is None:
         return 1
@@ -291,10 +292,7 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
             f"    v{v.version} seen {v.seen_at.isoformat()[:19]} (registry update {v.last_update})"
         )
         for c in changes:
-            change = FieldChange(
-                field=c.field, kind=c.kind, notable=c.notable, old=c.old, new=c.new
-            )
-            print(f"      {'*' if c.notable else ' '} {summarise(change)}")
+            print(f"      {'*' if c.notable else ' '} {summarise(field_change(c))}")
     return 0
 
 
@@ -307,9 +305,8 @@ def _rendered_lines(rendered: Any) -> str:
 async def _preview(settings: Settings, ident: str, lang: str, change: bool) -> int:
     """The alert for a stored trial as an "anywhere" subscription would receive it."""
     from bot.render import render_change, render_new_trial
-    from jobs.classify import Classification
-    from jobs.match import Match, SubscriptionFilter, sites_in_region
-    from trialbot.model import Trial
+    from storage.trials import stored_trial
+    from trialbot.matching import Match, SubscriptionFilter, sites_in_region
 
     found = await _stored_history(settings, ident)
     if found is None:
@@ -317,8 +314,10 @@ async def _preview(settings: Settings, ident: str, lang: str, change: bool) -> i
     hist, _ = found
     row = hist.trial
     latest = hist.versions[-1]
-    trial = Trial.model_validate(latest.snapshot)
-    verdict = Classification.from_json(row.classification)
+    stored = stored_trial(
+        row, latest.snapshot, (c for c in hist.changes if c.version_id == latest.id)
+    )
+    trial, verdict = stored.trial, stored.verdict
     anywhere = SubscriptionFilter(id=0)
     matches = [Match(anywhere, sites_in_region(trial.sites, anywhere))]
     if not change:
@@ -327,12 +326,7 @@ async def _preview(settings: Settings, ident: str, lang: str, change: bool) -> i
     if len(hist.versions) < 2:
         print(f"{row.registry_id} has one stored version: nothing has changed yet.")
         return 0
-    changes = [
-        FieldChange(field=c.field, kind=c.kind, notable=c.notable, old=c.old, new=c.new)
-        for c in hist.changes
-        if c.version_id == latest.id
-    ]
-    rendered = render_change(trial, verdict, changes, matches, lang)
+    rendered = render_change(trial, verdict, stored.changes, matches, lang)
     if rendered is None:
         print(
             f"Version {latest.version} of {row.registry_id} has no change a patient would "
@@ -360,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         if args.command == "doctor":  # before the upgrade below: it reports migrations
-            from trialbot.doctor import doctor_command
+            from app.doctor import doctor_command
 
             return doctor_command(settings)
         if args.command == "db":

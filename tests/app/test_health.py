@@ -10,15 +10,16 @@ from typing import Any
 import httpx
 import pytest
 
+from app import health
+from app.health import HealthServer, health_report, start_health_server
 from jobs.classify import classify
 from jobs.poll import verdict_of
 from jobs.registries.ctgov_record import normalise
 from storage import chats, outbox, poll_state
 from storage import trials as trial_store
 from storage.db import Database
+from tests.conftest import aiosqlite_threads_stopped
 from tests.jobs.helpers import oldest_snapshots
-from trialbot import health
-from trialbot.health import HealthServer, health_report, start_health_server
 from trialbot.settings import Settings, load_settings
 
 
@@ -177,6 +178,7 @@ async def test_unreachable_database_is_503(tmp_path: Any) -> None:
     finally:
         await server.close()
         await db.dispose()
+        await aiosqlite_threads_stopped()
 
 
 async def test_metrics_in_prometheus_format(server: HealthServer) -> None:

@@ -19,9 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from jobs.classify import Classification
-from storage.chats import ActiveSubscription
-from storage.tables import ChatRow, SubscriptionRow
+from trialbot.classification import Classification
 from trialbot.geo import gazetteer, haversine_km
 from trialbot.model import Site, Trial
 
@@ -132,42 +130,14 @@ def match(
     return Match(sub, sites)
 
 
-def filter_of(chat: ChatRow, sub: SubscriptionRow) -> SubscriptionFilter:
-    """The match filter for a stored subscription and its chat's options."""
-    assert sub.id is not None
-    return filter_of_values(
-        ActiveSubscription(
-            chat_id=chat.chat_id,
-            delivery=chat.delivery,
-            include_borderline=chat.include_borderline,
-            include_not_recruiting=chat.include_not_recruiting,
-            id=sub.id,
-            conditions=sub.conditions,
-            countries=sub.countries,
-            lat=sub.lat,
-            lon=sub.lon,
-            radius_km=sub.radius_km,
-            point_country=sub.point_country,
-            label=sub.label,
-            place_name=sub.place_name,
-        )
-    )
-
-
-def filter_of_values(active: ActiveSubscription) -> SubscriptionFilter:
-    return SubscriptionFilter(
-        id=active.id,
-        conditions=frozenset(active.conditions) or ALL_CONDITIONS,
-        countries=frozenset(active.countries),
-        lat=active.lat,
-        lon=active.lon,
-        radius_km=active.radius_km,
-        point_country=active.point_country,
-        label=active.label,
-        place_name=active.place_name,
-        include_borderline=active.include_borderline,
-        include_not_recruiting=active.include_not_recruiting,
-    )
+def matches(
+    trial: Trial,
+    verdict: Classification,
+    subs: Iterable[SubscriptionFilter],
+    geocode: Geocoder | None = None,
+) -> tuple[Match, ...]:
+    """The trial's match with each of these subscriptions that it matches, in their order."""
+    return tuple(m for sub in subs if (m := match(trial, verdict, sub, geocode)))
 
 
 def gazetteer_geocoder(city: str, country: str) -> tuple[float, float] | None:

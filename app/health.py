@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from trialbot import metrics
+from trialbot.logs import error_line
 from trialbot.settings import Settings
 
 if TYPE_CHECKING:  # trialbot/ imports storage/ only lazily (docs/decisions.md, Layout)
@@ -67,13 +68,6 @@ _TEXT = "text/plain; charset=utf-8"
 def stale_after(settings: Settings) -> float:
     """Seconds after which a registry's last successful poll makes the service unhealthy."""
     return float(max(3 * settings.poll_interval_seconds, MIN_STALE_SECONDS))
-
-
-def _short_error(exc: BaseException) -> str:
-    """One line for the JSON body (SQLAlchemy appends the SQL and a help link otherwise)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    name = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
-    return f"{name}: {text}"[:300] if text else name
 
 
 async def _read_state(session: AsyncSession, now: datetime) -> tuple[list[PollStateRow], Backlog]:
@@ -114,7 +108,7 @@ async def health_report(
             async with db.read() as session:
                 rows, backlog = await _read_state(session, now)
     except Exception as exc:
-        error = _short_error(exc)
+        error = error_line(exc)
         log.warning("health check: database unreachable: %s", error)
         body["status"] = "unhealthy"
         body["database"] = {"ok": False, "error": error}
@@ -264,7 +258,7 @@ class HealthServer:
             async with asyncio.timeout(DB_TIMEOUT_SECONDS), self.db.read() as session:
                 await _read_state(session, datetime.now(UTC))
         except Exception as exc:
-            log.warning("metrics: could not read the outbox backlog: %s", _short_error(exc))
+            log.warning("metrics: could not read the outbox backlog: %s", error_line(exc))
 
 
 async def _read_head(reader: asyncio.StreamReader) -> list[bytes] | int | None:

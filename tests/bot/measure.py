@@ -1,4 +1,5 @@
-"""Reading-level measurement of alert bodies (shared/domain.md 4.3 and 4.5).
+"""Reading-level measurement of alert bodies (shared/domain.md 4.3 and 4.5), for the tests and
+`bench/readability` only (textstat is a development dependency).
 
 What is scored is what a person reads: the message's visible text (tags removed, entities
 decoded) with registry ids and URLs stripped. English uses Flesch-Kincaid grade, Spanish
@@ -10,31 +11,15 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from html.parser import HTMLParser
 
 from textstat.textstat import textstatistics
+
+from bot.telegram_text import visible_text
 
 _IDS_AND_URLS = re.compile(
     r"\b(?:NCT\d{8}|ChiCTR[\w-]+|jRCT\w+|ISRCTN\d+|\d{4}-\d{6}-\d{2}(?:-\d{2})?)\b|https?://\S+"
     r"|\btd:\S+"
 )
-
-
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def visible_text(html: str) -> str:
-    """The text Telegram shows for an HTML message."""
-    parser = _Text()
-    parser.feed(html)
-    parser.close()
-    return "".join(parser.parts)
 
 
 def scored_text(html: str) -> str:

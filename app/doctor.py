@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
+from trialbot.logs import error_line
 from trialbot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,6 @@ def _fail(name: str, detail: str, fix: str) -> Check:
 
 def _warn(name: str, detail: str, fix: str) -> Check:
     return Check(name, True, detail, fix, warning=True)
-
-
-def _error_text(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    name = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
-    return f"{name}: {text}"[:300] if text else name
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -135,7 +130,7 @@ async def check_database(settings: Settings) -> Check:
         where = str(path) if path is not None else "the PostgreSQL server"
         return _fail(
             "database",
-            f"cannot connect to {where}: {_error_text(exc)}",
+            f"cannot connect to {where}: {error_line(exc)}",
             "check DATABASE_URL, that the server is running and accepts this user and host"
             if path is None
             else "check that the file is a SQLite database and readable by this user",
@@ -164,7 +159,7 @@ async def check_migrations(settings: Settings, database_ok: bool) -> Check:
     try:
         current = await asyncio.to_thread(current_revision, settings.database_url)
     except Exception as exc:
-        return _fail("migrations", f"cannot read the schema version: {_error_text(exc)}", UPGRADE)
+        return _fail("migrations", f"cannot read the schema version: {error_line(exc)}", UPGRADE)
     if current == head:
         return Check("migrations", True, f"schema at head ({head})")
     if current is None:
@@ -223,11 +218,11 @@ async def check_telegram(settings: Settings) -> Check:
     except (NetworkError, TimeoutError, OSError) as exc:
         return _fail(
             "telegram",
-            f"cannot reach {host}: {_error_text(exc)}",
+            f"cannot reach {host}: {error_line(exc)}",
             "check this machine's network access (and TELEGRAM_API_BASE_URL)",
         )
     except TelegramError as exc:
-        return _fail("telegram", f"{host} answered: {_error_text(exc)}", "try again later")
+        return _fail("telegram", f"{host} answered: {error_line(exc)}", "try again later")
     finally:
         await request.shutdown()
     return Check("telegram", True, f"token accepted: @{me.username} (id {me.id})")
@@ -256,7 +251,7 @@ async def check_registries(settings: Settings) -> list[Check]:
             checks.append(
                 _fail(
                     name,
-                    f"cannot read {where}: {_error_text(exc)}",
+                    f"cannot read {where}: {error_line(exc)}",
                     f"check {setting} and this machine's network access; if the registry "
                     "itself is down, the service keeps retrying on its own",
                 )

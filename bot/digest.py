@@ -18,13 +18,11 @@ from telegram.error import Forbidden, TelegramError
 
 from bot.markup import to_markup
 from bot.render import DigestItem, render_digest
-from jobs.classify import Classification
-from jobs.match import filter_of, gazetteer_geocoder, match
 from storage import chats, outbox
 from storage.db import Database
 from storage.tables import ChatRow, utcnow
 from trialbot import metrics
-from trialbot.model import FieldChange, Trial
+from trialbot.matching import gazetteer_geocoder, matches
 
 log = logging.getLogger(__name__)
 
@@ -81,22 +79,10 @@ async def _one(db: Database, bot: Bot, chat_id: int, now: datetime) -> int:
     for row, ctx in contexts:
         if ctx is None:
             continue
-        trial = Trial.model_validate(ctx.snapshot)
-        verdict = Classification.from_json(ctx.trial.classification)
-        matches = tuple(
-            m
-            for sub in ctx.subscriptions
-            if (m := match(trial, verdict, filter_of(chat, sub), gazetteer_geocoder))
-        )
-        changes = (
-            tuple(
-                FieldChange(field=c.field, kind=c.kind, notable=c.notable, old=c.old, new=c.new)
-                for c in ctx.changes
-            )
-            if row.kind == "change"
-            else ()
-        )
-        items.append(DigestItem(trial, verdict, changes, matches))
+        stored = ctx.stored
+        found = matches(stored.trial, stored.verdict, ctx.filters, gazetteer_geocoder)
+        changes = stored.changes if row.kind == "change" else ()
+        items.append(DigestItem(stored.trial, stored.verdict, changes, found))
     period: Literal["daily", "weekly"] = "weekly" if chat.delivery == "weekly" else "daily"
     messages = render_digest(items, chat.language or "en", period) if items else []
     try:
