@@ -13,8 +13,8 @@ from bot.i18n import Translator
 from storage import chats as store
 from storage.tables import ChatRow
 
-REMOVE = callbacks.register("rm", 1)
-CHANGE_RADIUS = callbacks.register("rr", 1)
+REMOVE = callbacks.register("rm", 1, numbers=True)
+CHANGE_RADIUS = callbacks.register("rr", 1, numbers=True)
 
 
 async def list_text(
@@ -94,7 +94,7 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
     query = update.callback_query
     assert query is not None
     chat, t = await chat_of(update, context)
-    sub_id = int(data.args[0]) if data.args[0].isdigit() else -1
+    sub_id = data.number()
     async with Deps.of(context).db.write() as session:
         sub = await store.get_subscription(session, chat.chat_id, sub_id)
         if sub is not None and data.action == REMOVE:

@@ -42,9 +42,9 @@ from trialbot.geo import Place, parse_coordinates, validate_radius_km
 
 PICK_CONDITION = callbacks.register("sc", 1)
 PICK_WHERE = callbacks.register("sw", 1)
-PICK_PLACE = callbacks.register("sp", 1)
-PICK_RADIUS = callbacks.register("sr", 1)
-ADD_LABEL = callbacks.register("lb", 1)
+PICK_PLACE = callbacks.register("sp", 1, numbers=True)
+PICK_RADIUS = callbacks.register("sr", 1, numbers=True)
+ADD_LABEL = callbacks.register("lb", 1, numbers=True)
 CANCEL = callbacks.register("cx", 0)
 
 CONDITION_CODES: dict[str, frozenset[str]] = {
@@ -297,7 +297,7 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
         await set_pending(context, chat, None)
         return
     if data.action == ADD_LABEL:
-        sub_id = int(data.args[0]) if data.args[0].isdigit() else -1
+        sub_id = data.number()
         async with Deps.of(context).db.read() as session:
             sub = await store.get_subscription(session, chat.chat_id, sub_id)
         if sub is None:
@@ -331,17 +331,17 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
             key = "place.ask_private" if is_private(update) else "place.ask_group"
             await reply(update, t(key), prompt_markup(update, t, location=True))
         return
-    if data.action == PICK_PLACE and step == "choose" and data.args[0].isdigit():
+    if data.action == PICK_PLACE and step == "choose":
         places = pending.get("places") or []
-        index = int(data.args[0])
+        index = data.number()
         if index < len(places):
             await query.answer()
             await _after_place(
                 update, context, chat, t, pending, places[index], pending.get("radius")
             )
             return
-    if data.action == PICK_RADIUS and data.args[0].isdigit():
-        km = int(data.args[0])
+    if data.action == PICK_RADIUS:
+        km = data.number()
         if km in RADII and step == "radius":
             await query.answer()
             await create(update, context, chat, t, pending, place=pending["place"], radius=km)
