@@ -49,6 +49,23 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=False)
 
 
+ECHO_LIMIT = 100
+"""The most characters of a user's own input that a reply quotes back."""
+
+
+def echo(typed: Any, limit: int = ECHO_LIMIT) -> str:
+    """Something the user typed, quoted in a reply: cut to `limit` characters, HTML-escaped.
+
+    Every reply that repeats input goes through here. Unbounded, a 4,990-character /subscribe
+    made an error reply longer than Telegram's 4096 characters; Telegram refused it and the
+    user heard nothing. The cut comes before escaping so no `&amp;` is split.
+    """
+    text = str(typed)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return esc(text)
+
+
 def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 

@@ -9,7 +9,16 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
-from bot.handlers.common import Context, Deps, chat_of, command_args, esc, is_admin, keyboard, reply
+from bot.handlers.common import (
+    Context,
+    Deps,
+    chat_of,
+    command_args,
+    echo,
+    is_admin,
+    keyboard,
+    reply,
+)
 from bot.handlers.describe import gazetteer, settings_text
 from bot.handlers.subscribe import prompt_markup, set_pending
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translator
@@ -167,7 +176,7 @@ async def settings_command(update: Update, context: Context) -> None:
     if "timezone" in parsed:
         zone = await _timezone_from(parsed["timezone"])
         if zone is None:
-            await reply(update, t("settings.bad_timezone", value=esc(parsed["timezone"])))
+            await reply(update, t("settings.bad_timezone", value=echo(parsed["timezone"])))
             return
         parsed["timezone"] = zone
     chat = await apply(context, chat, **parsed)
@@ -213,7 +222,7 @@ async def on_text(
     if zone is None:
         await reply(
             update,
-            t("settings.bad_timezone", value=esc(text)),
+            t("settings.bad_timezone", value=echo(text)),
             prompt_markup(update, t, location=True),
         )
         return True

@@ -24,6 +24,7 @@ from bot.handlers.common import (
     Deps,
     chat_of,
     command_args,
+    echo,
     esc,
     is_admin,
     is_private,
@@ -129,7 +130,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
 
 
 def _problem_text(problem: ParseProblem, t: Translator) -> str:
-    values = {k: esc(v) for k, v in problem.values.items()}
+    values = {k: echo(v) for k, v in problem.values.items()}
     text = t(problem.key, **values)
     if problem.key == "sub.parse.country":
         codes = suggest_countries(problem.values.get("value", ""))
@@ -167,7 +168,7 @@ async def resolve_place(
     found = gazetteer().find(query, limit=MAX_PLACES)
     if not found:
         suggestions = gazetteer().suggest(query)
-        text = t("place.unknown", place=esc(query))
+        text = t("place.unknown", place=echo(query))
         if suggestions:
             text += "\n" + t(
                 "suggest.places", names=", ".join(esc(p.label(t.lang)) for p in suggestions)
@@ -191,7 +192,7 @@ async def resolve_place(
     await set_pending(context, chat, base | {"step": "choose", "places": places, "radius": radius})
     rows = [[(p["name"][:60], callbacks.encode(PICK_PLACE, i))] for i, p in enumerate(places)]
     rows.append([(t("button.cancel"), callbacks.encode(CANCEL))])
-    await reply(update, t("place.choose", place=esc(query)), keyboard(rows))
+    await reply(update, t("place.choose", place=echo(query)), keyboard(rows))
 
 
 async def _after_place(
@@ -414,7 +415,7 @@ async def on_text(
         except ValueError:
             km = None
         if km is None:
-            await reply(update, t("radius.invalid", value=esc(text)))
+            await reply(update, t("radius.invalid", value=echo(text)))
             return True
         await create(update, context, chat, t, pending, place=pending["place"], radius=km)
         return True

@@ -9,7 +9,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
-from bot.handlers.common import Context, Deps, chat_of, command_args, esc, keyboard, reply
+from bot.handlers.common import Context, Deps, chat_of, command_args, echo, esc, keyboard, reply
 from bot.markup import to_markup
 from bot.render import Rendered, render_detail
 from jobs.classify import Classification
@@ -83,7 +83,7 @@ async def show_trial(update: Update, context: Context, chat: ChatRow, ident: str
         snapshot = await trial_store.current_snapshot(session, row) if row else None
         subs = await store.subscriptions(session, chat.chat_id)
     if row is None or snapshot is None:
-        await reply(update, t("trial.unknown", id=esc(ident[:80])))
+        await reply(update, t("trial.unknown", id=echo(ident)))
         return
     trial = Trial.model_validate(snapshot)
     verdict = Classification.from_json(row.classification)
