@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from telegram import (
     CallbackQuery,
@@ -116,6 +118,49 @@ async def is_admin(update: Update, context: Context) -> bool:
         log.warning("could not check admin rights in %s: %s", chat.id, exc)
         return False
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+P = ParamSpec("P")
+Check = Callable[[Update, Context], Awaitable[bool]]
+Handler = Callable[Concatenate[Update, Context, P], Coroutine[Any, Any, None]]
+
+
+def guard(
+    check: Check, refusal: str | None = "group.admins_only"
+) -> Callable[[Handler[P]], Handler[P]]:
+    """Run the handler only if `check(update, context)` passes; else refuse and change nothing.
+
+    The one place that says who may do what, so no handler writes the check (and its answer)
+    out again. The refusal is a catalog key: an alert on the button for a button press, a
+    reply otherwise; `None` refuses silently (a button press is still answered).
+    """
+
+    def decorate(handler: Handler[P]) -> Handler[P]:
+        @functools.wraps(handler)
+        async def guarded(
+            update: Update, context: Context, /, *args: P.args, **kwargs: P.kwargs
+        ) -> None:
+            if await check(update, context):
+                await handler(update, context, *args, **kwargs)
+                return
+            query = update.callback_query
+            if refusal is None:
+                if query is not None:
+                    await query.answer()
+                return
+            _, t = await chat_of(update, context)
+            if query is not None:
+                await query.answer(t(refusal), show_alert=True)
+            else:
+                await reply(update, t(refusal))
+
+        return guarded
+
+    return decorate
+
+
+admins_only = guard(is_admin)
+"""For handlers that change what a chat receives: in groups only its administrators may."""
 
 
 async def reply(update: Update, text: str, markup: Markup = None) -> Message | None:

@@ -6,7 +6,16 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
-from bot.handlers.common import Context, Deps, chat_of, command_args, esc, is_admin, keyboard, reply
+from bot.handlers.common import (
+    Context,
+    Deps,
+    admins_only,
+    chat_of,
+    command_args,
+    esc,
+    keyboard,
+    reply,
+)
 from bot.handlers.describe import subscription_text
 from bot.handlers.subscribe import ADD_LABEL, PICK_RADIUS, RADII, set_pending
 from bot.i18n import Translator
@@ -47,11 +56,9 @@ async def list_command(update: Update, context: Context) -> None:
     await reply(update, text, keyboard(rows) if rows else None)
 
 
+@admins_only
 async def unsubscribe_command(update: Update, context: Context) -> None:
     chat, t = await chat_of(update, context)
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return
     arg = command_args(update).lower()
     deps = Deps.of(context)
     async with deps.db.write() as session:
@@ -70,11 +77,9 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     await reply(update, t.plural("unsubscribe.done", removed))
 
 
+@admins_only
 async def set_paused(update: Update, context: Context, paused: bool) -> None:
     chat, t = await chat_of(update, context)
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return
     async with Deps.of(context).db.write() as session:
         row = await store.get_chat(session, chat.chat_id, for_update=True)
         if row is not None:

@@ -12,10 +12,10 @@ from bot import callbacks
 from bot.handlers.common import (
     Context,
     Deps,
+    admins_only,
     chat_of,
     command_args,
     echo,
-    is_admin,
     keyboard,
     reply,
 )
@@ -166,9 +166,14 @@ async def settings_command(update: Update, context: Context) -> None:
     if not args:
         await show(update, context, chat)
         return
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return
+    await change_settings(update, context, chat, t, args)
+
+
+@admins_only
+async def change_settings(
+    update: Update, context: Context, chat: ChatRow, t: Translator, args: str
+) -> None:
+    """`/settings <what> <value>`: anyone may look, in groups only admins may change."""
     parsed = _parse(args)
     if isinstance(parsed, str):
         await reply(update, t(parsed))

@@ -22,11 +22,11 @@ from bot import callbacks
 from bot.handlers.common import (
     Context,
     Deps,
+    admins_only,
     chat_of,
     command_args,
     echo,
     esc,
-    is_admin,
     is_private,
     keyboard,
     reply,
@@ -104,11 +104,9 @@ async def ask_condition(update: Update, context: Context, chat: ChatRow, t: Tran
     await reply(update, t("sub.ask_condition"), keyboard(rows))
 
 
+@admins_only
 async def subscribe_command(update: Update, context: Context) -> None:
     chat, t = await chat_of(update, context)
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return
     if await _at_limit(context, chat, update, t):
         return
     args = command_args(update)
@@ -422,22 +420,20 @@ async def on_text(
     return False
 
 
-async def on_location(update: Update, context: Context, chat: ChatRow, t: Translator) -> bool:
+@admins_only
+async def on_location(update: Update, context: Context, chat: ChatRow, t: Translator) -> None:
     """A pin: the answer to a waiting step, or else a radius subscription around it."""
     message = update.effective_message
     if message is None or message.location is None:
-        return False
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return True
+        return
     lat, lon = message.location.latitude, message.location.longitude
     place = pin_place(lat, lon, t.lang)
     pending = chat.pending or {}
     if pending.get("flow") == "sub" and pending.get("step") in ("place", "choose"):
         await _after_place(update, context, chat, t, pending, place, pending.get("radius"))
-        return True
+        return
     if pending.get("flow") not in (None, "sub"):
-        return False
+        return
     async with Deps.of(context).db.write() as session:
         subs = await store.subscriptions(session, chat.chat_id)
         near = [s for s in subs if s.radius_km is not None]
@@ -472,11 +468,10 @@ async def on_location(update: Update, context: Context, chat: ChatRow, t: Transl
             store.update_chat(session, row, pending={"flow": "radius", "sub": sub.id})
     if sub is None:
         await reply(update, t("sub.too_many", limit=store.MAX_SUBSCRIPTIONS))
-        return True
+        return
     await confirm(update, context, chat, t, sub, key)
     rows = [[(t("radius.km", km=km), callbacks.encode(PICK_RADIUS, km)) for km in RADII]]
     await reply(update, t("radius.adjust"), keyboard(rows))
-    return True
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
