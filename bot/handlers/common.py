@@ -103,6 +103,16 @@ async def chat_of(update: Update, context: Context) -> tuple[ChatRow, Translator
     return row, translator(row.language, "bot")
 
 
+def language_of(update: Update, context: Context) -> str:
+    """The chat's language without touching the database (for when something has failed):
+    the chat's row as this process last saw it, else the user's Telegram client."""
+    memo = context.chat_data.get(_MEMO) if context.chat_data is not None else None
+    if memo is not None and memo[1].language:
+        return str(memo[1].language)
+    user = update.effective_user
+    return pick_language(user.language_code if user else None)
+
+
 async def is_admin(update: Update, context: Context) -> bool:
     """In groups only administrators may change what the group receives."""
     chat, user = update.effective_chat, update.effective_user
