@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.errors import ErrorReporter
 from bot.fairness import FairUpdateProcessor
 from bot.handlers import (
     admin,
@@ -47,4 +48,5 @@ def build_application(settings_: Settings, db: Database) -> Application:  # type
     for feature in (start, admin, subscribe, manage, trials, settings, privacy, buttons, typed):
         feature.register(app)
     start.register_fallbacks(app)
+    app.add_error_handler(ErrorReporter().on_error)
     return app

@@ -17,6 +17,12 @@ _PAYLOAD = re.compile(rf"^(?P<action>[a-z]{{1,8}})(?::(?P<args>{_ARG}(?::{_ARG})
 
 ACTIONS: dict[str, int] = {}
 """action -> number of arguments it takes. Handlers register theirs with `register()`."""
+NUMERIC: set[str] = set()
+"""Actions whose arguments are all numbers (ids, indexes, km), checked by `decode`."""
+MAX_NUMBER = 2**31 - 1
+"""The biggest number a numeric argument may be: subscription ids are INTEGER columns (32-bit
+on PostgreSQL). A bigger one names nothing, and sent to the database it overflows the query
+instead of finding no row (`rm:999999999999999999999` did), so it is stale at parse time."""
 
 
 class BadCallback(ValueError):
@@ -31,14 +37,27 @@ class Callback:
     def encode(self) -> str:
         return encode(self.action, *self.args)
 
+    def number(self, index: int = 0) -> int:
+        """A numeric argument (an action registered with `numbers=True`; `decode` checked it)."""
+        return int(self.args[index])
 
-def register(action: str, nargs: int) -> str:
+
+def register(action: str, nargs: int, *, numbers: bool = False) -> str:
+    """Declare an action and its arity; `numbers`: every argument is a number in 0..MAX_NUMBER."""
     if not re.fullmatch(r"[a-z]{1,8}", action):
         raise ValueError(f"bad action name {action!r}")
-    if ACTIONS.get(action, nargs) != nargs:
-        raise ValueError(f"action {action!r} registered twice with different arities")
+    if action in ACTIONS and (ACTIONS[action] != nargs or (action in NUMERIC) != numbers):
+        raise ValueError(f"action {action!r} registered twice with different arguments")
     ACTIONS[action] = nargs
+    if numbers:
+        NUMERIC.add(action)
     return action
+
+
+def _numbers_ok(action: str, args: tuple[str, ...]) -> bool:
+    return action not in NUMERIC or all(
+        a.isascii() and a.isdigit() and int(a) <= MAX_NUMBER for a in args
+    )
 
 
 def encode(action: str, *args: str | int) -> str:
@@ -47,6 +66,8 @@ def encode(action: str, *args: str | int) -> str:
     data = ":".join([action, *(str(a) for a in args)])
     if len(data.encode("utf-8")) > MAX_BYTES or not _PAYLOAD.match(data):
         raise ValueError(f"callback data {data!r} is too long or has bad characters")
+    if not _numbers_ok(action, tuple(str(a) for a in args)):
+        raise ValueError(f"callback data {data!r}: arguments must be numbers up to {MAX_NUMBER}")
     return data
 
 
@@ -60,6 +81,8 @@ def decode(data: str | None) -> Callback:
     args = tuple(found["args"].split(":")) if found["args"] else ()
     if ACTIONS.get(action) != len(args):
         raise BadCallback(f"unknown action {action!r} or wrong arity")
+    if not _numbers_ok(action, args):
+        raise BadCallback(f"{action!r} wants numbers up to {MAX_NUMBER}")
     return Callback(action, args)
 
 

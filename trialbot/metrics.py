@@ -53,3 +53,15 @@ LAST_POLL_SUCCESS = Gauge(
 UPDATES_DROPPED = Counter(
     "trialbot_updates_dropped", "Telegram updates dropped from flooding chats", registry=REGISTRY
 )
+HANDLER_ERRORS = Counter(
+    "trialbot_handler_errors",
+    "Exceptions raised while handling a Telegram update, by exception type and update kind",
+    ["error", "update"],
+    registry=REGISTRY,
+)
+ERROR_HANDLER_FAILURES = Counter(
+    "trialbot_error_handler_failures",
+    "Steps of the error handler that failed in turn (answering the user, telling the admins)",
+    ["step"],
+    registry=REGISTRY,
+)

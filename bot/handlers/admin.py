@@ -21,7 +21,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
-from bot.handlers.common import Context, Deps, chat_of, esc, reply
+from bot.handlers.common import Context, Deps, chat_of, esc, guard, reply
 from bot.i18n import Translator, translator
 from storage import chats as chat_store
 from storage.db import Database
@@ -82,17 +82,16 @@ def stats_text(stats: Stats, t: Translator, now: datetime | None = None) -> str:
     return "\n".join(lines)
 
 
-def is_admin_chat(update: Update, settings: Settings) -> bool:
+async def is_bot_admin(update: Update, context: Context) -> bool:
+    """The chat is one of ADMIN_CHAT_IDS: the people who run the bot."""
     chat = update.effective_chat
-    return chat is not None and chat.id in settings.admin_chat_ids
+    return chat is not None and chat.id in Deps.of(context).settings.admin_chat_ids
 
 
+@guard(is_bot_admin, refusal="unknown.command")  # the same answer as any command the bot lacks
 async def stats_command(update: Update, context: Context) -> None:
     _, t = await chat_of(update, context)
     deps = Deps.of(context)
-    if not is_admin_chat(update, deps.settings):
-        await reply(update, t("unknown.command"))  # same as any command the bot lacks
-        return
     async with deps.db.read() as session:
         stats = await gather_stats(session)
     await reply(update, stats_text(stats, t))

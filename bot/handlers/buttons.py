@@ -6,18 +6,21 @@ Unknown, stale or tampered data gets a polite answer and changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import callbacks
 from bot.handlers import manage, privacy, settings, subscribe, trials
-from bot.handlers.common import Context, chat_of, is_admin
+from bot.handlers.common import Context, admins_only, chat_of
 
 log = logging.getLogger(__name__)
+Route = Callable[[Update, Context, callbacks.Callback], Coroutine[Any, Any, None]]
 
 READ_ONLY = {trials.SEE_RECENT, callbacks.TRIAL_DETAILS}
-ROUTES = {
+_FEATURES: dict[str, Route] = {
     "sub": subscribe.on_button,
     subscribe.PICK_CONDITION: subscribe.on_button,
     subscribe.PICK_WHERE: subscribe.on_button,
@@ -32,6 +35,11 @@ ROUTES = {
     trials.SEE_RECENT: trials.on_button,
     callbacks.TRIAL_DETAILS: trials.on_button,
 }
+ROUTES = {
+    action: route if action in READ_ONLY else admins_only(route)
+    for action, route in _FEATURES.items()
+}
+"""Every button but the read-only ones changes something: in groups, for admins only."""
 
 
 async def on_callback(update: Update, context: Context) -> None:
@@ -45,9 +53,6 @@ async def on_callback(update: Update, context: Context) -> None:
     except (callbacks.BadCallback, KeyError):
         log.info("rejected button data %r", (query.data or "")[:64])
         await query.answer(t("button.stale"), show_alert=True)
-        return
-    if data.action not in READ_ONLY and not await is_admin(update, context):
-        await query.answer(t("group.admins_only"), show_alert=True)
         return
     await route(update, context, data)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from telegram import (
     CallbackQuery,
@@ -49,6 +51,23 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=False)
 
 
+ECHO_LIMIT = 100
+"""The most characters of a user's own input that a reply quotes back."""
+
+
+def echo(typed: Any, limit: int = ECHO_LIMIT) -> str:
+    """Something the user typed, quoted in a reply: cut to `limit` characters, HTML-escaped.
+
+    Every reply that repeats input goes through here. Unbounded, a 4,990-character /subscribe
+    made an error reply longer than Telegram's 4096 characters; Telegram refused it and the
+    user heard nothing. The cut comes before escaping so no `&amp;` is split.
+    """
+    text = str(typed)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return esc(text)
+
+
 def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
@@ -84,6 +103,16 @@ async def chat_of(update: Update, context: Context) -> tuple[ChatRow, Translator
     return row, translator(row.language, "bot")
 
 
+def language_of(update: Update, context: Context) -> str:
+    """The chat's language without touching the database (for when something has failed):
+    the chat's row as this process last saw it, else the user's Telegram client."""
+    memo = context.chat_data.get(_MEMO) if context.chat_data is not None else None
+    if memo is not None and memo[1].language:
+        return str(memo[1].language)
+    user = update.effective_user
+    return pick_language(user.language_code if user else None)
+
+
 async def is_admin(update: Update, context: Context) -> bool:
     """In groups only administrators may change what the group receives."""
     chat, user = update.effective_chat, update.effective_user
@@ -99,6 +128,49 @@ async def is_admin(update: Update, context: Context) -> bool:
         log.warning("could not check admin rights in %s: %s", chat.id, exc)
         return False
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+P = ParamSpec("P")
+Check = Callable[[Update, Context], Awaitable[bool]]
+Handler = Callable[Concatenate[Update, Context, P], Coroutine[Any, Any, None]]
+
+
+def guard(
+    check: Check, refusal: str | None = "group.admins_only"
+) -> Callable[[Handler[P]], Handler[P]]:
+    """Run the handler only if `check(update, context)` passes; else refuse and change nothing.
+
+    The one place that says who may do what, so no handler writes the check (and its answer)
+    out again. The refusal is a catalog key: an alert on the button for a button press, a
+    reply otherwise; `None` refuses silently (a button press is still answered).
+    """
+
+    def decorate(handler: Handler[P]) -> Handler[P]:
+        @functools.wraps(handler)
+        async def guarded(
+            update: Update, context: Context, /, *args: P.args, **kwargs: P.kwargs
+        ) -> None:
+            if await check(update, context):
+                await handler(update, context, *args, **kwargs)
+                return
+            query = update.callback_query
+            if refusal is None:
+                if query is not None:
+                    await query.answer()
+                return
+            _, t = await chat_of(update, context)
+            if query is not None:
+                await query.answer(t(refusal), show_alert=True)
+            else:
+                await reply(update, t(refusal))
+
+        return guarded
+
+    return decorate
+
+
+admins_only = guard(is_admin)
+"""For handlers that change what a chat receives: in groups only its administrators may."""
 
 
 async def reply(update: Update, text: str, markup: Markup = None) -> Message | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers.common import esc
+from bot.handlers.common import echo, esc
 from bot.i18n import Translator
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.countries import display_name
@@ -32,7 +32,7 @@ def region_text(sub: SubscriptionRow, t: Translator) -> str:
 
 def subscription_text(sub: SubscriptionRow, t: Translator) -> str:
     body = f"{conditions_text(sub.conditions, t)} · {region_text(sub, t)}"
-    return f"<b>{esc(sub.label)}</b>: {body}" if sub.label else body
+    return f"<b>{echo(sub.label)}</b>: {body}" if sub.label else body
 
 
 def settings_text(chat: ChatRow, t: Translator) -> str:

@@ -6,15 +6,24 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
-from bot.handlers.common import Context, Deps, chat_of, command_args, esc, is_admin, keyboard, reply
+from bot.handlers.common import (
+    Context,
+    Deps,
+    admins_only,
+    chat_of,
+    command_args,
+    esc,
+    keyboard,
+    reply,
+)
 from bot.handlers.describe import subscription_text
 from bot.handlers.subscribe import ADD_LABEL, PICK_RADIUS, RADII, set_pending
 from bot.i18n import Translator
 from storage import chats as store
 from storage.tables import ChatRow
 
-REMOVE = callbacks.register("rm", 1)
-CHANGE_RADIUS = callbacks.register("rr", 1)
+REMOVE = callbacks.register("rm", 1, numbers=True)
+CHANGE_RADIUS = callbacks.register("rr", 1, numbers=True)
 
 
 async def list_text(
@@ -47,11 +56,9 @@ async def list_command(update: Update, context: Context) -> None:
     await reply(update, text, keyboard(rows) if rows else None)
 
 
+@admins_only
 async def unsubscribe_command(update: Update, context: Context) -> None:
     chat, t = await chat_of(update, context)
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return
     arg = command_args(update).lower()
     deps = Deps.of(context)
     async with deps.db.write() as session:
@@ -70,11 +77,9 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     await reply(update, t.plural("unsubscribe.done", removed))
 
 
+@admins_only
 async def set_paused(update: Update, context: Context, paused: bool) -> None:
     chat, t = await chat_of(update, context)
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return
     async with Deps.of(context).db.write() as session:
         row = await store.get_chat(session, chat.chat_id, for_update=True)
         if row is not None:
@@ -94,7 +99,7 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
     query = update.callback_query
     assert query is not None
     chat, t = await chat_of(update, context)
-    sub_id = int(data.args[0]) if data.args[0].isdigit() else -1
+    sub_id = data.number()
     async with Deps.of(context).db.write() as session:
         sub = await store.get_subscription(session, chat.chat_id, sub_id)
         if sub is not None and data.action == REMOVE:

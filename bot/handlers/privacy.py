@@ -8,18 +8,16 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
-from bot.handlers.common import Context, Deps, chat_of, esc, is_admin, keyboard, reply
+from bot.handlers.common import Context, Deps, admins_only, chat_of, esc, keyboard, reply
 from storage import chats as store
 
 FORGET = callbacks.register("fg", 1)
 CHUNK = 3500
 
 
+@admins_only
 async def mydata_command(update: Update, context: Context) -> None:
     chat, t = await chat_of(update, context)
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return
     async with Deps.of(context).db.read() as session:
         data = await store.export(session, chat.chat_id)
     dump = json.dumps(data, ensure_ascii=False, indent=1)
@@ -28,11 +26,9 @@ async def mydata_command(update: Update, context: Context) -> None:
         await reply(update, f"<pre>{esc(dump[start : start + CHUNK])}</pre>")
 
 
+@admins_only
 async def forget_command(update: Update, context: Context) -> None:
     _, t = await chat_of(update, context)
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return
     rows = [
         [
             (t("forget.yes"), callbacks.encode(FORGET, "yes")),

@@ -9,7 +9,16 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
-from bot.handlers.common import Context, Deps, chat_of, command_args, esc, is_admin, keyboard, reply
+from bot.handlers.common import (
+    Context,
+    Deps,
+    admins_only,
+    chat_of,
+    command_args,
+    echo,
+    keyboard,
+    reply,
+)
 from bot.handlers.describe import gazetteer, settings_text
 from bot.handlers.subscribe import prompt_markup, set_pending
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translator
@@ -157,9 +166,14 @@ async def settings_command(update: Update, context: Context) -> None:
     if not args:
         await show(update, context, chat)
         return
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return
+    await change_settings(update, context, chat, t, args)
+
+
+@admins_only
+async def change_settings(
+    update: Update, context: Context, chat: ChatRow, t: Translator, args: str
+) -> None:
+    """`/settings <what> <value>`: anyone may look, in groups only admins may change."""
     parsed = _parse(args)
     if isinstance(parsed, str):
         await reply(update, t(parsed))
@@ -167,7 +181,7 @@ async def settings_command(update: Update, context: Context) -> None:
     if "timezone" in parsed:
         zone = await _timezone_from(parsed["timezone"])
         if zone is None:
-            await reply(update, t("settings.bad_timezone", value=esc(parsed["timezone"])))
+            await reply(update, t("settings.bad_timezone", value=echo(parsed["timezone"])))
             return
         parsed["timezone"] = zone
     chat = await apply(context, chat, **parsed)
@@ -213,7 +227,7 @@ async def on_text(
     if zone is None:
         await reply(
             update,
-            t("settings.bad_timezone", value=esc(text)),
+            t("settings.bad_timezone", value=echo(text)),
             prompt_markup(update, t, location=True),
         )
         return True

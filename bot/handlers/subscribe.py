@@ -22,10 +22,11 @@ from bot import callbacks
 from bot.handlers.common import (
     Context,
     Deps,
+    admins_only,
     chat_of,
     command_args,
+    echo,
     esc,
-    is_admin,
     is_private,
     keyboard,
     reply,
@@ -42,9 +43,9 @@ from trialbot.matching import ALL_CONDITIONS
 
 PICK_CONDITION = callbacks.register("sc", 1)
 PICK_WHERE = callbacks.register("sw", 1)
-PICK_PLACE = callbacks.register("sp", 1)
-PICK_RADIUS = callbacks.register("sr", 1)
-ADD_LABEL = callbacks.register("lb", 1)
+PICK_PLACE = callbacks.register("sp", 1, numbers=True)
+PICK_RADIUS = callbacks.register("sr", 1, numbers=True)
+ADD_LABEL = callbacks.register("lb", 1, numbers=True)
 CANCEL = callbacks.register("cx", 0)
 
 CONDITION_CODES: dict[str, frozenset[str]] = {
@@ -103,11 +104,9 @@ async def ask_condition(update: Update, context: Context, chat: ChatRow, t: Tran
     await reply(update, t("sub.ask_condition"), keyboard(rows))
 
 
+@admins_only
 async def subscribe_command(update: Update, context: Context) -> None:
     chat, t = await chat_of(update, context)
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return
     if await _at_limit(context, chat, update, t):
         return
     args = command_args(update)
@@ -129,7 +128,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
 
 
 def _problem_text(problem: ParseProblem, t: Translator) -> str:
-    values = {k: esc(v) for k, v in problem.values.items()}
+    values = {k: echo(v) for k, v in problem.values.items()}
     text = t(problem.key, **values)
     if problem.key == "sub.parse.country":
         codes = suggest_countries(problem.values.get("value", ""))
@@ -167,7 +166,7 @@ async def resolve_place(
     found = gazetteer().find(query, limit=MAX_PLACES)
     if not found:
         suggestions = gazetteer().suggest(query)
-        text = t("place.unknown", place=esc(query))
+        text = t("place.unknown", place=echo(query))
         if suggestions:
             text += "\n" + t(
                 "suggest.places", names=", ".join(esc(p.label(t.lang)) for p in suggestions)
@@ -191,7 +190,7 @@ async def resolve_place(
     await set_pending(context, chat, base | {"step": "choose", "places": places, "radius": radius})
     rows = [[(p["name"][:60], callbacks.encode(PICK_PLACE, i))] for i, p in enumerate(places)]
     rows.append([(t("button.cancel"), callbacks.encode(CANCEL))])
-    await reply(update, t("place.choose", place=esc(query)), keyboard(rows))
+    await reply(update, t("place.choose", place=echo(query)), keyboard(rows))
 
 
 async def _after_place(
@@ -297,7 +296,7 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
         await set_pending(context, chat, None)
         return
     if data.action == ADD_LABEL:
-        sub_id = int(data.args[0]) if data.args[0].isdigit() else -1
+        sub_id = data.number()
         async with Deps.of(context).db.read() as session:
             sub = await store.get_subscription(session, chat.chat_id, sub_id)
         if sub is None:
@@ -331,17 +330,17 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
             key = "place.ask_private" if is_private(update) else "place.ask_group"
             await reply(update, t(key), prompt_markup(update, t, location=True))
         return
-    if data.action == PICK_PLACE and step == "choose" and data.args[0].isdigit():
+    if data.action == PICK_PLACE and step == "choose":
         places = pending.get("places") or []
-        index = int(data.args[0])
+        index = data.number()
         if index < len(places):
             await query.answer()
             await _after_place(
                 update, context, chat, t, pending, places[index], pending.get("radius")
             )
             return
-    if data.action == PICK_RADIUS and data.args[0].isdigit():
-        km = int(data.args[0])
+    if data.action == PICK_RADIUS:
+        km = data.number()
         if km in RADII and step == "radius":
             await query.answer()
             await create(update, context, chat, t, pending, place=pending["place"], radius=km)
@@ -414,29 +413,27 @@ async def on_text(
         except ValueError:
             km = None
         if km is None:
-            await reply(update, t("radius.invalid", value=esc(text)))
+            await reply(update, t("radius.invalid", value=echo(text)))
             return True
         await create(update, context, chat, t, pending, place=pending["place"], radius=km)
         return True
     return False
 
 
-async def on_location(update: Update, context: Context, chat: ChatRow, t: Translator) -> bool:
+@admins_only
+async def on_location(update: Update, context: Context, chat: ChatRow, t: Translator) -> None:
     """A pin: the answer to a waiting step, or else a radius subscription around it."""
     message = update.effective_message
     if message is None or message.location is None:
-        return False
-    if not await is_admin(update, context):
-        await reply(update, t("group.admins_only"))
-        return True
+        return
     lat, lon = message.location.latitude, message.location.longitude
     place = pin_place(lat, lon, t.lang)
     pending = chat.pending or {}
     if pending.get("flow") == "sub" and pending.get("step") in ("place", "choose"):
         await _after_place(update, context, chat, t, pending, place, pending.get("radius"))
-        return True
+        return
     if pending.get("flow") not in (None, "sub"):
-        return False
+        return
     async with Deps.of(context).db.write() as session:
         subs = await store.subscriptions(session, chat.chat_id)
         near = [s for s in subs if s.radius_km is not None]
@@ -471,11 +468,10 @@ async def on_location(update: Update, context: Context, chat: ChatRow, t: Transl
             store.update_chat(session, row, pending={"flow": "radius", "sub": sub.id})
     if sub is None:
         await reply(update, t("sub.too_many", limit=store.MAX_SUBSCRIPTIONS))
-        return True
+        return
     await confirm(update, context, chat, t, sub, key)
     rows = [[(t("radius.km", km=km), callbacks.encode(PICK_RADIUS, km)) for km in RADII]]
     await reply(update, t("radius.adjust"), keyboard(rows))
-    return True
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -9,7 +9,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
-from bot.handlers.common import Context, Deps, chat_of, command_args, esc, keyboard, reply
+from bot.handlers.common import Context, Deps, chat_of, command_args, echo, esc, keyboard, reply
 from bot.markup import to_markup
 from bot.render import Rendered, render_detail
 from storage import chats as store
@@ -75,7 +75,7 @@ async def show_trial(update: Update, context: Context, chat: ChatRow, ident: str
         stored = await trial_store.find_current_trial(session, ident[:80])
         subs = await store.subscriptions(session, chat.chat_id)
     if stored is None:
-        await reply(update, t("trial.unknown", id=esc(ident[:80])))
+        await reply(update, t("trial.unknown", id=echo(ident)))
         return
     found = matches(stored.trial, stored.verdict, [filter_of(chat, s) for s in subs], geocode)
     await send_rendered(

@@ -6,7 +6,9 @@ from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.handlers import settings, subscribe
-from bot.handlers.common import Context, chat_of, is_admin, is_private, reply
+from bot.handlers.common import Context, chat_of, guard, is_admin, is_private, reply
+from bot.i18n import Translator
+from storage.tables import ChatRow
 
 
 async def on_text(update: Update, context: Context) -> None:
@@ -18,9 +20,15 @@ async def on_text(update: Update, context: Context) -> None:
         if is_private(update):
             await reply(update, t("text.no_pending"))
         return
-    if not is_private(update) and not await is_admin(update, context):
-        return  # in groups only admins answer the bot's questions
-    text = message.text.strip()[:200]
+    await answer_pending(update, context, chat, t, message.text)
+
+
+@guard(is_admin, refusal=None)
+async def answer_pending(
+    update: Update, context: Context, chat: ChatRow, t: Translator, typed: str
+) -> None:
+    """Typed text for the step the chat is at; in groups only admins answer (others: ignored)."""
+    text = typed.strip()[:200]
     for handler in (subscribe.on_text, settings.on_text):
         if await handler(update, context, chat, t, text):
             return

@@ -63,6 +63,18 @@ def test_english_and_spanish_catalogs_are_complete_and_consistent() -> None:
         assert holes_en == holes_es, key
 
 
+@pytest.mark.parametrize("domain", ["bot", "alerts"])
+def test_every_language_has_every_key_with_the_same_placeholders(domain: str) -> None:
+    en = keys_of("en", domain)
+    t_en = translator("en", domain)
+    for lang in LANGUAGES:
+        assert keys_of(lang, domain) == en, (lang, sorted(keys_of(lang, domain) ^ en))
+        t = translator(lang, domain)
+        for key in en:
+            holes = set(re.findall(r"\{\w+\}", t._lookup(key, None)))
+            assert holes == set(re.findall(r"\{\w+\}", t_en._lookup(key, None))), (lang, key)
+
+
 @pytest.mark.parametrize(
     ("code", "lang"),
     [
