@@ -40,14 +40,11 @@ import logging
 import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
-from types import TracebackType
-from typing import Any, Self
-
-import httpx
+from typing import Any
 
 from jobs.registries import ctis_record
-from jobs.registries.base import RawRecord, RegistryError, RequestStats
-from jobs.registries.http import DEFAULT_USER_AGENT, PoliteHttp, decode_json
+from jobs.registries.base import RawRecord, RegistryError
+from jobs.registries.http import DEFAULT_HTTP, HttpOptions, RegistryClient, decode_json
 from trialbot.model import Trial
 from trialbot.settings import Settings
 
@@ -136,7 +133,7 @@ def row_last_updated(row: Mapping[str, Any]) -> str | None:
     return parsed if parsed is not None and len(parsed) == 10 else None
 
 
-class CtisClient:
+class CtisClient(RegistryClient):
     """EU CTIS as a `Registry`: candidate searches, then one `retrieve` per kept trial."""
 
     name = "ctis"
@@ -148,14 +145,7 @@ class CtisClient:
         base_url: str,
         *,
         page_size: int = MAX_PAGE_SIZE,
-        min_interval: float = 1.0,
-        timeout: float = 30.0,
-        max_retries: int = 5,
-        transport: httpx.AsyncBaseTransport | None = None,
-        user_agent: str = DEFAULT_USER_AGENT,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
-        retry_after_cap: float | None = None,
+        http: HttpOptions = DEFAULT_HTTP,
         condition_terms: Sequence[str] = CONDITION_TERMS,
         cell_terms: Sequence[str] = CELL_TERMS,
         retrieve_batch: int = RETRIEVE_BATCH,
@@ -169,6 +159,8 @@ class CtisClient:
             raise ValueError("at least one condition term is needed")
         if max_rows < 1:
             raise ValueError("max_rows must be >= 1")
+        super().__init__(base_url, http)
+        self.base_url = self._http.base_url
         self.max_rows = max_rows
         """Rows CTIS serves per query (10,000); smaller only in tests."""
         self.page_size = page_size
@@ -179,63 +171,16 @@ class CtisClient:
         """Distinct trials the last `changed_since` searches returned (before the date filter)."""
         self.last_kept: int | None = None
         """Of those, how many were on/after `since` and were retrieved."""
-        self._http = PoliteHttp(
-            self.name,
-            base_url,
-            min_interval=min_interval,
-            timeout=timeout,
-            max_retries=max_retries,
-            transport=transport,
-            user_agent=user_agent,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            retry_after_cap=retry_after_cap,
-        )
-        self.base_url = self._http.base_url
-
-    @property
-    def min_interval(self) -> float:
-        return self._http.min_interval
-
-    @property
-    def max_retries(self) -> int:
-        return self._http.max_retries
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CtisClient:
         """The production client, configured from the environment."""
         return cls(
             settings.ctis_api_url,
-            min_interval=settings.ctis_min_interval_seconds,
-            timeout=settings.http_timeout_seconds,
-            max_retries=settings.http_max_retries,
+            http=HttpOptions.from_settings(
+                settings, min_interval=settings.ctis_min_interval_seconds
+            ),
         )
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    # -- stats -------------------------------------------------------------------------------
-
-    @property
-    def stats(self) -> RequestStats:
-        """Cumulative HTTP requests (redirect hops included), body bytes received, retries."""
-        return self._http.stats
-
-    def reset_stats(self) -> None:
-        self._http.reset_stats()
 
     # -- Registry API --------------------------------------------------------------------------
 

@@ -55,14 +55,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from types import TracebackType
-from typing import Self
-
-import httpx
 
 from jobs.registries import isrctn_record
-from jobs.registries.base import RawRecord, RegistryError, RequestStats
-from jobs.registries.http import DEFAULT_USER_AGENT, PoliteHttp
+from jobs.registries.base import RawRecord, RegistryError
+from jobs.registries.http import DEFAULT_HTTP, HttpOptions, RegistryClient
 from trialbot.model import Trial
 from trialbot.settings import Settings
 
@@ -281,95 +277,44 @@ def normalise_id(raw_id: str) -> str | None:
     return compact if ISRCTN_ID_RE.match(compact) else None
 
 
-class IsrctnClient:
+class IsrctnClient(RegistryClient):
     """ISRCTN as a `Registry`: windowed broad search, id batches, derived status."""
 
     name = "isrctn"
     setting = "ISRCTN_API_URL"
     ids_per_fetch: int | None = None
+    accept = "application/xml"
 
     def __init__(
         self,
         base_url: str,
         *,
         page_size: int = 100,
-        min_interval: float = 1.0,
-        timeout: float = 30.0,
-        max_retries: int = 5,
-        transport: httpx.AsyncBaseTransport | None = None,
-        user_agent: str = DEFAULT_USER_AGENT,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
-        retry_after_cap: float | None = None,
+        http: HttpOptions = DEFAULT_HTTP,
         today: Callable[[], date] = _utc_today,
         now: Callable[[], datetime] = _utc_now,
         query: str = SEARCH_QUERY,
     ) -> None:
         if not 1 <= page_size <= MAX_LIMIT:
             raise ValueError(f"page_size must be 1..{MAX_LIMIT}")
+        super().__init__(base_url, http)
+        self.base_url = self._http.base_url
         self.page_size = page_size
         self.query = query
         self._today = today
         self._now = now
         self.last_total_count: int | None = None
         """Count of the whole `changed_since` search (its first, unsplit window)."""
-        self._http = PoliteHttp(
-            self.name,
-            base_url,
-            accept="application/xml",
-            min_interval=min_interval,
-            timeout=timeout,
-            max_retries=max_retries,
-            transport=transport,
-            user_agent=user_agent,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            retry_after_cap=retry_after_cap,
-        )
-        self.base_url = self._http.base_url
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IsrctnClient:
         """The production client, configured from the environment."""
         return cls(
             settings.isrctn_api_url,
-            min_interval=settings.isrctn_min_interval_seconds,
-            timeout=settings.http_timeout_seconds,
-            max_retries=settings.http_max_retries,
+            http=HttpOptions.from_settings(
+                settings, min_interval=settings.isrctn_min_interval_seconds
+            ),
         )
-
-    @property
-    def min_interval(self) -> float:
-        return self._http.min_interval
-
-    @property
-    def max_retries(self) -> int:
-        return self._http.max_retries
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    # -- stats -------------------------------------------------------------------------------
-
-    @property
-    def stats(self) -> RequestStats:
-        return self._http.stats
-
-    def reset_stats(self) -> None:
-        self._http.reset_stats()
 
     # -- Registry API --------------------------------------------------------------------------
 
