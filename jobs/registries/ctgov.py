@@ -122,13 +122,8 @@ class CtgovClient(RegistryClient):
     @classmethod
     def from_settings(cls, settings: Settings) -> CtgovClient:
         """The production client, configured from the environment."""
-        return cls(
-            settings.ctgov_api_url,
-            page_size=settings.ctgov_page_size,
-            http=HttpOptions.from_settings(
-                settings, min_interval=settings.ctgov_min_interval_seconds
-            ),
-        )
+        http = HttpOptions.from_settings(settings, min_interval=settings.ctgov_min_interval_seconds)
+        return cls(settings.ctgov_api_url, page_size=settings.ctgov_page_size, http=http)
 
     # -- Registry API --------------------------------------------------------------------------
 

@@ -175,12 +175,8 @@ class CtisClient(RegistryClient):
     @classmethod
     def from_settings(cls, settings: Settings) -> CtisClient:
         """The production client, configured from the environment."""
-        return cls(
-            settings.ctis_api_url,
-            http=HttpOptions.from_settings(
-                settings, min_interval=settings.ctis_min_interval_seconds
-            ),
-        )
+        http = HttpOptions.from_settings(settings, min_interval=settings.ctis_min_interval_seconds)
+        return cls(settings.ctis_api_url, http=http)
 
     # -- Registry API --------------------------------------------------------------------------
 

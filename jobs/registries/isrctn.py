@@ -309,12 +309,10 @@ class IsrctnClient(RegistryClient):
     @classmethod
     def from_settings(cls, settings: Settings) -> IsrctnClient:
         """The production client, configured from the environment."""
-        return cls(
-            settings.isrctn_api_url,
-            http=HttpOptions.from_settings(
-                settings, min_interval=settings.isrctn_min_interval_seconds
-            ),
+        http = HttpOptions.from_settings(
+            settings, min_interval=settings.isrctn_min_interval_seconds
         )
+        return cls(settings.isrctn_api_url, http=http)
 
     # -- Registry API --------------------------------------------------------------------------
 
