@@ -7,7 +7,8 @@ Why it looks like this (see shared/registries.md §1):
 * Any other 4xx is a bug on our side (CT.gov answers 400 text/plain naming the bad parameter) and
   fails at once. A broken body (not JSON, cut off, wrong shape) fails the whole poll: the caller
   must change nothing rather than act on half a page.
-* The search is deliberately broad (see CONDITION_TERMS / INTERVENTION_TERMS); the classifier
+* The search is deliberately broad (jobs/search_terms.py, sent as written: about 1,300 URL
+  characters with a date filter, far from the ~6,000 CT.gov's front end accepts); the classifier
   downstream decides what is really a stem-cell stroke trial.
 """
 
@@ -19,6 +20,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from jobs import search_terms
 from jobs.registries import ctgov_record
 from jobs.registries.base import RawRecord, RegistryError
 from jobs.registries.http import DEFAULT_HTTP, HttpOptions, RegistryClient, decode_json
@@ -29,55 +31,11 @@ log = logging.getLogger(__name__)
 
 NCT_ID_RE = re.compile(r"^NCT\d{8}$")
 
-CONDITION_TERMS: tuple[str, ...] = (
-    "stroke",
-    "cerebral infarction",
-    "brain infarction",
-    "brain ischemia",
-    "cerebral ischemia",
-    "intracerebral hemorrhage",
-    "cerebral hemorrhage",
-    "hemorrhagic stroke",
-    "intracranial hemorrhage",
-    "subarachnoid hemorrhage",
-    "basal ganglia hemorrhage",
-    "basal ganglia hematoma",
-    "cerebrovascular",
-    "cerebrovascular accident",
-    "CVA",
-)
-"""Condition vocabulary for `query.cond` (ORed). Broad on purpose: CT.gov adds synonyms itself."""
+CONDITION_TERMS: tuple[str, ...] = search_terms.STROKE_TERMS
+"""`query.cond` (ORed), as jobs.search_terms spells them: CT.gov adds synonyms itself."""
 
-INTERVENTION_TERMS: tuple[str, ...] = (
-    "stem cell",
-    "stromal cell",
-    "mesenchymal",
-    "MSC",
-    "mononuclear cell",
-    "progenitor",
-    "cell therapy",
-    "cellular therapy",
-    "cell transplantation",
-    "cord blood",
-    "umbilical cord",
-    "adipose derived",
-    "ADSC",
-    "bone marrow",
-    "MultiStem",
-    "SB623",
-    "CTX0E03",
-    "NSI-566",
-    "exosome",
-    "extracellular vesicle",
-    "secretome",
-    "stromal vascular fraction",
-    "G-CSF",
-    "granulocyte colony-stimulating factor",
-    "filgrastim",
-    "CD34",
-)
-"""Intervention vocabulary for `query.intr` (ORed). Product codes are listed because several real
-cell products carry no "stem" in their name (SB623, MultiStem, CTX0E03)."""
+INTERVENTION_TERMS: tuple[str, ...] = search_terms.CELL_TERMS
+"""`query.intr` (ORed), as jobs.search_terms spells them."""
 
 _PLAIN_TERM = re.compile(r"^[A-Za-z0-9]+$")
 _MAX_PAGES = 10_000

@@ -18,7 +18,7 @@ undocumented JSON API, relaunched with a new structure on 2024-06-17):
 
 The search (documented choice):
 
-* One query per stroke term in `CONDITION_TERMS`, each as
+* One query per stroke term in `CONDITION_TERMS` (from jobs/search_terms.py), each as
   `{"medicalCondition": <term>, "containAny": "<cell term>, <cell term>, ..."}`. The
   portal's `containAny` takes comma-separated alternatives (ctrdata documents it with a list of
   trial numbers), `medicalCondition` one phrase, and criteria combine with AND. CTIS is small
@@ -42,6 +42,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from jobs import search_terms
 from jobs.registries import ctis_record
 from jobs.registries.base import RawRecord, RegistryError
 from jobs.registries.http import DEFAULT_HTTP, HttpOptions, RegistryClient, decode_json
@@ -53,60 +54,15 @@ log = logging.getLogger(__name__)
 CT_NUMBER_RE = ctis_record.CT_NUMBER_RE
 SEARCH_ROW_KEY = ctis_record.SEARCH_ROW_KEY
 
-CONDITION_TERMS: tuple[str, ...] = (
-    "stroke",
-    "cerebral infarction",
-    "brain infarction",
-    "cerebral ischaemia",
-    "cerebral ischemia",
-    "brain ischaemia",
-    "brain ischemia",
-    "intracerebral haemorrhage",
-    "intracerebral hemorrhage",
-    "cerebral haemorrhage",
-    "cerebral hemorrhage",
-    "intracranial haemorrhage",
-    "intracranial hemorrhage",
-    "subarachnoid haemorrhage",
-    "subarachnoid hemorrhage",
-    "cerebrovascular",
+CONDITION_TERMS: tuple[str, ...] = search_terms.without_longer_phrases(
+    search_terms.with_british(search_terms.STROKE_TERMS)
 )
-"""One `medicalCondition` query each. British and American spellings: CTIS records are written
-by EU sponsors in either."""
+"""One `medicalCondition` search each, British and American spellings (CTIS records are written
+by EU sponsors in either). A term holding a shorter one as whole words is not sent: it would
+cost a search and find nothing more ("hemorrhagic stroke", "cerebrovascular accident")."""
 
-CELL_TERMS: tuple[str, ...] = (
-    "stem cell",
-    "stromal cell",
-    "mesenchymal",
-    "MSC",
-    "mononuclear cell",
-    "progenitor",
-    "cell therapy",
-    "cellular therapy",
-    "cell transplantation",
-    "somatic cell",
-    "advanced therapy",
-    "ATMP",
-    "cord blood",
-    "umbilical cord",
-    "adipose",
-    "ADSC",
-    "bone marrow",
-    "MultiStem",
-    "SB623",
-    "CTX0E03",
-    "NSI-566",
-    "exosome",
-    "extracellular vesicle",
-    "secretome",
-    "stromal vascular fraction",
-    "G-CSF",
-    "granulocyte colony-stimulating factor",
-    "filgrastim",
-    "CD34",
-)
-"""The `containAny` alternatives (comma-separated in one string). Product codes are listed
-because several cell products carry no "stem" in their name."""
+CELL_TERMS: tuple[str, ...] = search_terms.CELL_TERMS
+"""The `containAny` alternatives (comma-separated in one string)."""
 
 SORT: dict[str, str] = {"property": "decisionDate", "direction": "DESC"}
 MAX_ROWS_PER_QUERY = 10_000

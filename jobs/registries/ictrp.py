@@ -20,7 +20,8 @@ adapter of its own for (ChiCTR, jRCT/JPRN, CTRI, ANZCTR, DRKS, CRiS, IRCT, ...).
   Telegram bot) is never blocked by a 700,000-row file.
 * Cheap pre-filter. Before anything is parsed, a row must name a stroke word (stroke, cerebral,
   haemorrhage, infarct, ...) in its titles or conditions AND a cell-therapy word (stem cell,
-  mesenchymal, cord blood, exosome, ...) in its titles or interventions; rows from registries the
+  mesenchymal, cord blood, exosome, ...) in its titles or interventions (the words are those of
+  jobs/search_terms.py, lower-cased, plus stems it keeps for this filter); rows from registries the
   bot polls directly (NCT -> ctgov, ISRCTN -> isrctn, CTIS -> ctis, EUCTR -> euctr) are skipped
   and counted, because that registry's own adapter gives a richer record. The classifier
   downstream decides what is really relevant.
@@ -63,6 +64,7 @@ from pathlib import Path
 from typing import IO, Final
 from urllib.parse import urlsplit
 
+from jobs import search_terms
 from jobs.registries import ictrp_record
 from jobs.registries.base import RawRecord, RegistryError
 from jobs.registries.http import DEFAULT_HTTP, HttpOptions, RegistryClient
@@ -83,79 +85,13 @@ MAX_CONSECUTIVE_BAD: Final = 1000
 """This many malformed rows in a row mean the quoting went wrong and the rest is unreadable."""
 CHUNK_BYTES: Final = 1 << 16
 
-CONDITION_WORDS: Final[tuple[str, ...]] = (
-    "stroke",
-    "cerebr",  # cerebral, cerebrovascular, cerebrum
-    "brain infarct",
-    "brain ischemi",
-    "brain ischaemi",
-    "ischemic",
-    "ischaemic",
-    "infarct",
-    "hemorrhag",
-    "haemorrhag",
-    "hemorrag",  # Spanish/Portuguese
-    "hematoma",
-    "haematoma",
-    "subarachnoid",
-    "apoplex",
-    "ictus",
-    "cva",
-    "卒中",
-    "中风",
-    "脑梗",
-    "脑出血",
-    "脳梗塞",
-    "脳卒中",
+CONDITION_WORDS: Final = search_terms.substrings(
+    search_terms.STROKE_TERMS, search_terms.STROKE_SUBSTRINGS
 )
-"""Stroke vocabulary for the pre-filter (lower-case substrings). Broad on purpose."""
+"""Stroke vocabulary for the pre-filter (lower-case substrings, from jobs/search_terms.py)."""
 
-CELL_WORDS: Final[tuple[str, ...]] = (
-    "stem cell",
-    "stem-cell",
-    "stemcell",
-    "stromal",
-    "mesenchymal",
-    "msc",
-    "mononuclear",
-    "progenitor",
-    "cell therap",
-    "cellular therap",
-    "cell transplant",
-    "cell-based",
-    "cell based",
-    "cell injection",
-    "cell infusion",
-    "cord blood",
-    "umbilical",
-    "adipose",
-    "bone marrow",
-    "marrow-derived",
-    "multistem",
-    "sb623",
-    "ctx0e03",
-    "nsi-566",
-    "exosome",
-    "extracellular vesicle",
-    "secretome",
-    "stromal vascular",
-    "g-csf",
-    "granulocyte colony",
-    "filgrastim",
-    "cd34",
-    "cd133",
-    "muse cell",
-    "neural stem",
-    "ipsc",
-    "pluripotent",
-    "autologous",
-    "allogeneic",
-    "allogenic",
-    "干细胞",
-    "幹細胞",
-)
-"""Cell-therapy vocabulary for the pre-filter (lower-case substrings), after
-ctgov.INTERVENTION_TERMS."""
+CELL_WORDS: Final = search_terms.substrings(search_terms.CELL_TERMS, search_terms.CELL_SUBSTRINGS)
+"""Cell-therapy vocabulary for the pre-filter (lower-case substrings, from jobs/search_terms.py)."""
 
 _CONDITION_RE = re.compile("|".join(re.escape(w) for w in CONDITION_WORDS))
 _CELL_RE = re.compile("|".join(re.escape(w) for w in CELL_WORDS))
