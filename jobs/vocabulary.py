@@ -9,7 +9,9 @@ collide with ordinary words (`MSc` the degree, Spanish `tía`, `ICH` the GCP bod
 `(?-i:...)` so only the upper-case registry form matches.
 
 Keys are stable identifiers that end up in stored reasons; rename them only with a
-CLASSIFIER_VERSION bump.
+CLASSIFIER_VERSION bump. What the registries are searched with lives beside this, in
+`jobs.search_terms`; tests/jobs/registries/test_search_terms.py checks that every registry's
+query names each cell kind and stroke bucket defined here.
 """
 
 from __future__ import annotations

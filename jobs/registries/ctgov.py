@@ -7,7 +7,8 @@ Why it looks like this (see shared/registries.md §1):
 * Any other 4xx is a bug on our side (CT.gov answers 400 text/plain naming the bad parameter) and
   fails at once. A broken body (not JSON, cut off, wrong shape) fails the whole poll: the caller
   must change nothing rather than act on half a page.
-* The search is deliberately broad (see CONDITION_TERMS / INTERVENTION_TERMS); the classifier
+* The search is deliberately broad (jobs/search_terms.py, sent as written: about 1,300 URL
+  characters with a date filter, far from the ~6,000 CT.gov's front end accepts); the classifier
   downstream decides what is really a stem-cell stroke trial.
 """
 
@@ -17,14 +18,12 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-import httpx
-
+from jobs import search_terms
 from jobs.registries import ctgov_record
-from jobs.registries.base import RawRecord, RegistryError, RequestStats
-from jobs.registries.http import DEFAULT_USER_AGENT, PoliteHttp, decode_json
+from jobs.registries.base import RawRecord, RegistryError
+from jobs.registries.http import DEFAULT_HTTP, HttpOptions, RegistryClient, decode_json
 from trialbot.model import Trial
 from trialbot.settings import Settings
 
@@ -32,55 +31,11 @@ log = logging.getLogger(__name__)
 
 NCT_ID_RE = re.compile(r"^NCT\d{8}$")
 
-CONDITION_TERMS: tuple[str, ...] = (
-    "stroke",
-    "cerebral infarction",
-    "brain infarction",
-    "brain ischemia",
-    "cerebral ischemia",
-    "intracerebral hemorrhage",
-    "cerebral hemorrhage",
-    "hemorrhagic stroke",
-    "intracranial hemorrhage",
-    "subarachnoid hemorrhage",
-    "basal ganglia hemorrhage",
-    "basal ganglia hematoma",
-    "cerebrovascular",
-    "cerebrovascular accident",
-    "CVA",
-)
-"""Condition vocabulary for `query.cond` (ORed). Broad on purpose: CT.gov adds synonyms itself."""
+CONDITION_TERMS: tuple[str, ...] = search_terms.STROKE_TERMS
+"""`query.cond` (ORed), as jobs.search_terms spells them: CT.gov adds synonyms itself."""
 
-INTERVENTION_TERMS: tuple[str, ...] = (
-    "stem cell",
-    "stromal cell",
-    "mesenchymal",
-    "MSC",
-    "mononuclear cell",
-    "progenitor",
-    "cell therapy",
-    "cellular therapy",
-    "cell transplantation",
-    "cord blood",
-    "umbilical cord",
-    "adipose derived",
-    "ADSC",
-    "bone marrow",
-    "MultiStem",
-    "SB623",
-    "CTX0E03",
-    "NSI-566",
-    "exosome",
-    "extracellular vesicle",
-    "secretome",
-    "stromal vascular fraction",
-    "G-CSF",
-    "granulocyte colony-stimulating factor",
-    "filgrastim",
-    "CD34",
-)
-"""Intervention vocabulary for `query.intr` (ORed). Product codes are listed because several real
-cell products carry no "stem" in their name (SB623, MultiStem, CTX0E03)."""
+INTERVENTION_TERMS: tuple[str, ...] = search_terms.CELL_TERMS
+"""`query.intr` (ORed), as jobs.search_terms spells them."""
 
 _PLAIN_TERM = re.compile(r"^[A-Za-z0-9]+$")
 _MAX_PAGES = 10_000
@@ -104,7 +59,7 @@ def last_update_filter(since: date) -> str:
     return f"AREA[LastUpdatePostDate]RANGE[{since:%Y-%m-%d},MAX]"
 
 
-class CtgovClient:
+class CtgovClient(RegistryClient):
     """ClinicalTrials.gov API v2 as a `Registry`: paged broad search, id batches, single records."""
 
     name = "ctgov"
@@ -112,86 +67,21 @@ class CtgovClient:
     ids_per_fetch: int | None = None
 
     def __init__(
-        self,
-        base_url: str,
-        *,
-        page_size: int = 1000,
-        min_interval: float = 1.0,
-        timeout: float = 30.0,
-        max_retries: int = 5,
-        transport: httpx.AsyncBaseTransport | None = None,
-        user_agent: str = DEFAULT_USER_AGENT,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
-        retry_after_cap: float | None = None,
+        self, base_url: str, *, page_size: int = 1000, http: HttpOptions = DEFAULT_HTTP
     ) -> None:
         if not 1 <= page_size <= 1000:
             raise ValueError("page_size must be 1..1000 (CT.gov silently cuts larger values)")
+        super().__init__(base_url, http)
+        self.base_url = self._http.base_url
         self.page_size = page_size
         self.last_total_count: int | None = None
         """`totalCount` of the last `changed_since` search (first page, countTotal=true)."""
-        self._http = PoliteHttp(
-            self.name,
-            base_url,
-            min_interval=min_interval,
-            timeout=timeout,
-            max_retries=max_retries,
-            transport=transport,
-            user_agent=user_agent,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            retry_after_cap=retry_after_cap,
-        )
-        self.base_url = self._http.base_url
-
-    @property
-    def min_interval(self) -> float:
-        return self._http.min_interval
-
-    @property
-    def max_retries(self) -> int:
-        return self._http.max_retries
-
-    @property
-    def retry_after_cap(self) -> float:
-        return self._http.retry_after_cap
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CtgovClient:
         """The production client, configured from the environment."""
-        return cls(
-            settings.ctgov_api_url,
-            page_size=settings.ctgov_page_size,
-            min_interval=settings.ctgov_min_interval_seconds,
-            timeout=settings.http_timeout_seconds,
-            max_retries=settings.http_max_retries,
-        )
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    # -- stats -------------------------------------------------------------------------------
-
-    @property
-    def stats(self) -> RequestStats:
-        """Cumulative HTTP requests (redirect hops included), body bytes received, retries."""
-        return self._http.stats
-
-    def reset_stats(self) -> None:
-        self._http.reset_stats()
+        http = HttpOptions.from_settings(settings, min_interval=settings.ctgov_min_interval_seconds)
+        return cls(settings.ctgov_api_url, page_size=settings.ctgov_page_size, http=http)
 
     # -- Registry API --------------------------------------------------------------------------
 

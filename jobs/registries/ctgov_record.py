@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from jobs.registries.base import RawRecord, RecordError
+from jobs.registries.records import dict_at, list_at, site_order
 from trialbot.countries import to_iso2
 from trialbot.model import (
     Arm,
@@ -108,18 +109,8 @@ def _enum(kind: str, value: Any, nct_id: str) -> str | None:
     return upper
 
 
-def _dict(parent: Any, key: str) -> dict[str, Any]:
-    value = parent.get(key) if isinstance(parent, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _list(parent: Any, key: str) -> list[Any]:
-    value = parent.get(key) if isinstance(parent, dict) else None
-    return value if isinstance(value, list) else []
-
-
 def _strings(parent: Any, key: str) -> tuple[str, ...]:
-    return tuple(t for t in (_text(v) for v in _list(parent, key)) if t)
+    return tuple(t for t in (_text(v) for v in list_at(parent, key)) if t)
 
 
 def _key_date(struct: Any, nct_id: str, field: str) -> KeyDate | None:
@@ -142,7 +133,7 @@ def _plain_date(value: Any) -> str | None:
 
 def _mesh(module: dict[str, Any], key: str) -> tuple[MeshTerm, ...]:
     terms: dict[tuple[int | None, str], MeshTerm] = {}
-    for item in _list(module, key):
+    for item in list_at(module, key):
         if not isinstance(item, dict) or not isinstance(item.get("term"), str):
             continue
         raw_id = item.get("id")
@@ -169,7 +160,7 @@ def _float(value: Any) -> float | None:
 
 
 def _site(item: dict[str, Any], nct_id: str) -> Site:
-    geo = _dict(item, "geoPoint")
+    geo = dict_at(item, "geoPoint")
     lat, lon = _float(geo.get("lat")), _float(geo.get("lon"))
     if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
         log.warning("site coordinates out of range in %s; dropped", nct_id)
@@ -191,17 +182,17 @@ def _site(item: dict[str, Any], nct_id: str) -> Site:
 
 
 def _sites(module: dict[str, Any], nct_id: str) -> tuple[Site, ...]:
-    sites = [_site(i, nct_id) for i in _list(module, "locations") if isinstance(i, dict)]
+    sites = [_site(i, nct_id) for i in list_at(module, "locations") if isinstance(i, dict)]
     unique = {s.key + f"|{s.lat}|{s.lon}|{s.status}": s for s in sites}
-    return tuple(sorted(unique.values(), key=lambda s: (s.country or "~", s.city or "", s.key)))
+    return tuple(sorted(unique.values(), key=site_order))
 
 
 def normalise(raw: RawRecord) -> Trial:
     """One v2 study object -> Trial. Raises RecordError when the record has no usable id/title."""
     if not isinstance(raw, dict):
         raise RecordError("record is not a JSON object")
-    proto = _dict(raw, "protocolSection")
-    ident = _dict(proto, "identificationModule")
+    proto = dict_at(raw, "protocolSection")
+    ident = dict_at(proto, "identificationModule")
     nct_id = ident.get("nctId")
     if not isinstance(nct_id, str) or not NCT_RE.match(nct_id.strip().upper()):
         raise RecordError(f"missing or malformed nctId: {str(nct_id)[:40]!r}")
@@ -210,18 +201,18 @@ def normalise(raw: RawRecord) -> Trial:
     if not title:
         raise RecordError(f"{nct_id} has no title")
 
-    status = _dict(proto, "statusModule")
-    sponsors = _dict(proto, "sponsorCollaboratorsModule")
-    desc = _dict(proto, "descriptionModule")
-    conds = _dict(proto, "conditionsModule")
-    design_mod = _dict(proto, "designModule")
-    design_info = _dict(design_mod, "designInfo")
-    masking = _dict(design_info, "maskingInfo")
-    enrol = _dict(design_mod, "enrollmentInfo")
-    arms_mod = _dict(proto, "armsInterventionsModule")
-    elig = _dict(proto, "eligibilityModule")
-    outcomes = _dict(proto, "outcomesModule")
-    derived = _dict(raw, "derivedSection")
+    status = dict_at(proto, "statusModule")
+    sponsors = dict_at(proto, "sponsorCollaboratorsModule")
+    desc = dict_at(proto, "descriptionModule")
+    conds = dict_at(proto, "conditionsModule")
+    design_mod = dict_at(proto, "designModule")
+    design_info = dict_at(design_mod, "designInfo")
+    masking = dict_at(design_info, "maskingInfo")
+    enrol = dict_at(design_mod, "enrollmentInfo")
+    arms_mod = dict_at(proto, "armsInterventionsModule")
+    elig = dict_at(proto, "eligibilityModule")
+    outcomes = dict_at(proto, "outcomesModule")
+    derived = dict_at(raw, "derivedSection")
 
     arms = tuple(
         Arm(
@@ -230,7 +221,7 @@ def normalise(raw: RawRecord) -> Trial:
             description=_text(a.get("description")),
             intervention_names=_strings(a, "interventionNames"),
         )
-        for a in _list(arms_mod, "armGroups")
+        for a in list_at(arms_mod, "armGroups")
         if isinstance(a, dict)
     )
     interventions = tuple(
@@ -240,7 +231,7 @@ def normalise(raw: RawRecord) -> Trial:
             description=_text(i.get("description")),
             other_names=_strings(i, "otherNames"),
         )
-        for i in _list(arms_mod, "interventions")
+        for i in list_at(arms_mod, "interventions")
         if isinstance(i, dict) and _text(i.get("name"))
     )
     count = enrol.get("count")
@@ -250,7 +241,7 @@ def normalise(raw: RawRecord) -> Trial:
         else None,
         estimated=None if enrol.get("type") is None else str(enrol["type"]).upper() == "ESTIMATED",
     )
-    expanded = _dict(status, "expandedAccessInfo").get("hasExpandedAccess")
+    expanded = dict_at(status, "expandedAccessInfo").get("hasExpandedAccess")
     healthy = elig.get("healthyVolunteers")
 
     return Trial(
@@ -262,7 +253,7 @@ def normalise(raw: RawRecord) -> Trial:
             SecondaryId(
                 id=_text(s.get("id")) or "", type=s.get("type"), domain=_text(s.get("domain"))
             )
-            for s in _list(ident, "secondaryIdInfos")
+            for s in list_at(ident, "secondaryIdInfos")
             if isinstance(s, dict) and _text(s.get("id"))
         ),
         brief_title=title,
@@ -272,13 +263,13 @@ def normalise(raw: RawRecord) -> Trial:
         detailed_description=_text(desc.get("detailedDescription")),
         conditions=_strings(conds, "conditions"),
         keywords=_strings(conds, "keywords"),
-        condition_mesh=_mesh(_dict(derived, "conditionBrowseModule"), "meshes"),
-        condition_mesh_ancestors=_mesh(_dict(derived, "conditionBrowseModule"), "ancestors"),
-        intervention_mesh=_mesh(_dict(derived, "interventionBrowseModule"), "meshes"),
+        condition_mesh=_mesh(dict_at(derived, "conditionBrowseModule"), "meshes"),
+        condition_mesh_ancestors=_mesh(dict_at(derived, "conditionBrowseModule"), "ancestors"),
+        intervention_mesh=_mesh(dict_at(derived, "interventionBrowseModule"), "meshes"),
         interventions=interventions,
         arms=arms,
         phases=tuple(
-            p for p in (_enum("phase", v, nct_id) for v in _list(design_mod, "phases")) if p
+            p for p in (_enum("phase", v, nct_id) for v in list_at(design_mod, "phases")) if p
         ),
         enrollment=enrollment,
         design=Design(
@@ -301,14 +292,14 @@ def normalise(raw: RawRecord) -> Trial:
             t
             for t in (
                 _text(o.get("measure"))
-                for o in _list(outcomes, "primaryOutcomes")
+                for o in list_at(outcomes, "primaryOutcomes")
                 if isinstance(o, dict)
             )
             if t
         ),
         sponsor=_sponsor(sponsors.get("leadSponsor"), nct_id),
         collaborators=tuple(
-            s for s in (_sponsor(c, nct_id) for c in _list(sponsors, "collaborators")) if s
+            s for s in (_sponsor(c, nct_id) for c in list_at(sponsors, "collaborators")) if s
         ),
         overall_status=_enum("status", status.get("overallStatus"), nct_id),
         last_known_status=_enum("status", status.get("lastKnownStatus"), nct_id),
@@ -330,5 +321,5 @@ def normalise(raw: RawRecord) -> Trial:
             status_verified=_plain_date(status.get("statusVerifiedDate")),
         ),
         has_results=raw.get("hasResults") is True or "resultsSection" in raw,
-        sites=_sites(_dict(proto, "contactsLocationsModule"), nct_id),
+        sites=_sites(dict_at(proto, "contactsLocationsModule"), nct_id),
     )

@@ -18,7 +18,7 @@ undocumented JSON API, relaunched with a new structure on 2024-06-17):
 
 The search (documented choice):
 
-* One query per stroke term in `CONDITION_TERMS`, each as
+* One query per stroke term in `CONDITION_TERMS` (from jobs/search_terms.py), each as
   `{"medicalCondition": <term>, "containAny": "<cell term>, <cell term>, ..."}`. The
   portal's `containAny` takes comma-separated alternatives (ctrdata documents it with a list of
   trial numbers), `medicalCondition` one phrase, and criteria combine with AND. CTIS is small
@@ -40,14 +40,12 @@ import logging
 import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-import httpx
-
+from jobs import search_terms
 from jobs.registries import ctis_record
-from jobs.registries.base import RawRecord, RegistryError, RequestStats
-from jobs.registries.http import DEFAULT_USER_AGENT, PoliteHttp, decode_json
+from jobs.registries.base import RawRecord, RegistryError
+from jobs.registries.http import DEFAULT_HTTP, HttpOptions, RegistryClient, decode_json
 from trialbot.model import Trial
 from trialbot.settings import Settings
 
@@ -56,60 +54,15 @@ log = logging.getLogger(__name__)
 CT_NUMBER_RE = ctis_record.CT_NUMBER_RE
 SEARCH_ROW_KEY = ctis_record.SEARCH_ROW_KEY
 
-CONDITION_TERMS: tuple[str, ...] = (
-    "stroke",
-    "cerebral infarction",
-    "brain infarction",
-    "cerebral ischaemia",
-    "cerebral ischemia",
-    "brain ischaemia",
-    "brain ischemia",
-    "intracerebral haemorrhage",
-    "intracerebral hemorrhage",
-    "cerebral haemorrhage",
-    "cerebral hemorrhage",
-    "intracranial haemorrhage",
-    "intracranial hemorrhage",
-    "subarachnoid haemorrhage",
-    "subarachnoid hemorrhage",
-    "cerebrovascular",
+CONDITION_TERMS: tuple[str, ...] = search_terms.without_longer_phrases(
+    search_terms.with_british(search_terms.STROKE_TERMS)
 )
-"""One `medicalCondition` query each. British and American spellings: CTIS records are written
-by EU sponsors in either."""
+"""One `medicalCondition` search each, British and American spellings (CTIS records are written
+by EU sponsors in either). A term holding a shorter one as whole words is not sent: it would
+cost a search and find nothing more ("hemorrhagic stroke", "cerebrovascular accident")."""
 
-CELL_TERMS: tuple[str, ...] = (
-    "stem cell",
-    "stromal cell",
-    "mesenchymal",
-    "MSC",
-    "mononuclear cell",
-    "progenitor",
-    "cell therapy",
-    "cellular therapy",
-    "cell transplantation",
-    "somatic cell",
-    "advanced therapy",
-    "ATMP",
-    "cord blood",
-    "umbilical cord",
-    "adipose",
-    "ADSC",
-    "bone marrow",
-    "MultiStem",
-    "SB623",
-    "CTX0E03",
-    "NSI-566",
-    "exosome",
-    "extracellular vesicle",
-    "secretome",
-    "stromal vascular fraction",
-    "G-CSF",
-    "granulocyte colony-stimulating factor",
-    "filgrastim",
-    "CD34",
-)
-"""The `containAny` alternatives (comma-separated in one string). Product codes are listed
-because several cell products carry no "stem" in their name."""
+CELL_TERMS: tuple[str, ...] = search_terms.CELL_TERMS
+"""The `containAny` alternatives (comma-separated in one string)."""
 
 SORT: dict[str, str] = {"property": "decisionDate", "direction": "DESC"}
 MAX_ROWS_PER_QUERY = 10_000
@@ -136,7 +89,7 @@ def row_last_updated(row: Mapping[str, Any]) -> str | None:
     return parsed if parsed is not None and len(parsed) == 10 else None
 
 
-class CtisClient:
+class CtisClient(RegistryClient):
     """EU CTIS as a `Registry`: candidate searches, then one `retrieve` per kept trial."""
 
     name = "ctis"
@@ -148,14 +101,7 @@ class CtisClient:
         base_url: str,
         *,
         page_size: int = MAX_PAGE_SIZE,
-        min_interval: float = 1.0,
-        timeout: float = 30.0,
-        max_retries: int = 5,
-        transport: httpx.AsyncBaseTransport | None = None,
-        user_agent: str = DEFAULT_USER_AGENT,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
-        retry_after_cap: float | None = None,
+        http: HttpOptions = DEFAULT_HTTP,
         condition_terms: Sequence[str] = CONDITION_TERMS,
         cell_terms: Sequence[str] = CELL_TERMS,
         retrieve_batch: int = RETRIEVE_BATCH,
@@ -169,6 +115,8 @@ class CtisClient:
             raise ValueError("at least one condition term is needed")
         if max_rows < 1:
             raise ValueError("max_rows must be >= 1")
+        super().__init__(base_url, http)
+        self.base_url = self._http.base_url
         self.max_rows = max_rows
         """Rows CTIS serves per query (10,000); smaller only in tests."""
         self.page_size = page_size
@@ -179,63 +127,12 @@ class CtisClient:
         """Distinct trials the last `changed_since` searches returned (before the date filter)."""
         self.last_kept: int | None = None
         """Of those, how many were on/after `since` and were retrieved."""
-        self._http = PoliteHttp(
-            self.name,
-            base_url,
-            min_interval=min_interval,
-            timeout=timeout,
-            max_retries=max_retries,
-            transport=transport,
-            user_agent=user_agent,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            retry_after_cap=retry_after_cap,
-        )
-        self.base_url = self._http.base_url
-
-    @property
-    def min_interval(self) -> float:
-        return self._http.min_interval
-
-    @property
-    def max_retries(self) -> int:
-        return self._http.max_retries
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CtisClient:
         """The production client, configured from the environment."""
-        return cls(
-            settings.ctis_api_url,
-            min_interval=settings.ctis_min_interval_seconds,
-            timeout=settings.http_timeout_seconds,
-            max_retries=settings.http_max_retries,
-        )
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    # -- stats -------------------------------------------------------------------------------
-
-    @property
-    def stats(self) -> RequestStats:
-        """Cumulative HTTP requests (redirect hops included), body bytes received, retries."""
-        return self._http.stats
-
-    def reset_stats(self) -> None:
-        self._http.reset_stats()
+        http = HttpOptions.from_settings(settings, min_interval=settings.ctis_min_interval_seconds)
+        return cls(settings.ctis_api_url, http=http)
 
     # -- Registry API --------------------------------------------------------------------------
 

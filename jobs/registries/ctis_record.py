@@ -35,13 +35,14 @@ WARNING. Lists without meaning in their order are sorted so the fingerprint stay
 from __future__ import annotations
 
 import calendar
-import html
 import logging
 import re
 from collections.abc import Iterable
 from typing import Any
 
+from jobs.registries import records
 from jobs.registries.base import RawRecord, RecordError
+from jobs.registries.records import dict_at, list_at
 from trialbot.countries import to_iso2
 from trialbot.model import (
     Dates,
@@ -57,6 +58,7 @@ from trialbot.model import (
 )
 
 log = logging.getLogger(__name__)
+_warn_once = records.WarnOnce(log, "ctis")
 
 REGISTRY = "ctis"
 PUBLIC_URL = "https://euclinicaltrials.eu/search-for-clinical-trials/?lang=en&EUCT={}"
@@ -109,52 +111,20 @@ _AGE_PLUS = re.compile(
 
 _GENE_THERAPY = re.compile(r"\bgene (?:therapy|transfer)\b", re.IGNORECASE)
 
-_warned: set[tuple[str, str]] = set()
-
-
-def _warn_once(kind: str, value: object, ct_number: str) -> None:
-    key = (kind, str(value))
-    if key in _warned:
-        return
-    _warned.add(key)
-    log.warning("ctis: unknown %s %r (first seen in %s)", kind, value, ct_number)
-
-
 # -- tolerant getters ----------------------------------------------------------------------
 
 
-def _dict(parent: Any, key: str) -> dict[str, Any]:
-    value = parent.get(key) if isinstance(parent, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _list(parent: Any, key: str) -> list[Any]:
-    value = parent.get(key) if isinstance(parent, dict) else None
-    return value if isinstance(value, list) else []
-
-
 def _dicts(parent: Any, key: str) -> list[dict[str, Any]]:
-    return [v for v in _list(parent, key) if isinstance(v, dict)]
+    return [v for v in list_at(parent, key) if isinstance(v, dict)]
 
 
 def _text(value: Any) -> str | None:
     """Registry text made plain: HTML line breaks and entities become text; empty -> None."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
-    text = str(value)
-    for _ in range(3):  # double-escaped `&amp;lt;br&amp;gt;` needs two rounds
-        if "&" not in text:
-            break
-        unescaped = html.unescape(text)
-        if unescaped == text:
-            break
-        text = unescaped
-    text = _BR.sub("\n", text)
-    text = _TAG.sub("", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    lines = [line.strip() for line in text.split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text or None
+    text = records.unescape_html(str(value), rounds=3)
+    text = _TAG.sub("", _BR.sub("\n", text))
+    return records.tidy_lines(records.plain_newlines(text)) or None
 
 
 def _first_text(*values: Any) -> str | None:
@@ -292,7 +262,7 @@ def _status(
         return overall
     per_msc = [
         status_from_words(s)[0]
-        for s in (_text(_dict(p, "mscInfo").get("trialStatus")) for p in parts_ii)
+        for s in (_text(dict_at(p, "mscInfo").get("trialStatus")) for p in parts_ii)
         if s
     ]
     known = [s for s in per_msc if s is not None]
@@ -338,11 +308,11 @@ def _secondary_ids(
             return
         found.setdefault((kind, number.upper()), SecondaryId(id=number, type=kind, domain=domain))
 
-    numbers = _dict(identifiers, "secondaryIdentifyingNumbers")
+    numbers = dict_at(identifiers, "secondaryIdentifyingNumbers")
     add(_number(numbers.get("nctNumber")), "NCT")
     add(_number(numbers.get("isrctnNumber")), "ISRCTN")
     add(_number(numbers.get("whoUniversalTrialNumber")), "REGISTRY", "WHO UTN")
-    for extra in _list(numbers, "additionalRegistries"):
+    for extra in list_at(numbers, "additionalRegistries"):
         number = _number(extra) or (
             _text(extra.get("registryNumber")) if isinstance(extra, dict) else None
         )
@@ -365,12 +335,12 @@ def _secondary_ids(
             add(number, "REGISTRY", domain)
     for key in ("protocolCode", "sponsorProtocolCode"):
         add(_text(identifiers.get(key)), "OTHER", "sponsor protocol code")
-    add(_text(_dict(app, "eudraCt").get("eudraCtCode")), "EUDRACT_NUMBER")
+    add(_text(dict_at(app, "eudraCt").get("eudraCtCode")), "EUDRACT_NUMBER")
     return tuple(sorted(found.values(), key=lambda s: (s.type or "", s.id)))
 
 
 def _conditions(part_i: dict[str, Any], info: dict[str, Any]) -> tuple[str, ...]:
-    items = _dicts(_dict(info, "medicalCondition"), "partIMedicalConditions")
+    items = _dicts(dict_at(info, "medicalCondition"), "partIMedicalConditions")
     items += _dicts(part_i, "medicalConditions")
     names = (
         _first_text(i.get("medicalCondition"), *_translations(i, "medicalConditionTranslations"))
@@ -386,7 +356,7 @@ def _translations(item: dict[str, Any], key: str) -> list[Any]:
 def _meddra_terms(info: dict[str, Any]) -> tuple[str, ...]:
     terms = (
         _first_text(t.get("termName"), t.get("term"))
-        for t in _dicts(_dict(info, "medicalCondition"), "meddraConditionTerms")
+        for t in _dicts(dict_at(info, "medicalCondition"), "meddraConditionTerms")
     )
     return _sorted_unique(t for t in terms if t)
 
@@ -402,7 +372,7 @@ def _products(part_i: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]
 
 
 def _intervention(product: dict[str, Any], role: str | None) -> Intervention | None:
-    info = _dict(product, "productDictionaryInfo")
+    info = dict_at(product, "productDictionaryInfo")
     substances = [
         _first_text(s.get("actSubstName"), s.get("substanceName"), s.get("nameOrg"))
         for s in _dicts(info, "productSubstances")
@@ -438,7 +408,7 @@ def _intervention(product: dict[str, Any], role: str | None) -> Intervention | N
             if t
         ]
     is_atmp = bool(therapies) or product.get("isAtmp") is True or info.get("isAtmp") is True
-    characteristics = [t for t in (_text(c) for c in _list(product, "characteristics")) if t]
+    characteristics = [t for t in (_text(c) for c in list_at(product, "characteristics")) if t]
     if any("advanced therap" in c.casefold() or "atmp" in c.casefold() for c in characteristics):
         is_atmp = True
     origins = " ".join(
@@ -460,7 +430,7 @@ def _intervention(product: dict[str, Any], role: str | None) -> Intervention | N
     if is_atmp:
         described.append("Advanced therapy medicinal product (ATMP)")
     described += atmp_words
-    routes = [t for t in (_text(r) for r in _list(product, "routes")) if t]
+    routes = [t for t in (_text(r) for r in list_at(product, "routes")) if t]
     if routes:
         described.append("Route: " + ", ".join(sorted(set(routes))))
     form = _text(product.get("pharmaceuticalFormDisplay"))
@@ -478,7 +448,7 @@ def _intervention(product: dict[str, Any], role: str | None) -> Intervention | N
 
 
 def _criteria(info: dict[str, Any]) -> str | None:
-    elig = _dict(info, "eligibilityCriteria")
+    elig = dict_at(info, "eligibilityCriteria")
 
     def listed(key: str) -> list[str]:
         items = _dicts(elig, key)
@@ -553,7 +523,7 @@ def _healthy(population: dict[str, Any]) -> bool | None:
 
 
 def _sponsor(item: dict[str, Any]) -> Sponsor | None:
-    org = _dict(item, "organisation")
+    org = dict_at(item, "organisation")
     name = _first_text(org.get("name"), item.get("name"))
     if not name:
         return None
@@ -568,8 +538,8 @@ def _sponsor(item: dict[str, Any]) -> Sponsor | None:
 
 
 def _site(item: dict[str, Any], fallback_country: str | None, ct: str) -> Site | None:
-    info = _dict(item, "organisationAddressInfo")
-    org, address = _dict(info, "organisation"), _dict(info, "address")
+    info = dict_at(item, "organisationAddressInfo")
+    org, address = dict_at(info, "organisation"), dict_at(info, "address")
     facility = _first_text(org.get("name"), item.get("organisationName"))
     department = _text(item.get("departmentName"))
     if facility and department and department.casefold() not in facility.casefold():
@@ -590,7 +560,7 @@ def _site(item: dict[str, Any], fallback_country: str | None, ct: str) -> Site |
 def _sites(parts_ii: list[dict[str, Any]], ct: str) -> tuple[Site, ...]:
     unique: dict[str, Site] = {}
     for part in parts_ii:
-        msc = _dict(part, "mscInfo")
+        msc = dict_at(part, "mscInfo")
         fallback = _first_text(msc.get("countryName"), msc.get("mscName"), part.get("mscName"))
         found = [s for s in (_site(i, fallback, ct) for i in _dicts(part, "trialSites")) if s]
         if not found and fallback:  # a member state without listed sites still runs the trial
@@ -600,7 +570,7 @@ def _sites(parts_ii: list[dict[str, Any]], ct: str) -> tuple[Site, ...]:
             found = [Site(country=code, country_name=fallback)]
         for site in found:
             unique.setdefault(site.key, site)
-    return tuple(sorted(unique.values(), key=lambda s: (s.country or "~", s.city or "", s.key)))
+    return tuple(sorted(unique.values(), key=records.site_order))
 
 
 def _enrollment(part_i: dict[str, Any], parts_ii: list[dict[str, Any]]) -> Enrollment:
@@ -613,7 +583,7 @@ def _enrollment(part_i: dict[str, Any], parts_ii: list[dict[str, Any]]) -> Enrol
 def _why_stopped(events: dict[str, Any]) -> str | None:
     reasons: list[str] = []
     for event in _dicts(events, "trialEvents"):
-        reason = _dict(event, "earlyTerminationReason")
+        reason = dict_at(event, "earlyTerminationReason")
         text = _first_text(reason.get("name"), reason.get("code"))
         if text:
             reasons.append(text)
@@ -663,18 +633,18 @@ def normalise(raw: RawRecord) -> Trial:
     """One CTIS full record -> Trial. Raises RecordError without a usable ctNumber or title."""
     if not isinstance(raw, dict):
         raise RecordError("record is not a JSON object")
-    row = _dict(raw, SEARCH_ROW_KEY)
+    row = dict_at(raw, SEARCH_ROW_KEY)
     ct_value = raw.get("ctNumber") or row.get("ctNumber")
     ct = ct_value.strip().upper() if isinstance(ct_value, str) else ""
     if not CT_NUMBER_RE.match(ct):
         raise RecordError(f"missing or malformed ctNumber: {str(ct_value)[:40]!r}")
-    app = _dict(raw, "authorizedApplication") or _dict(raw, "authorisedApplication")
-    part_i = _dict(app, "authorizedPartI") or _dict(app, "authorisedPartI")
-    details = _dict(part_i, "trialDetails")
-    identifiers = _dict(details, "clinicalTrialIdentifiers")
-    info = _dict(details, "trialInformation")
+    app = dict_at(raw, "authorizedApplication") or dict_at(raw, "authorisedApplication")
+    part_i = dict_at(app, "authorizedPartI") or dict_at(app, "authorisedPartI")
+    details = dict_at(part_i, "trialDetails")
+    identifiers = dict_at(details, "clinicalTrialIdentifiers")
+    info = dict_at(details, "trialInformation")
     parts_ii = _dicts(app, "authorizedPartsII") or _dicts(app, "authorisedPartsII")
-    events = _dict(raw, "events")
+    events = dict_at(raw, "events")
 
     title = _first_text(
         identifiers.get("publicTitle"),
@@ -685,7 +655,7 @@ def normalise(raw: RawRecord) -> Trial:
     if not title:
         raise RecordError(f"{ct} has no title")
 
-    objective = _dict(info, "trialObjective")
+    objective = dict_at(info, "trialObjective")
     secondary_objectives = [
         t
         for t in (
@@ -696,15 +666,15 @@ def normalise(raw: RawRecord) -> Trial:
         )
         if t
     ]
-    population = _dict(info, "populationOfTrialSubjects")
+    population = dict_at(info, "populationOfTrialSubjects")
     minimum_age, maximum_age = _ages(population)
-    duration = _dict(info, "trialDuration")
-    category = _dict(info, "trialCategory")
+    duration = dict_at(info, "trialDuration")
+    category = dict_at(info, "trialCategory")
     phase_value = category.get("trialPhase")
     if phase_value is None or phase_value == "":
         phase_value = row.get("trialPhase")
     primary_endpoints = sorted(
-        _dicts(_dict(info, "endPoint"), "primaryEndPoints"),
+        _dicts(dict_at(info, "endPoint"), "primaryEndPoints"),
         key=lambda e: _int(e.get("number")) or 0,
     )
     sponsors = _dicts(part_i, "sponsors")

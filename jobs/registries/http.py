@@ -6,6 +6,10 @@ run on a small budget. Each adapter therefore serialises its requests and spaces
 timeouts) with exponential backoff and full jitter, honours `Retry-After` up to a cap so one bad
 header cannot park a poll for hours, and turns everything else into a `RegistryError` that
 names the registry, so a poll stops cleanly and stored data stays as it was.
+
+The etiquette is one value, `HttpOptions`, handed whole from the settings (or a test) to the
+adapter; `RegistryClient` is the base every adapter builds on: it owns the `PoliteHttp`, closes
+it (`aclose`, `async with`) and reports its counters (`stats`), so no adapter repeats that.
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, ClassVar, Final, Self, TypeVar
 
 import httpx
 
 from jobs.registries.base import RegistryError, RequestStats
 from trialbot import __version__
+from trialbot.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,6 +72,56 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True)
+class HttpOptions:
+    """How politely one adapter talks to its registry, as one value (like httpx's `Timeout`).
+
+    Every adapter takes the same etiquette, so it travels whole from the settings (or a test) to
+    `PoliteHttp` instead of as ten keyword arguments repeated in each adapter.
+    """
+
+    min_interval: float = 1.0
+    """Seconds from one request's start to the next (requests are serialised)."""
+    timeout: float = 30.0
+    """Seconds for reads, writes and the pool; connecting gets at most 10 of them."""
+    max_retries: int = 5
+    """Retries after the first attempt, for 429, 5xx, network errors and timeouts."""
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    """Full-jitter backoff: a retry waits up to min(backoff_max, backoff_base * 2**(n-1))."""
+    retry_after_cap: float | None = None
+    """Longest `Retry-After` obeyed (None: 5 x backoff_max), so one header cannot park a poll."""
+    user_agent: str = DEFAULT_USER_AGENT
+    transport: httpx.AsyncBaseTransport | None = None
+    """An httpx transport to use instead of the network (tests: MockTransport, fault injectors)."""
+
+    def __post_init__(self) -> None:
+        if min(self.min_interval, self.max_retries, self.backoff_base, self.backoff_max) < 0:
+            raise ValueError("min_interval, max_retries and backoff values must be >= 0")
+
+    @property
+    def httpx_timeout(self) -> httpx.Timeout:
+        """`timeout` as httpx applies it: a dead host fails fast, a slow answer may take longer."""
+        return httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
+
+    @property
+    def retry_after_limit(self) -> float:
+        """`retry_after_cap` with its default applied."""
+        return self.backoff_max * 5 if self.retry_after_cap is None else self.retry_after_cap
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, min_interval: float = 1.0) -> HttpOptions:
+        """The deployment's timeout and retries; `min_interval` is the registry's own setting."""
+        return cls(
+            min_interval=min_interval,
+            timeout=settings.http_timeout_seconds,
+            max_retries=settings.http_max_retries,
+        )
+
+
+DEFAULT_HTTP: Final = HttpOptions()
+
+
 class PoliteHttp:
     """One registry's HTTP connection with the etiquette above; `registry` names it in errors."""
 
@@ -72,32 +129,19 @@ class PoliteHttp:
         self,
         registry: str,
         base_url: str,
+        options: HttpOptions = DEFAULT_HTTP,
         *,
         accept: str = "application/json",
-        min_interval: float = 1.0,
-        timeout: float = 30.0,
-        max_retries: int = 5,
-        transport: httpx.AsyncBaseTransport | None = None,
-        user_agent: str = DEFAULT_USER_AGENT,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
-        retry_after_cap: float | None = None,
     ) -> None:
-        if min_interval < 0 or max_retries < 0 or backoff_base < 0 or backoff_max < 0:
-            raise ValueError("min_interval, max_retries and backoff values must be >= 0")
         self.registry = registry
         self.base_url = base_url.rstrip("/")
-        self.min_interval = min_interval
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.retry_after_cap = backoff_max * 5 if retry_after_cap is None else retry_after_cap
+        self.options = options
         self._client = httpx.AsyncClient(
             base_url=self.base_url + "/",
-            headers={"User-Agent": user_agent, "Accept": accept},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            headers={"User-Agent": options.user_agent, "Accept": accept},
+            timeout=options.httpx_timeout,
             follow_redirects=True,
-            transport=transport,
+            transport=options.transport,
         )
         self._lock = asyncio.Lock()
         self._last_start: float | None = None
@@ -163,7 +207,7 @@ class PoliteHttp:
             try:
                 return await attempt_once()
             except _Retryable as failure:
-                if attempt >= self.max_retries:
+                if attempt >= self.options.max_retries:
                     raise RegistryError(
                         f"{self.registry} {method} /{path} failed after {attempt + 1} "
                         f"attempt(s): {failure.reason}"
@@ -178,7 +222,7 @@ class PoliteHttp:
                     path,
                     failure.reason,
                     attempt,
-                    self.max_retries,
+                    self.options.max_retries,
                     delay,
                 )
                 await asyncio.sleep(delay)
@@ -273,24 +317,94 @@ class PoliteHttp:
 
     async def _space_out(self) -> None:
         """Wait (holding the lock) until `min_interval` has passed since the previous start."""
-        if self._last_start is not None and self.min_interval > 0:
-            while (wait := self._last_start + self.min_interval - time.monotonic()) > 0:
+        interval = self.options.min_interval
+        if self._last_start is not None and interval > 0:
+            while (wait := self._last_start + interval - time.monotonic()) > 0:
                 await asyncio.sleep(wait)  # loop: the event loop may wake a hair early
         self._last_start = time.monotonic()
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Retry-After (capped) if the server gave one, else full jitter on an exponential cap."""
+        options = self.options
         if retry_after is not None:
-            if retry_after > self.retry_after_cap:
+            cap = options.retry_after_limit
+            if retry_after > cap:
                 log.warning(
                     "%s Retry-After %.1fs exceeds the cap; waiting %.1fs",
                     self.registry,
                     retry_after,
-                    self.retry_after_cap,
+                    cap,
                 )
-            return min(retry_after, self.retry_after_cap)
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+            return min(retry_after, cap)
+        ceiling = min(options.backoff_max, options.backoff_base * 2 ** (attempt - 1))
         return random.uniform(0, ceiling)
+
+
+class RegistryClient:
+    """What every adapter shares: the `PoliteHttp` it owns (if any), closing it, its counters.
+
+    A subclass sets `name` (and `accept` when it wants something other than JSON) and passes its
+    base URL, or None when it reads a local file (the ICTRP export) and needs no HTTP at all.
+    """
+
+    name: str
+    accept: ClassVar[str] = "application/json"
+
+    def __init__(self, base_url: str | None, http: HttpOptions) -> None:
+        self.http_options = http
+        self._connection = (
+            None if base_url is None else PoliteHttp(self.name, base_url, http, accept=self.accept)
+        )
+
+    @property
+    def _http(self) -> PoliteHttp:
+        """The connection, for adapters that always have one (a bug to ask without one)."""
+        if self._connection is None:
+            raise RuntimeError(f"{self.name} reads a local file; it has no HTTP connection")
+        return self._connection
+
+    # The etiquette in effect, as configured (read by tests and in logs).
+
+    @property
+    def min_interval(self) -> float:
+        return self.http_options.min_interval
+
+    @property
+    def max_retries(self) -> int:
+        return self.http_options.max_retries
+
+    @property
+    def retry_after_cap(self) -> float:
+        return self.http_options.retry_after_limit
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        if self._connection is not None:
+            await self._connection.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- stats -------------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> RequestStats:
+        """Cumulative HTTP requests (redirect hops included), body bytes received, retries;
+        all zero for an adapter without HTTP."""
+        return self._connection.stats if self._connection is not None else RequestStats()
+
+    def reset_stats(self) -> None:
+        if self._connection is not None:
+            self._connection.reset_stats()
 
 
 def decode_json(response: httpx.Response, registry: str, where: str) -> Any:

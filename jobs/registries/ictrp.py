@@ -20,7 +20,8 @@ adapter of its own for (ChiCTR, jRCT/JPRN, CTRI, ANZCTR, DRKS, CRiS, IRCT, ...).
   Telegram bot) is never blocked by a 700,000-row file.
 * Cheap pre-filter. Before anything is parsed, a row must name a stroke word (stroke, cerebral,
   haemorrhage, infarct, ...) in its titles or conditions AND a cell-therapy word (stem cell,
-  mesenchymal, cord blood, exosome, ...) in its titles or interventions; rows from registries the
+  mesenchymal, cord blood, exosome, ...) in its titles or interventions (the words are those of
+  jobs/search_terms.py, lower-cased, plus stems it keeps for this filter); rows from registries the
   bot polls directly (NCT -> ctgov, ISRCTN -> isrctn, CTIS -> ctis, EUCTR -> euctr) are skipped
   and counted, because that registry's own adapter gives a richer record. The classifier
   downstream decides what is really relevant.
@@ -60,15 +61,13 @@ from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Final, Self
+from typing import IO, Final
 from urllib.parse import urlsplit
 
-import httpx
-
+from jobs import search_terms
 from jobs.registries import ictrp_record
-from jobs.registries.base import RawRecord, RegistryError, RequestStats
-from jobs.registries.http import DEFAULT_USER_AGENT, PoliteHttp
+from jobs.registries.base import RawRecord, RegistryError
+from jobs.registries.http import DEFAULT_HTTP, HttpOptions, RegistryClient
 from jobs.registries.ictrp_record import COLUMNS, canonical_column, clean_text
 from trialbot.model import Trial
 from trialbot.settings import Settings
@@ -86,79 +85,13 @@ MAX_CONSECUTIVE_BAD: Final = 1000
 """This many malformed rows in a row mean the quoting went wrong and the rest is unreadable."""
 CHUNK_BYTES: Final = 1 << 16
 
-CONDITION_WORDS: Final[tuple[str, ...]] = (
-    "stroke",
-    "cerebr",  # cerebral, cerebrovascular, cerebrum
-    "brain infarct",
-    "brain ischemi",
-    "brain ischaemi",
-    "ischemic",
-    "ischaemic",
-    "infarct",
-    "hemorrhag",
-    "haemorrhag",
-    "hemorrag",  # Spanish/Portuguese
-    "hematoma",
-    "haematoma",
-    "subarachnoid",
-    "apoplex",
-    "ictus",
-    "cva",
-    "卒中",
-    "中风",
-    "脑梗",
-    "脑出血",
-    "脳梗塞",
-    "脳卒中",
+CONDITION_WORDS: Final = search_terms.substrings(
+    search_terms.STROKE_TERMS, search_terms.STROKE_SUBSTRINGS
 )
-"""Stroke vocabulary for the pre-filter (lower-case substrings). Broad on purpose."""
+"""Stroke vocabulary for the pre-filter (lower-case substrings, from jobs/search_terms.py)."""
 
-CELL_WORDS: Final[tuple[str, ...]] = (
-    "stem cell",
-    "stem-cell",
-    "stemcell",
-    "stromal",
-    "mesenchymal",
-    "msc",
-    "mononuclear",
-    "progenitor",
-    "cell therap",
-    "cellular therap",
-    "cell transplant",
-    "cell-based",
-    "cell based",
-    "cell injection",
-    "cell infusion",
-    "cord blood",
-    "umbilical",
-    "adipose",
-    "bone marrow",
-    "marrow-derived",
-    "multistem",
-    "sb623",
-    "ctx0e03",
-    "nsi-566",
-    "exosome",
-    "extracellular vesicle",
-    "secretome",
-    "stromal vascular",
-    "g-csf",
-    "granulocyte colony",
-    "filgrastim",
-    "cd34",
-    "cd133",
-    "muse cell",
-    "neural stem",
-    "ipsc",
-    "pluripotent",
-    "autologous",
-    "allogeneic",
-    "allogenic",
-    "干细胞",
-    "幹細胞",
-)
-"""Cell-therapy vocabulary for the pre-filter (lower-case substrings), after
-ctgov.INTERVENTION_TERMS."""
+CELL_WORDS: Final = search_terms.substrings(search_terms.CELL_TERMS, search_terms.CELL_SUBSTRINGS)
+"""Cell-therapy vocabulary for the pre-filter (lower-case substrings, from jobs/search_terms.py)."""
 
 _CONDITION_RE = re.compile("|".join(re.escape(w) for w in CONDITION_WORDS))
 _CELL_RE = re.compile("|".join(re.escape(w) for w in CELL_WORDS))
@@ -504,7 +437,7 @@ def _is_url(source: str) -> bool:
     return re.match(r"^https?://", source.strip(), re.I) is not None
 
 
-class IctrpExport:
+class IctrpExport(RegistryClient):
     """The ICTRP full export (local file or URL) as a `Registry`."""
 
     name = NAME
@@ -512,6 +445,7 @@ class IctrpExport:
     ids_per_fetch: int | None = 1_000_000
     """`fetch_ids` scans the whole file once whatever the number of ids: the re-check asks for
     all of them at once instead of one scan per REFRESH_BATCH_SIZE ids."""
+    accept = "text/csv, application/zip, application/octet-stream;q=0.9, */*;q=0.5"
 
     def __init__(
         self,
@@ -523,20 +457,15 @@ class IctrpExport:
         field_size_limit: int = DEFAULT_FIELD_SIZE_LIMIT,
         download_dir: str | os.PathLike[str] | None = None,
         cache_seconds: float = 3600.0,
-        min_interval: float = 1.0,
-        timeout: float = 30.0,
-        max_retries: int = 5,
-        transport: httpx.AsyncBaseTransport | None = None,
-        user_agent: str = DEFAULT_USER_AGENT,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
-        retry_after_cap: float | None = None,
+        http: HttpOptions = DEFAULT_HTTP,
     ) -> None:
         text = os.fspath(source).strip()
         if not text:
             raise ValueError("the ICTRP export path or URL is empty (ICTRP_EXPORT)")
         if page_size < 1:
             raise ValueError("page_size must be >= 1")
+        parts = urlsplit(text)
+        super().__init__(f"{parts.scheme}://{parts.netloc}" if _is_url(text) else None, http)
         self.source = text
         self.skip_registries = frozenset(skip_registries)
         self.page_size = page_size
@@ -547,27 +476,12 @@ class IctrpExport:
         """Counts of the last finished (or failed) pass over the file."""
         self._download_dir = Path(download_dir) if download_dir is not None else None
         self._download: _Download | None = None
-        self._http: PoliteHttp | None = None
         self._path: Path | None = None
         self._target = ""
-        if _is_url(text):
-            parts = urlsplit(text)
+        if self.is_url:
             self._target = parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")
-            self._http = PoliteHttp(
-                self.name,
-                f"{parts.scheme}://{parts.netloc}",
-                accept="text/csv, application/zip, application/octet-stream;q=0.9, */*;q=0.5",
-                min_interval=min_interval,
-                timeout=timeout,
-                max_retries=max_retries,
-                transport=transport,
-                user_agent=user_agent,
-                backoff_base=backoff_base,
-                backoff_max=backoff_max,
-                retry_after_cap=retry_after_cap,
-            )
         else:
-            local = urlsplit(text).path if text.lower().startswith("file://") else text
+            local = parts.path if text.lower().startswith("file://") else text
             self._path = Path(local).expanduser()
 
     @classmethod
@@ -576,41 +490,21 @@ class IctrpExport:
         return cls(
             settings.ictrp_export,
             skip_registries=skip_registries_for(settings),
-            timeout=settings.http_timeout_seconds,
-            max_retries=settings.http_max_retries,
+            http=HttpOptions.from_settings(settings),
         )
 
     @property
     def is_url(self) -> bool:
-        return self._http is not None
-
-    # -- lifecycle ---------------------------------------------------------------------------
+        return self._connection is not None
 
     async def aclose(self) -> None:
         self._drop_download()
-        if self._http is not None:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    @property
-    def stats(self) -> RequestStats:
-        """HTTP requests/bytes/retries (all zero for a local file)."""
-        return self._http.stats if self._http is not None else RequestStats()
+        await super().aclose()
 
     # -- Registry API ------------------------------------------------------------------------
 
     async def data_version(self) -> str | None:
-        if self._http is None:
+        if not self.is_url:
             return self._file_version(self._local_path())
         return await self._head_version()
 
@@ -621,7 +515,7 @@ class IctrpExport:
 
     async def probe(self) -> str | None:
         """A cheap check for `trialbot doctor`: a file's first row is read; a URL gets a HEAD."""
-        if self._http is None:
+        if not self.is_url:
             path = self._local_path()
             first = await asyncio.to_thread(_first_trial_id, path, self.field_size_limit)
             size = path.stat().st_size
@@ -700,7 +594,7 @@ class IctrpExport:
         return f"{mtime:%Y-%m-%dT%H:%M:%S}|size={st.st_size}|mtime_ns={st.st_mtime_ns}|{path.name}"
 
     async def _local_file(self) -> Path:
-        if self._http is None:
+        if not self.is_url:
             return self._local_path()
         version = await self._head_version()
         cached = self._download
@@ -730,7 +624,6 @@ class IctrpExport:
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _head_version(self) -> str | None:
-        assert self._http is not None
         try:
             response = await self._http.request("HEAD", self._target)
         except RegistryError as exc:
@@ -759,7 +652,6 @@ class IctrpExport:
 
     async def _fetch(self, dest: Path) -> None:
         """GET the export into `dest` in chunks (PoliteHttp: spacing, retries, counters)."""
-        assert self._http is not None
         await self._http.download(self._target, dest, chunk_bytes=CHUNK_BYTES)
         with dest.open("rb") as written:
             _sniff(written.read(64), "download")

@@ -28,7 +28,6 @@ arm table: sites are one per country without a city, and labelled interventions
 from __future__ import annotations
 
 import calendar
-import html
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -37,6 +36,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from jobs.registries.base import RecordError
+from jobs.registries.records import WarnOnce, squash_spaces, tidy_lines, unescape_html
 from trialbot.countries import to_iso2
 from trialbot.model import (
     Arm,
@@ -175,7 +175,6 @@ _INLINE_TAG = re.compile(
     r"<\s*/?\s*(?:b|i|u|em|strong|sup|sub|span|font|td|th|tbody|thead)(?:\s[^<>]{0,200})?\s*/?>",
     re.I,
 )
-_BLANK_LINES = re.compile(r"\n{3,}")
 _CARRIAGE = re.compile(r"\r+\n?")
 
 
@@ -187,16 +186,12 @@ def clean_text(value: Any) -> str | None:
     if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
         text = text[1:-1]
     text = text.replace('\\"', '"')
-    for _ in range(2):  # "&amp;lt;br&amp;gt;" is escaped twice
-        if not _ENTITY.search(text):
-            break
-        text = html.unescape(text)
+    text = unescape_html(text, rounds=2, needed=_ENTITY.search)
     text = _CARRIAGE.sub("\n", text)  # "&#x0D;" then CRLF is one line break, not two
     text = _BR.sub("\n", text)
     text = _BLOCK_TAG.sub("\n", text)
     text = _INLINE_TAG.sub("", text)
-    lines = (" ".join(line.split()) for line in text.split("\n"))
-    text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    text = tidy_lines(text, squash_spaces)
     if not text or text.upper() == "NULL":
         return None
     return text
@@ -222,16 +217,7 @@ def _unique(items: Iterable[str]) -> list[str]:
     return out
 
 
-_warned: set[tuple[str, str]] = set()
-
-
-def _warn_once(kind: str, value: str, trial_id: str) -> None:
-    key = (kind, value.casefold())
-    if key in _warned:
-        return
-    if len(_warned) < 2000:
-        _warned.add(key)
-    log.warning("ictrp: unknown %s %r (first seen in %s)", kind, value[:80], trial_id)
+_warn_once = WarnOnce(log, "ictrp")
 
 
 # --- dates -------------------------------------------------------------------------------------

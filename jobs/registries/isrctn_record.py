@@ -36,7 +36,6 @@ shared/registries.md 2.3 and seen in public parsers (ctrdata, dl_isrctn, ToolUni
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -44,6 +43,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
+from jobs.registries import records
 from jobs.registries.base import RawRecord, RecordError
 from trialbot.countries import to_iso2
 from trialbot.model import (
@@ -178,17 +178,7 @@ _CTIS_VALUE = re.compile(r"^20\d{2}-5\d{5}-\d{2}-\d{2}$")
 _EUDRACT_VALUE = re.compile(r"^20\d{2}-0\d{5}-\d{2}$")
 _TYPE_RANK = {"NCT": 0, "CTIS": 0, "EUDRACT_NUMBER": 0, "ISRCTN": 0, "REGISTRY": 1, "OTHER": 2}
 
-_warned: set[tuple[str, str]] = set()
-
-
-def _warn_once(kind: str, value: str, record_id: str) -> None:
-    key = (kind, value.casefold())
-    if key in _warned:
-        return
-    _warned.add(key)
-    log.warning(
-        "isrctn: unknown %s %r (first seen in %s); mapped leniently", kind, value, record_id
-    )
+_warn_once = records.WarnOnce(log, "isrctn", note="; mapped leniently")
 
 
 # -- XML helpers (namespace-agnostic) -------------------------------------------------------------
@@ -248,11 +238,8 @@ def clean_text(value: str | None) -> str | None:
     """Strip, turn leftover HTML breaks/entities into plain text; sentinels and empty -> None."""
     if value is None:
         return None
-    text = _CR.sub("", value)
-    text = _BR.sub("\n", text)
-    text = html.unescape(text).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    lines = [line.rstrip() for line in text.split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    text = records.unescape_html(_BR.sub("\n", _CR.sub("", value)), rounds=1)
+    text = records.tidy_lines(records.plain_newlines(text), str.rstrip)
     if text.casefold().rstrip(".") in _SENTINELS:
         return None
     return text or None
@@ -617,7 +604,7 @@ def _sites(participants: ET.Element | None, record_id: str) -> tuple[Site, ...]:
         covered.add(code or name.casefold())
         site = Site(country=code, country_name=name)
         sites.setdefault(_site_key(site), site)
-    return tuple(sorted(sites.values(), key=lambda s: (s.country or "~", s.city or "", s.key)))
+    return tuple(sorted(sites.values(), key=records.site_order))
 
 
 def _country(name: str | None, record_id: str) -> str | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 from jobs.registries.ctgov import CtgovClient
+from jobs.registries.http import HttpOptions
 from tests.conftest import CTGOV, load_json
 from tests.fakes.ctgov_server import FakeCtgov
 
@@ -14,6 +16,15 @@ LABELS: list[dict[str, Any]] = load_json(RECONSTRUCTED / "LABELS.json")
 EXPECTED_STORED = {
     label["nctId"] for label in LABELS if label["category"] in ("positive", "borderline")
 }
+FAST_HTTP = HttpOptions(
+    min_interval=0.0,
+    timeout=5.0,
+    max_retries=3,
+    backoff_base=0.01,
+    backoff_max=0.05,
+    retry_after_cap=5.0,
+)
+"""Polite HTTP shrunk for tests against the fakes: no spacing, millisecond backoff."""
 
 
 def oldest_snapshots() -> list[dict[str, Any]]:
@@ -41,11 +52,5 @@ def loaded_fake(data_timestamp: str = "2020-01-01T09:00:00") -> FakeCtgov:
 
 def client_for(fake: FakeCtgov, page_size: int = 25, max_retries: int = 2) -> CtgovClient:
     return CtgovClient(
-        fake.base_url,
-        page_size=page_size,
-        min_interval=0,
-        timeout=5,
-        max_retries=max_retries,
-        backoff_base=0.01,
-        backoff_max=0.05,
+        fake.base_url, page_size=page_size, http=replace(FAST_HTTP, max_retries=max_retries)
     )

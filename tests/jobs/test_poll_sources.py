@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from tests.fakes.ctgov_server import FakeCtgov
 from tests.fakes.ctis_server import FakeCtis, built_record
 from tests.fakes.ictrp_server import built_record as ictrp_row
 from tests.fakes.ictrp_server import write_export
-from tests.jobs.helpers import EXPECTED_STORED, client_for, loaded_fake
+from tests.jobs.helpers import EXPECTED_STORED, FAST_HTTP, client_for, loaded_fake
 
 CTIS_ID = "2024-520423-88-00"
 MADRID = ("Hospital Universitario La Paz", "Madrid", "Spain")
@@ -48,13 +49,7 @@ def ctis() -> Iterator[FakeCtis]:
 
 def ctis_client(fake: FakeCtis) -> CtisClient:
     return CtisClient(
-        fake.base_url,
-        min_interval=0,
-        timeout=5,
-        max_retries=1,
-        backoff_base=0.01,
-        backoff_max=0.05,
-        condition_terms=("stroke",),
+        fake.base_url, http=replace(FAST_HTTP, max_retries=1), condition_terms=("stroke",)
     )
 
 

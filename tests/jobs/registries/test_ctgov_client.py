@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,6 @@ from jobs.registries.base import RawRecord, Registry, RegistryError, RequestStat
 from jobs.registries.ctgov import (
     CONDITION_QUERY,
     CONDITION_TERMS,
-    DEFAULT_USER_AGENT,
     INTERVENTION_QUERY,
     INTERVENTION_TERMS,
     MAX_IDS_PER_REQUEST,
@@ -34,8 +34,9 @@ from jobs.registries.ctgov import (
     essie_or,
     last_update_filter,
 )
-from jobs.registries.http import parse_retry_after
+from jobs.registries.http import DEFAULT_USER_AGENT, HttpOptions, parse_retry_after
 from tests.fakes.ctgov_server import FakeCtgov, studies_in
+from tests.jobs.helpers import FAST_HTTP
 from trialbot.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ctgov"
@@ -53,17 +54,8 @@ def _last_update(study: RawRecord) -> str:
     return date_str
 
 
-def _client(fake: FakeCtgov, **kwargs: Any) -> CtgovClient:
-    options: dict[str, Any] = {
-        "min_interval": 0.0,
-        "backoff_base": 0.01,
-        "backoff_max": 0.05,
-        "timeout": 5.0,
-        "max_retries": 3,
-        "retry_after_cap": 5.0,
-    }
-    options.update(kwargs)
-    return CtgovClient(fake.base_url, **options)
+def _client(fake: FakeCtgov, http: HttpOptions = FAST_HTTP, **kwargs: Any) -> CtgovClient:
+    return CtgovClient(fake.base_url, http=http, **kwargs)
 
 
 async def _collect(pages: AsyncIterator[list[RawRecord]]) -> list[list[RawRecord]]:
@@ -110,7 +102,7 @@ async def test_user_agent_and_accept_headers_are_sent(fake: FakeCtgov, client: C
     assert headers["user-agent"].startswith("trialbot/")
     assert "stem-cell" in headers["user-agent"]
     assert headers["accept"] == "application/json"
-    async with _client(fake, user_agent="trialbot-test/1") as other:
+    async with _client(fake, http=replace(FAST_HTTP, user_agent="trialbot-test/1")) as other:
         await other.data_version()
     assert fake.request_headers[-1]["user-agent"] == "trialbot-test/1"
 
@@ -260,7 +252,7 @@ async def test_429_with_retry_after_waits_then_succeeds(
 
 async def test_retry_after_is_capped(fake: FakeCtgov) -> None:
     fake.fail_next(1, status=503, retry_after=3600)
-    async with _client(fake, retry_after_cap=0.1) as c:
+    async with _client(fake, http=replace(FAST_HTTP, retry_after_cap=0.1)) as c:
         started = time.monotonic()
         assert await c.data_version() == fake.data_timestamp
         assert time.monotonic() - started < 2.0
@@ -287,7 +279,7 @@ async def test_two_503s_then_success(fake: FakeCtgov, client: CtgovClient) -> No
 
 async def test_timeout_then_success(fake: FakeCtgov) -> None:
     fake.delay_next(1, 1.0)
-    async with _client(fake, timeout=0.25) as c:
+    async with _client(fake, http=replace(FAST_HTTP, timeout=0.25)) as c:
         assert await c.data_version() == fake.data_timestamp
         assert c.stats.retries == 1
 
@@ -300,7 +292,7 @@ async def test_dropped_connection_is_retried(fake: FakeCtgov, client: CtgovClien
 
 async def test_retries_exhausted_raise_registry_error(fake: FakeCtgov) -> None:
     fake.fail_next(10, status=503, body="x" * 50_000)
-    async with _client(fake, max_retries=2) as c:
+    async with _client(fake, http=replace(FAST_HTTP, max_retries=2)) as c:
         with pytest.raises(RegistryError) as err:
             await _collect(c.changed_since(None))
         assert c.stats.retries == 2
@@ -313,7 +305,9 @@ async def test_retries_exhausted_raise_registry_error(fake: FakeCtgov) -> None:
 async def test_connection_refused_exhausts_retries() -> None:
     with FakeCtgov() as gone:
         url = gone.base_url
-    async with CtgovClient(url, min_interval=0, backoff_base=0.01, max_retries=1) as c:
+    async with CtgovClient(
+        url, http=HttpOptions(min_interval=0, backoff_base=0.01, max_retries=1)
+    ) as c:
         with pytest.raises(RegistryError, match="ConnectError"):
             await c.data_version()
 
@@ -405,7 +399,7 @@ async def test_fetch_ids_keeps_urls_short(fake: FakeCtgov, client: CtgovClient) 
 
 
 async def test_min_interval_spaces_requests(fake: FakeCtgov) -> None:
-    async with _client(fake, min_interval=0.2) as c:
+    async with _client(fake, http=replace(FAST_HTTP, min_interval=0.2)) as c:
         started = time.monotonic()
         await asyncio.gather(*(c.data_version() for _ in range(3)))
         assert time.monotonic() - started >= 0.4

@@ -10,6 +10,7 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,9 @@ from jobs.registries.ctis import (
     search_criteria,
 )
 from jobs.registries.ctis_record import normalise, parse_date, phases_from, status_from_words
+from jobs.registries.http import HttpOptions
 from tests.fakes.ctis_server import FakeCtis, built_record, search_row
+from tests.jobs.helpers import FAST_HTTP
 from trialbot.model import KeyDate, Trial
 from trialbot.settings import Settings
 
@@ -62,17 +65,8 @@ def stroke_cells(ct: str, last_updated: str = "2026-09-01", **kwargs: Any) -> di
     return built_record(ct, **options)
 
 
-def _client(fake: FakeCtis, **kwargs: Any) -> CtisClient:
-    options: dict[str, Any] = {
-        "min_interval": 0.0,
-        "backoff_base": 0.01,
-        "backoff_max": 0.05,
-        "timeout": 5.0,
-        "max_retries": 3,
-        "retry_after_cap": 5.0,
-    }
-    options.update(kwargs)
-    return CtisClient(fake.base_url, **options)
+def _client(fake: FakeCtis, http: HttpOptions = FAST_HTTP, **kwargs: Any) -> CtisClient:
+    return CtisClient(fake.base_url, http=http, **kwargs)
 
 
 async def _collect(pages: AsyncIterator[list[RawRecord]]) -> list[list[RawRecord]]:
@@ -536,7 +530,7 @@ async def test_retry_on_503_then_success(fake: FakeCtis) -> None:
 
 async def test_registry_error_after_retries_are_exhausted(fake: FakeCtis) -> None:
     fake.fail_next(10, status=503)
-    async with _client(fake, max_retries=2) as client:
+    async with _client(fake, http=replace(FAST_HTTP, max_retries=2)) as client:
         with pytest.raises(RegistryError, match=r"ctis POST /search failed after 3 attempt"):
             await _collect(client.changed_since(None))
     assert len(fake.requests) == 3
@@ -570,8 +564,7 @@ async def test_wrong_shapes_raise_registry_error(search_body: Any, message: str)
 
     client = CtisClient(
         "https://ctis.invalid/ctis-public-api",
-        min_interval=0,
-        transport=httpx.MockTransport(answer),
+        http=HttpOptions(min_interval=0, transport=httpx.MockTransport(answer)),
     )
     async with client:
         with pytest.raises(RegistryError, match=message):
@@ -586,8 +579,7 @@ async def test_empty_retrieve_answer_means_not_found() -> None:
 
     client = CtisClient(
         "https://ctis.invalid/ctis-public-api",
-        min_interval=0,
-        transport=httpx.MockTransport(answer),
+        http=HttpOptions(min_interval=0, transport=httpx.MockTransport(answer)),
     )
     async with client:
         assert await client.fetch_one("2025-521004-11-00") is None
@@ -631,7 +623,7 @@ async def test_probe_makes_one_real_search(fake: FakeCtis) -> None:
         assert await client.probe() == "2 candidate trial(s) for 'stroke'"
     assert fake.search_bodies()[0]["pagination"] == {"page": 1, "size": 1}
     fake.fail_next(5, status=502)
-    async with _client(fake, max_retries=1) as client:
+    async with _client(fake, http=replace(FAST_HTTP, max_retries=1)) as client:
         with pytest.raises(RegistryError):
             await client.probe()
 

@@ -12,6 +12,7 @@ import os
 import tracemalloc
 import zipfile
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import pytest
 from jobs.classify import classify
 from jobs.poll import _data_date
 from jobs.registries.base import RawRecord, RecordError, Registry, RegistryError, RequestStats
+from jobs.registries.http import HttpOptions
 from jobs.registries.ictrp import (
     CELL_WORDS,
     CONDITION_WORDS,
@@ -48,6 +50,7 @@ from tests.fakes.ictrp_server import (
     write_export,
     zip_bytes,
 )
+from tests.jobs.helpers import FAST_HTTP
 from trialbot.identifiers import source_registry_of
 from trialbot.model import Dates, Eligibility, Enrollment, KeyDate, SecondaryId, Trial
 from trialbot.settings import Settings
@@ -76,18 +79,10 @@ def _trial(trial_id: str, path: Path = BUILT) -> Trial:
     return normalise(_rows(path)[trial_id])
 
 
-def _client(source: str | Path, **kwargs: Any) -> IctrpExport:
-    options: dict[str, Any] = {
-        "skip_registries": ALL_DIRECT,
-        "min_interval": 0.0,
-        "backoff_base": 0.01,
-        "backoff_max": 0.05,
-        "timeout": 5.0,
-        "max_retries": 3,
-        "retry_after_cap": 5.0,
-    }
+def _client(source: str | Path, http: HttpOptions = FAST_HTTP, **kwargs: Any) -> IctrpExport:
+    options: dict[str, Any] = {"skip_registries": ALL_DIRECT}
     options.update(kwargs)
-    return IctrpExport(source, **options)
+    return IctrpExport(source, http=http, **options)
 
 
 async def _collect(pages: AsyncIterator[list[RawRecord]]) -> list[list[RawRecord]]:
@@ -844,7 +839,7 @@ async def test_retry_after_is_honoured(fake: FakeIctrp) -> None:
 
 async def test_retries_exhausted_raise_registry_error(fake: FakeIctrp) -> None:
     fake.fail_next(10, status=503, method="GET")
-    async with _client(fake.base_url, max_retries=2) as client:
+    async with _client(fake.base_url, http=replace(FAST_HTTP, max_retries=2)) as client:
         with pytest.raises(RegistryError) as err:
             await _collect(client.changed_since(None))
         assert client.stats.retries == 2
@@ -852,7 +847,7 @@ async def test_retries_exhausted_raise_registry_error(fake: FakeIctrp) -> None:
     assert fake.methods() == ["HEAD", "GET", "GET", "GET"]
     fake.clear_faults()
     fake.fail_next(10, status=502, method="HEAD")
-    async with _client(fake.base_url, max_retries=1) as client:
+    async with _client(fake.base_url, http=replace(FAST_HTTP, max_retries=1)) as client:
         with pytest.raises(RegistryError, match=r"HEAD /\S+ failed after 2 attempt"):
             await client.data_version()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from jobs.classify import classify
 from jobs.poll import PollReport, normalise_page
 from jobs.registries.base import RawRecord, RecordError, Registry, RegistryError
+from jobs.registries.http import HttpOptions
 from jobs.registries.isrctn import (
     CONDITION_TERMS,
     INTERVENTION_TERMS,
@@ -31,6 +33,7 @@ from jobs.registries.isrctn import (
 )
 from jobs.registries.isrctn_record import derive_status, map_phase, normalise, parse_xml
 from tests.fakes.isrctn_server import FakeIsrctn, built_record, compile_query
+from tests.jobs.helpers import FAST_HTTP
 from trialbot.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "isrctn"
@@ -62,19 +65,10 @@ def stroke_cells(number: int, last_updated: str, **extra: Any) -> RawRecord:
     return built_record(f"ISRCTN{number:08d}", **options)
 
 
-def _client(fake: FakeIsrctn, **kwargs: Any) -> IsrctnClient:
-    options: dict[str, Any] = {
-        "min_interval": 0.0,
-        "backoff_base": 0.01,
-        "backoff_max": 0.05,
-        "timeout": 5.0,
-        "max_retries": 3,
-        "retry_after_cap": 1.0,
-        "today": lambda: TODAY,
-        "now": lambda: NOW,
-    }
+def _client(fake: FakeIsrctn, http: HttpOptions = FAST_HTTP, **kwargs: Any) -> IsrctnClient:
+    options: dict[str, Any] = {"today": lambda: TODAY, "now": lambda: NOW}
     options.update(kwargs)
-    return IsrctnClient(fake.base_url, **options)
+    return IsrctnClient(fake.base_url, http=http, **options)
 
 
 async def _collect(pages: AsyncIterator[list[RawRecord]]) -> list[list[RawRecord]]:
@@ -646,7 +640,7 @@ async def test_a_window_that_grows_between_count_and_fetch_is_split_and_redone(
     fake.upsert(stroke_cells(90000601, "2026-10-01"))
     fake.upsert(stroke_cells(90000602, "2026-10-02"))
     late = stroke_cells(90000603, "2026-10-03")
-    async with _client(fake, transport=_GrowOnce(fake, late)) as c:
+    async with _client(fake, http=replace(FAST_HTTP, transport=_GrowOnce(fake, late))) as c:
         pages = await _collect(c.changed_since(date(2026, 9, 1)))
     ids = _ids(pages)
     assert sorted(map(str, ids)) == ["ISRCTN90000601", "ISRCTN90000602", "ISRCTN90000603"]
@@ -711,7 +705,7 @@ async def test_retry_after_is_honoured_on_429(fake: FakeIsrctn, client: IsrctnCl
 async def test_registry_error_after_the_retries_are_exhausted(fake: FakeIsrctn) -> None:
     fake.upsert(stroke_cells(90000803, "2026-10-01"))
     fake.fail_next(10, 503)
-    async with _client(fake, max_retries=2) as c:
+    async with _client(fake, http=replace(FAST_HTTP, max_retries=2)) as c:
         with pytest.raises(RegistryError, match=r"isrctn .*3 attempt\(s\): HTTP 503"):
             await _collect(c.changed_since(None))
     assert len(fake.requests) == 3
@@ -743,7 +737,7 @@ async def test_garbage_on_the_fetch_after_a_good_count_yields_nothing(
             return await super().handle_async_request(request)
 
     pages: list[list[RawRecord]] = []
-    async with _client(fake, transport=_CountThenGarbage()) as c:
+    async with _client(fake, http=replace(FAST_HTTP, transport=_CountThenGarbage())) as c:
         with pytest.raises(RegistryError, match="not well-formed"):
             async for page in c.changed_since(None):
                 pages.append(page)
@@ -778,7 +772,7 @@ async def test_an_answer_with_fewer_records_than_announced_is_an_error(fake: Fak
             return httpx.Response(response.status_code, headers={}, content=body)
 
     fake.upsert(stroke_cells(90000807, "2026-10-01"))
-    async with _client(fake, transport=_DropRecords()) as c:
+    async with _client(fake, http=replace(FAST_HTTP, transport=_DropRecords())) as c:
         with pytest.raises(RegistryError, match="holds 0 records, expected 1"):
             await _collect(c.changed_since(None))
 

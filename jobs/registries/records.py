@@ -1,0 +1,109 @@
+"""Helpers every registry record module (`*_record.py`) shares.
+
+Why here: each registry's normaliser turns a different format into the same `Trial`, but the
+chores are the same - make registry text plain, read JSON without trusting its shape, order
+sites so a reordered record keeps its fingerprint, and log an unknown value once rather than
+on every record. Each record module keeps only what is its own (its markup, its sentinels,
+its vocabulary).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from trialbot.model import Site
+
+_BLANK_RUN = re.compile(r"\n{3,}")
+
+
+def unescape_html(
+    text: str, *, rounds: int, needed: Callable[[str], object] = lambda t: "&" in t
+) -> str:
+    """Undo HTML escaping up to `rounds` times: registries escape some text twice
+    (`&amp;lt;br&amp;gt;`). Stops early once `needed` says nothing is left or nothing changes."""
+    for _ in range(rounds):
+        if not needed(text):
+            break
+        unescaped = html.unescape(text)
+        if unescaped == text:
+            break
+        text = unescaped
+    return text
+
+
+def plain_newlines(text: str) -> str:
+    """CRLF and CR as LF, no-break spaces as spaces."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+
+
+def squash_spaces(line: str) -> str:
+    """One line with every run of white space as one space, none at the ends."""
+    return " ".join(line.split())
+
+
+def tidy_lines(text: str, line: Callable[[str], str] = str.strip) -> str:
+    """Each line through `line`, at most one blank line in a row, none around the text."""
+    joined = "\n".join(line(part) for part in text.split("\n"))
+    return _BLANK_RUN.sub("\n\n", joined).strip()
+
+
+def dict_at(parent: Any, key: str) -> dict[str, Any]:
+    """`parent[key]` if both are JSON objects, else {} (records omit or mistype keys)."""
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def list_at(parent: Any, key: str) -> list[Any]:
+    """`parent[key]` if it is a list, else []."""
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def site_order(site: Site) -> tuple[str, str, str]:
+    """Sort key of a record's sites: by country (unmapped last), city, then identity, so a
+    registry listing the same sites in another order gives the same trial."""
+    return (site.country or "~", site.city or "", site.key)
+
+
+class WarnOnce:
+    """Log an unknown value (status word, phase, country...) the first time it is seen.
+
+    A months-long service meets new values for ever, so at most `limit` distinct (kind, value)
+    pairs are remembered, the oldest forgotten first; one forgotten and seen again is logged
+    again, which is harmless. Values compare case-insensitively.
+    """
+
+    def __init__(
+        self, logger: logging.Logger, registry: str, *, note: str = "", limit: int = 2000
+    ) -> None:
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        self._log = logger
+        self._registry = registry
+        self._note = note
+        self._limit = limit
+        self._seen: dict[tuple[str, str], None] = {}  # insertion-ordered: oldest first
+
+    def __call__(self, kind: str, value: object, record_id: str) -> None:
+        key = (kind, str(value).casefold())
+        if key in self._seen:
+            return
+        self._seen[key] = None
+        if len(self._seen) > self._limit:
+            del self._seen[next(iter(self._seen))]
+        shown = value[:80] if isinstance(value, str) else value
+        self._log.warning(
+            "%s: unknown %s %r (first seen in %s)%s",
+            self._registry,
+            kind,
+            shown,
+            record_id,
+            self._note,
+        )
+
+    def __len__(self) -> int:
+        return len(self._seen)
