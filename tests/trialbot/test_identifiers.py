@@ -6,7 +6,14 @@ import pytest
 
 from jobs.registries.ctgov_record import normalise
 from tests.conftest import study
-from trialbot.identifiers import canonical, find_ids, link_keys, own_key, record_registry
+from trialbot.identifiers import (
+    canonical,
+    find_ids,
+    link_keys,
+    own_key,
+    record_registry,
+    source_registry_of,
+)
 from trialbot.model import SecondaryId
 
 
@@ -66,3 +73,33 @@ def test_link_keys_trust_secondary_ids_but_only_other_registries_in_free_text() 
     keys = link_keys(derived)
     assert {"NCT03545607", "ISRCTN87654321", "2017-002152-29"} <= keys
     assert "NCT01436487" not in keys  # another CT.gov study: a related one, not this one
+
+
+@pytest.mark.parametrize(
+    ("trial_id", "expected"),
+    [
+        ("ChiCTR2000031319", "ChiCTR"),
+        ("ChiCTR-INR-17012345", "ChiCTR"),
+        ("JPRN-jRCTb050190051", "jRCT"),
+        ("JPRN-UMIN000012345", "UMIN-CTR"),
+        ("JPRN-JapicCTI-163386", "JapicCTI"),
+        ("CTRI/2020/01/022345", "CTRI"),
+        ("ACTRN12620000123456", "ANZCTR"),
+        ("DRKS00012345", "DRKS"),
+        ("KCT0001234", "CRiS"),
+        ("IRCT20200101045001N1", "IRCT"),
+        ("RBR-6xyz2w", "ReBEC"),
+        ("PACTR202001123456789", "PACTR"),
+        ("TCTR20200101001", "TCTR"),
+        ("LBCTR2020043495", "LBCTR"),
+        ("ITMCTR2100004567", "ITMCTR"),
+        ("EUCTR2015-001234-12-GB", "EUCTR"),
+        ("NCT03545607", "ClinicalTrials.gov"),
+        ("ISRCTN12345678", "ISRCTN"),
+        ("NL7654", "NTR"),
+        ("XYZ-123", "WHO ICTRP"),
+        ("", "WHO ICTRP"),
+    ],
+)
+def test_source_registry_of(trial_id: str, expected: str) -> None:
+    assert source_registry_of(trial_id) == expected

@@ -407,36 +407,6 @@ def test_ages(raw: str, expected: str | None) -> None:
     assert map_age(raw) == expected
 
 
-@pytest.mark.parametrize(
-    ("trial_id", "expected"),
-    [
-        ("ChiCTR2000031319", "ChiCTR"),
-        ("ChiCTR-INR-17012345", "ChiCTR"),
-        ("JPRN-jRCTb050190051", "jRCT"),
-        ("JPRN-UMIN000012345", "UMIN-CTR"),
-        ("JPRN-JapicCTI-163386", "JapicCTI"),
-        ("CTRI/2020/01/022345", "CTRI"),
-        ("ACTRN12620000123456", "ANZCTR"),
-        ("DRKS00012345", "DRKS"),
-        ("KCT0001234", "CRiS"),
-        ("IRCT20200101045001N1", "IRCT"),
-        ("RBR-6xyz2w", "ReBEC"),
-        ("PACTR202001123456789", "PACTR"),
-        ("TCTR20200101001", "TCTR"),
-        ("LBCTR2020043495", "LBCTR"),
-        ("ITMCTR2100004567", "ITMCTR"),
-        ("EUCTR2015-001234-12-GB", "EUCTR"),
-        ("NCT03545607", "ClinicalTrials.gov"),
-        ("ISRCTN12345678", "ISRCTN"),
-        ("NL7654", "NTR"),
-        ("XYZ-123", "WHO ICTRP"),
-        ("", "WHO ICTRP"),
-    ],
-)
-def test_source_registry_of(trial_id: str, expected: str) -> None:
-    assert source_registry_of(trial_id) == expected
-
-
 def test_registry_keys_of_directly_polled_registries() -> None:
     assert registry_key_of("NCT03545607") == "ctgov"
     assert registry_key_of(" isrctn12345678") == "isrctn"
