@@ -39,7 +39,6 @@ its first stdout line; steer it with the `/_control/...` HTTP API (see `_control
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import copy
 import email.parser
@@ -48,21 +47,23 @@ import itertools
 import json
 import math
 import re
-import select
-import signal
-import socket
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler
-from types import TracebackType
-from typing import Any, Self
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from typing import Any
+from urllib.parse import parse_qsl
 
-from tests.fakes.http_fake import TrackingHTTPServer
+from tests.fakes.http_fake import (
+    FakeHttpServer,
+    Fault,
+    FaultKind,
+    FaultQueue,
+    Reply,
+    Request,
+)
 
 JsonDict = dict[str, Any]
 
@@ -208,6 +209,8 @@ SUPERSEDE_GRACE = 0.25
 """How long a superseded long poll waits to see whether its client hung up before answering 409."""
 ABANDONED = 499
 """Status recorded (nginx's "client closed request") for an abandoned poll; not an error."""
+_ERROR_FAULTS: tuple[FaultKind, ...] = ("status", "garbage")
+_DELAY_FAULTS: tuple[FaultKind, ...] = ("delay",)
 _API_PATH_RE = re.compile(r"^/bot([^/]+)/([A-Za-z0-9_]+)/?$")
 
 
@@ -239,20 +242,6 @@ def _bad(description: str) -> ApiError:
 
 
 @dataclass
-class ApiReply:
-    """What the transport writes back: status, body and an optional stall before writing."""
-
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    delay: float = 0.0
-
-    @classmethod
-    def of(cls, payload: Any, status: int = 200) -> ApiReply:
-        return cls(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
-
-
-@dataclass
 class Limits:
     """Flood limits (Bot FAQ numbers by default; exact real limits are unpublished)."""
 
@@ -263,37 +252,6 @@ class Limits:
     group_per_minute: int = 20
     paid_per_second: int = 1000
     """Global limit for `allow_paid_broadcast=true` sends."""
-
-
-@dataclass
-class _Fault:
-    method: str | None
-    chat_id: int | str | None
-    status: int
-    description: str
-    parameters: JsonDict | None
-    remaining: int | None
-    raw_body: str | None = None
-
-    def matches(self, method: str, params: JsonDict) -> bool:
-        if self.method is None and method == "getUpdates":
-            return False  # the background poll would eat it; name getUpdates explicitly
-        if self.method is not None and self.method != method:
-            return False
-        return self.chat_id is None or _norm_chat(params.get("chat_id")) == self.chat_id
-
-
-@dataclass
-class _Delay:
-    method: str | None
-    chat_id: int | str | None
-    seconds: float
-    remaining: int | None
-
-    def matches(self, method: str, params: JsonDict) -> bool:
-        if self.method is not None and self.method != method:
-            return False
-        return self.chat_id is None or _norm_chat(params.get("chat_id")) == self.chat_id
 
 
 @dataclass
@@ -657,8 +615,7 @@ class FakeTelegramCore:
         self._group_windows: dict[int, deque[float]] = {}
         self._buckets: dict[int, tuple[float, float]] = {}
         # scripted faults
-        self._faults: list[_Fault] = []
-        self._delays: list[_Delay] = []
+        self._faults = FaultQueue()
         # recording
         self._log: list[_Call] = []
         self._sent: list[JsonDict] = []
@@ -679,7 +636,7 @@ class FakeTelegramCore:
         method: str,
         params: JsonDict,
         client_gone: Callable[[], bool] | None = None,
-    ) -> ApiReply:
+    ) -> Reply:
         """Answer one Bot API call (blocks for a long-polling getUpdates).
 
         `client_gone` lets the transport say the caller hung up, so an abandoned long poll
@@ -689,47 +646,45 @@ class FakeTelegramCore:
         if token != self.token:
             with self._cond:
                 self._unauthorized += 1
-            return ApiReply.of(ApiError(401, "Unauthorized").envelope(), 401)
+            return Reply.json(ApiError(401, "Unauthorized").envelope(), 401)
         if canonical is None:
             with self._cond:
                 self._log.append(_Call(method, params, 404, "Not Found"))
                 self._changed()
-            return ApiReply.of(ApiError(404, "Not Found").envelope(), 404)
+            return Reply.json(ApiError(404, "Not Found").envelope(), 404)
         with self._cond:
             entry = _Call(canonical, params)
             self._log.append(entry)
             self._changed()
-            fault = self._take_fault(canonical, params)
-            delay = self._take_delay(canonical, params)
+            target = {"method": canonical, "chat_id": _norm_chat(params.get("chat_id"))}
+            fault = self._faults.take(_ERROR_FAULTS, **target)
+            held = self._faults.take(_DELAY_FAULTS, **target)
+            delay = held.seconds if held is not None else 0.0
             try:
+                if fault is not None and fault.kind == "garbage":
+                    entry.status = fault.status
+                    entry.description = fault.body.decode("utf-8", "replace")[:200]
+                    return Reply(fault.status, fault.body, fault.content_type, delay=delay)
                 if fault is not None:
-                    if fault.raw_body is not None:
-                        entry.status, entry.description = fault.status, fault.raw_body[:200]
-                        return ApiReply(
-                            fault.status,
-                            fault.raw_body.encode("utf-8"),
-                            "text/html; charset=utf-8",
-                            delay,
-                        )
-                    raise ApiError(fault.status, fault.description, fault.parameters)
+                    raise ApiError(fault.status, fault.message or "", fault.parameters)
                 if canonical == "getUpdates":
                     result: Any = self._m_getUpdates(params, client_gone)
                 else:
                     handler: Callable[[JsonDict], Any] = getattr(self, "_m_" + canonical)
                     result = handler(params)
                 entry.status = 200
-                return ApiReply(200, ApiReply.of({"ok": True, "result": result}).body, delay=delay)
+                return Reply.json({"ok": True, "result": result}, delay=delay)
             except _Abandoned:
                 entry.status, entry.description = ABANDONED, "client hung up during the long poll"
-                return ApiReply.of(ApiError(ABANDONED, entry.description).envelope(), ABANDONED)
+                return Reply.json(ApiError(ABANDONED, entry.description).envelope(), ABANDONED)
             except ApiError as exc:
                 entry.status, entry.description = exc.status, exc.description
                 if exc.status == 429:
                     self._count_429 += 1
-                return ApiReply(exc.status, ApiReply.of(exc.envelope()).body, delay=delay)
+                return Reply.json(exc.envelope(), exc.status, delay=delay)
             except Exception as exc:  # a bug in the fake or a request it cannot read
                 entry.status, entry.description = 500, f"fake Telegram internal error: {exc!r}"
-                return ApiReply.of(ApiError(500, entry.description).envelope(), 500)
+                return Reply.json(ApiError(500, entry.description).envelope(), 500)
             finally:
                 self._changed()
 
@@ -1117,26 +1072,6 @@ class FakeTelegramCore:
         else:
             self._buckets[chat_id] = (tokens - 1.0, now)
 
-    def _take_fault(self, method: str, params: JsonDict) -> _Fault | None:
-        for fault in self._faults:
-            if fault.matches(method, params):
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                return fault
-        return None
-
-    def _take_delay(self, method: str, params: JsonDict) -> float:
-        for delay in self._delays:
-            if delay.matches(method, params):
-                if delay.remaining is not None:
-                    delay.remaining -= 1
-                    if delay.remaining <= 0:
-                        self._delays.remove(delay)
-                return delay.seconds
-        return 0.0
-
     def _changed(self) -> None:
         self._version += 1
         self._cond.notify_all()
@@ -1493,8 +1428,6 @@ class FakeTelegramCore:
         method=None matches every method except getUpdates. A 429 without parameters gets
         retry_after=1 (Telegram always sends it). `raw_body` answers non-JSON (a proxy's page).
         """
-        if times is not None and times < 1:
-            raise ValueError("times must be >= 1 or None")
         canonical = None if method is None else _CANONICAL[method.lower()]
         if status == 429 and not parameters:
             parameters = {"retry_after": 1}
@@ -1502,12 +1435,14 @@ class FakeTelegramCore:
             description = _DEFAULT_DESCRIPTIONS.get(status, f"Error {status}")
             if status == 429 and parameters:
                 description = f"Too Many Requests: retry after {parameters.get('retry_after', 1)}"
-        with self._cond:
-            self._faults.append(
-                _Fault(
-                    canonical, _norm_chat(chat_id), status, description, parameters, times, raw_body
-                )
+        where = {"method": canonical or _not_get_updates, "chat_id": _norm_chat(chat_id)}
+        if raw_body is not None:
+            fault = Fault("garbage", times, where, status=status, body=raw_body.encode("utf-8"))
+        else:
+            fault = Fault(
+                "status", times, where, status=status, message=description, parameters=parameters
             )
+        self._faults.add(fault)
 
     def delay(
         self,
@@ -1523,13 +1458,11 @@ class FakeTelegramCore:
         client timed out: the case that makes sendMessage non-idempotent.
         """
         canonical = None if method is None else _CANONICAL[method.lower()]
-        with self._cond:
-            self._delays.append(_Delay(canonical, _norm_chat(chat_id), seconds, times))
+        where = {"method": canonical, "chat_id": _norm_chat(chat_id)}
+        self._faults.add(Fault("delay", times, where, seconds=seconds))
 
     def clear_faults(self) -> None:
-        with self._cond:
-            self._faults.clear()
-            self._delays.clear()
+        self._faults.clear()
 
     def set_limits(
         self,
@@ -1813,6 +1746,11 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
+def _not_get_updates(method: Any) -> bool:
+    """What a fault for "any method" matches: the background poll would eat it otherwise."""
+    return bool(method != "getUpdates")
+
+
 def _refuse_inside_event_loop(name: str) -> None:
     """A blocking wait on the loop thread would freeze the in-process bot it waits for."""
     try:
@@ -1937,72 +1875,6 @@ def _check_inline_button(button: Any) -> None:
 # -- HTTP transport ---------------------------------------------------------------------------
 
 
-class _Server(TrackingHTTPServer):
-    def __init__(self, address: tuple[str, int], fake: FakeTelegram) -> None:
-        self.fake = fake
-        super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that vanished mid-request (a killed bot) is normal here, not a trace."""
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Thin adapter: HTTP request -> `FakeTelegramCore.call` or the control API -> HTTP reply."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def _serve(self, verb: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        fake = self.server.fake
-        parts = urlsplit(self.path)
-        if parts.path.startswith(CONTROL_PREFIX + "/"):
-            reply = _control(fake, verb, parts.path[len(CONTROL_PREFIX) + 1 :], parts.query, body)
-        elif (match := _API_PATH_RE.match(parts.path)) is None:
-            reply = ApiReply.of(ApiError(404, "Not Found").envelope(), 404)
-        else:
-            try:
-                params = decode_params(self.headers.get("Content-Type", ""), body, parts.query)
-            except ValueError as exc:
-                reply = ApiReply.of(_bad(f"can't parse request: {exc}").envelope(), 400)
-            else:
-                reply = fake.call(match.group(1), match.group(2), params, self._client_gone)
-        try:
-            if reply.delay > 0 and fake._stopping.wait(reply.delay):
-                self.close_connection = True
-                return
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def _client_gone(self) -> bool:
-        """True once the client closed its end (readable socket with nothing to read)."""
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except OSError:
-            return True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request stderr line."""
-
-
 def _control_actions(fake: FakeTelegramCore) -> dict[str, Callable[..., Any]]:
     """POST /_control/<name> with a JSON object of keyword arguments calls these."""
     return {
@@ -2027,147 +1899,98 @@ def _control_actions(fake: FakeTelegramCore) -> dict[str, Callable[..., Any]]:
     }
 
 
-def _control(fake: FakeTelegramCore, verb: str, action: str, query: str, body: bytes) -> ApiReply:
+def _control(fake: FakeTelegramCore, verb: str, action: str, request: Request) -> Reply:
     """Steering for a test driving the fake from another process.
 
     POST: see `_control_actions` (JSON keyword arguments; `push_update` takes the update).
     GET:  sent[?chat_id=] | calls[?method=] | stats | callback_answers | updates | errors
           | wait_sent?chat_id=&n=&timeout= (blocks; 408 on timeout).
-    Answers {"ok": true, "result": ...}; bad arguments -> 400 {"ok": false, "description"}.
+    Answers {"ok": true, "result": ...}; bad arguments -> 400 {"ok": false, "description"}
+    (from `FakeHttpServer._handle`).
     """
-    args = {k: v[-1] for k, v in parse_qs(query).items()}
-    try:
-        if verb == "POST":
-            actions = _control_actions(fake)
-            if action not in actions:
-                return ApiReply.of({"ok": False, "description": f"unknown action {action}"}, 404)
-            kwargs = json.loads(body or b"{}")
-            if not isinstance(kwargs, dict):
-                raise TypeError("the body must be a JSON object")
-            return ApiReply.of({"ok": True, "result": actions[action](**kwargs)})
-        if action == "sent":
-            chat = args.get("chat_id")
-            result: Any = fake.sent if chat is None else fake.sent_to(int(chat))
-        elif action == "calls":
-            method = args.get("method")
-            calls = fake.calls
-            result = [
-                {"method": m, "params": p}
-                for m, p in calls
-                if method is None or m.lower() == method.lower()
-            ]
-        elif action == "stats":
-            result = fake.stats()
-        elif action == "callback_answers":
-            result = fake.callback_answers
-        elif action == "updates":
-            result = fake.pending_updates
-        elif action == "errors":
-            result = fake.errors
-        elif action == "wait_sent":
-            try:
-                result = fake.wait_for_sent(
-                    int(args["chat_id"]), int(args.get("n", 1)), float(args.get("timeout", 5))
-                )
-            except AssertionError as exc:
-                return ApiReply.of({"ok": False, "description": str(exc)}, 408)
-        else:
-            return ApiReply.of({"ok": False, "description": f"unknown view {action}"}, 404)
-        return ApiReply.of({"ok": True, "result": result})
-    except (KeyError, TypeError, ValueError) as exc:
-        return ApiReply.of({"ok": False, "description": f"control error: {exc!r}"}, 400)
+    args = request.query
+    if verb == "POST":
+        actions = _control_actions(fake)
+        if action not in actions:
+            return Reply.json({"ok": False, "description": f"unknown action {action}"}, 404)
+        kwargs = json.loads(request.body or b"{}")
+        if not isinstance(kwargs, dict):
+            raise TypeError("the body must be a JSON object")
+        return Reply.json({"ok": True, "result": actions[action](**kwargs)})
+    if action == "sent":
+        chat = args.get("chat_id")
+        result: Any = fake.sent if chat is None else fake.sent_to(int(chat))
+    elif action == "calls":
+        method = args.get("method")
+        calls = fake.calls
+        result = [
+            {"method": m, "params": p}
+            for m, p in calls
+            if method is None or m.lower() == method.lower()
+        ]
+    elif action == "stats":
+        result = fake.stats()
+    elif action == "callback_answers":
+        result = fake.callback_answers
+    elif action == "updates":
+        result = fake.pending_updates
+    elif action == "errors":
+        result = fake.errors
+    elif action == "wait_sent":
+        try:
+            result = fake.wait_for_sent(
+                int(args["chat_id"]), int(args.get("n", 1)), float(args.get("timeout", 5))
+            )
+        except AssertionError as exc:
+            return Reply.json({"ok": False, "description": str(exc)}, 408)
+    else:
+        return Reply.json({"ok": False, "description": f"unknown view {action}"}, 404)
+    return Reply.json({"ok": True, "result": result})
 
 
-class FakeTelegram(FakeTelegramCore):
+class FakeTelegram(FakeTelegramCore, FakeHttpServer):
     """The fake Bot API over real HTTP. Use as `with FakeTelegram() as fake:`."""
 
+    api_prefix = "/bot"
+
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
-        super().__init__(**options)
-        self._host = host
-        self._port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        FakeHttpServer.__init__(self, host=host, port=port)
+        FakeTelegramCore.__init__(self, **options)  # its `_stopping` is the one both use
 
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        self._server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"FakeTelegram:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    def _dispatch(self, request: Request) -> Reply:
+        """Decode a Bot API request (query, form, JSON or multipart) and answer it."""
+        match = _API_PATH_RE.match(request.path)
+        if match is None:
+            return self._error(404, "Not Found")
+        content_type = request.headers.get("content-type", "")
+        try:
+            params = decode_params(content_type, request.body, request.raw_query)
+        except ValueError as exc:
+            return Reply.json(_bad(f"can't parse request: {exc}").envelope(), 400)
+        return self.call(match.group(1), match.group(2), params, request.client_gone)
 
-    def stop(self) -> None:
-        """Stop serving; long-polling getUpdates and delayed answers return at once."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
+    def _control(self, method: str, action: str, request: Request) -> Reply:
+        return _control(self, method, action.removeprefix("/"), request)
+
+    def _error(self, status: int, message: str, headers: Sequence[tuple[str, str]] = ()) -> Reply:
+        """Telegram's error envelope."""
+        return Reply.json(ApiError(status, message).envelope(), status, headers=headers)
+
+    def _on_stop(self) -> None:
+        """Long-polling getUpdates and delayed answers return at once."""
         self._shutdown_waiters()
-        server.shutdown()
-        server.drop_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeTelegram is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def root_url(self) -> str:
-        return f"http://{self._host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """What PTB's base_url (and TELEGRAM_API_BASE_URL) is set to: http://127.0.0.1:PORT/bot."""
-        return self.root_url + "/bot"
-
-    @property
-    def control_url(self) -> str:
-        return self.root_url + CONTROL_PREFIX
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve until SIGINT/SIGTERM; the first stdout line is the base URL."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    parser = FakeTelegram.command_line(__doc__)
     parser.add_argument("--token", default=TOKEN)
     parser.add_argument("--no-limits", action="store_true", help="do not enforce flood limits")
     args = parser.parse_args(argv)
     fake = FakeTelegram(
         host=args.host, port=args.port, token=args.token, enforce_limits=not args.no_limits
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with fake:
-        print(fake.base_url, flush=True)
-        print(f"fake Telegram: control API at {fake.control_url}", file=sys.stderr, flush=True)
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return 0
+    return fake.serve_until_signalled(lambda: f"fake Telegram: control API at {fake.control_url}")
 
 
 if __name__ == "__main__":
