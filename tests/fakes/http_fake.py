@@ -331,6 +331,10 @@ class FakeHttpServer:
     def _on_stop(self) -> None:
         """Called as the fake stops, before the server shuts down (wake waiting requests)."""
 
+    def _after_with(self, exc: BaseException | None) -> None:
+        """Called once a `with` block stopped the fake (`exc`: the error ending it, if any),
+        to fail a test over what it left behind."""
+
     def _handle(self, request: Request) -> Reply:
         path = request.path
         if path.startswith(CONTROL_PREFIX + "/"):
@@ -387,6 +391,7 @@ class FakeHttpServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+        self._after_with(exc)
 
     @property
     def port(self) -> int:
