@@ -1677,6 +1677,7 @@ class FakeTelegramCore:
                 "callback_answers": len(self._callback_answers),
                 "count_429": self._count_429,
                 "errors": sum(1 for c in self._log if c.status not in (None, 200, ABANDONED)),
+                "violations": len(self._violations),
                 "conflicts": self._conflicts,
                 "unauthorized": self._unauthorized,
                 "pending_updates": len(self._updates),
@@ -1686,7 +1687,8 @@ class FakeTelegramCore:
 
     def clear(self) -> None:
         """Forget what was recorded (calls, sent, edits, answers, 429 count); keep chats,
-        messages, pending updates, faults and flood-limit counters."""
+        messages, pending updates, faults, flood-limit counters and violations (only
+        `take_violations` forgets those)."""
         with self._cond:
             self._log.clear()
             self._sent.clear()

@@ -297,6 +297,9 @@ def test_the_control_api_shows_violations_to_another_process(fake: FakeTelegram)
     with urllib.request.urlopen(fake.control_url + "/violations", timeout=5) as response:
         [shown] = json.loads(response.read())["result"]
     assert shown["method"] == "getMe" and "verbose" in shown["description"]
+    fake.clear()  # forgets calls, not violations
+    with urllib.request.urlopen(fake.control_url + "/stats", timeout=5) as response:
+        assert json.loads(response.read())["result"]["violations"] == 1
     request = urllib.request.Request(fake.control_url + "/take_violations", data=b"{}")
     with urllib.request.urlopen(request, timeout=5) as response:
         assert len(json.loads(response.read())["result"]) == 1
