@@ -27,9 +27,10 @@ What it does like the real API (shared/registries.md §1):
   404 text/plain when unknown, 400 when the id is malformed.
 
 Test hooks: `requests`/`request_headers` recording, `bytes_sent`, and fault injection
-(`fail_next`, `fail_path`, `delay_next`, `truncate_next`, `garbage_next`). Faults queue in order;
-each API request consumes one unit of the first fault whose path filter matches (None = any API
-path; an exact relative path like "/studies", or a prefix ending in "*" like "/studies/*").
+(`fail_next`, `fail_path`, `delay_next`, `truncate_next`, `garbage_next`), all from
+`tests.fakes.http_fake.FakeRegistryServer`: faults queue in order; each API request consumes one
+unit of the first fault whose path filter matches (None = any API path; an exact relative path
+like "/studies", or a prefix ending in "*" like "/studies/*").
 
 Standalone: `python -m tests.fakes.ctgov_server --dir DIR [--dir DIR2] [--port N]` prints the
 base URL as its first stdout line and serves until interrupted. A subprocess driver can then steer
@@ -38,27 +39,27 @@ it over HTTP with the `/_control/...` endpoints (see `_control`).
 
 from __future__ import annotations
 
-import argparse
 import calendar
 import copy
 import json
 import re
 import secrets
-import signal
 import sys
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, Unpack
 
-from tests.fakes.http_fake import FakeHttpServer
-from tests.fakes.http_fake import Reply as _Reply
+from tests.fakes.http_fake import (
+    Address,
+    BadRequest,
+    FakeRegistryServer,
+    Reply,
+    Request,
+)
 
 API_PREFIX = "/api/v2"
-CONTROL_PREFIX = "/_control"
 API_VERSION = "2.0.5"
 DEFAULT_DATA_TIMESTAMP = "2026-01-05T09:00:06"
 DEFAULT_PAGE_SIZE = 10
@@ -107,36 +108,10 @@ STUDY_PARAMS = frozenset({"format", "markupFormat", "fields"})
 """Parameter names GET /studies/{nctId} accepts."""
 _NOT_IN_TOKEN = frozenset({"pageToken", "pageSize", "countTotal"})
 
-FaultKind = Literal["status", "delay", "truncate", "garbage"]
 GARBAGE_HTML = (
     b"<!DOCTYPE html><html><head><title>Service Unavailable</title></head>"
     b"<body><h1>ClinicalTrials.gov is undergoing maintenance</h1></body></html>"
 )
-
-
-class _BadRequest(Exception):
-    """A request the real API would answer with 400 text/plain."""
-
-
-@dataclass
-class _Fault:
-    kind: FaultKind
-    remaining: int
-    path: str | None = None
-    status: int = 503
-    retry_after: str | None = None
-    body: str | None = None
-    seconds: float = 0.0
-    cut_connection: bool = False
-    after: int = 0
-    """Let this many matching requests through before the fault starts."""
-
-    def matches(self, rel_path: str) -> bool:
-        if self.path is None:
-            return True
-        if self.path.endswith("*"):
-            return rel_path.startswith(self.path[:-1])
-        return rel_path == self.path
 
 
 @dataclass(frozen=True)
@@ -144,15 +119,6 @@ class _Cursor:
     signature: tuple[tuple[str, str], ...]
     ids: tuple[str, ...]
     offset: int
-
-
-def _text(status: int, message: str, **extra: Any) -> _Reply:
-    return _Reply(status, message.encode("utf-8"), **extra)
-
-
-def _json(payload: Any, status: int = 200) -> _Reply:
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    return _Reply(status, body, "application/json")
 
 
 def _nct_id_of(study: Any) -> str:
@@ -201,55 +167,39 @@ def studies_in(payload: Any) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict) and isinstance(i.get("protocolSection"), dict)]
 
 
-class FakeCtgov(FakeHttpServer):
-    """In-memory ClinicalTrials.gov v2 over real HTTP. Use as `with FakeCtgov() as fake:`."""
+class FakeCtgov(FakeRegistryServer[tuple[str, dict[str, str]], dict[str, Any]]):
+    """In-memory ClinicalTrials.gov v2 over real HTTP. Use as `with FakeCtgov() as fake:`.
+
+    `requests` holds (path relative to /api/v2, query params) of every API request.
+    """
+
+    api_prefix = API_PREFIX
+    label = "fake CT.gov"
+    maintenance_page = GARBAGE_HTML
 
     def __init__(
         self,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         data_timestamp: str = DEFAULT_DATA_TIMESTAMP,
         api_version: str = API_VERSION,
         studies: Iterable[dict[str, Any]] = (),
+        **address: Unpack[Address],
     ) -> None:
-        super().__init__(host=host, port=port)
-        self._lock = threading.RLock()
-        self._studies: dict[str, dict[str, Any]] = {}
+        super().__init__(**address)
         self._aliases: dict[str, str] = {}
         self._tokens: dict[str, _Cursor] = {}
-        self._faults: list[_Fault] = []
         self.data_timestamp = data_timestamp
         self.api_version = api_version
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        """(path relative to /api/v2, query params) of every API request, faulted ones too."""
         self.request_headers: list[dict[str, str]] = []
         """Headers (lower-case names) of each request, parallel to `requests`."""
-        self.bytes_sent = 0
-        """Response body bytes written for API requests (headers not counted)."""
         for study in studies:
             self.upsert(study)
 
-    @property
-    def base_url(self) -> str:
-        """What the client is configured with, e.g. http://127.0.0.1:PORT/api/v2."""
-        return self.root_url + API_PREFIX
-
     # -- data ----------------------------------------------------------------------------------
 
-    def upsert(self, study: dict[str, Any]) -> str:
-        """Add or replace a study (keyed by nctId; keeps its place in the serving order)."""
-        nct = _nct_id_of(study)
-        with self._lock:
-            self._studies[nct] = copy.deepcopy(study)
-        return nct
-
-    def upsert_many(self, studies: Iterable[dict[str, Any]]) -> list[str]:
-        return [self.upsert(s) for s in studies]
-
-    def remove(self, nct_id: str) -> None:
-        with self._lock:
-            self._studies.pop(nct_id.strip().upper(), None)
+    def _to_store(self, study: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A study is keyed by its nctId and keeps its place in the serving order."""
+        return _nct_id_of(study), copy.deepcopy(study)
 
     def add_alias(self, alias_id: str, target_id: str) -> None:
         """Make GET /studies/{alias} answer 301 -> /api/v2/studies/{target}."""
@@ -257,14 +207,12 @@ class FakeCtgov(FakeHttpServer):
             self._aliases[alias_id.strip().upper()] = target_id.strip().upper()
 
     def study(self, nct_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            found = self._studies.get(nct_id.strip().upper())
-            return copy.deepcopy(found) if found is not None else None
+        found = self._stored(nct_id)
+        return copy.deepcopy(found) if found is not None else None
 
     @property
     def study_ids(self) -> list[str]:
-        with self._lock:
-            return list(self._studies)
+        return self.ids
 
     def set_data_timestamp(self, value: str) -> None:
         with self._lock:
@@ -284,171 +232,60 @@ class FakeCtgov(FakeHttpServer):
         payload = json.loads(Path(path).read_text(encoding="utf-8"))
         return len(self.upsert_many(studies_in(payload)))
 
-    def load_dir(self, directory: str | Path) -> int:
-        """Upsert every *.json in `directory` in name order (later snapshots of an id win)."""
-        return sum(self.load_file(p) for p in sorted(Path(directory).glob("*.json")))
-
-    # -- recording and faults -----------------------------------------------------------------
+    # -- recording ------------------------------------------------------------------------------
 
     def clear_requests(self) -> None:
         with self._lock:
-            self.requests.clear()
+            super().clear_requests()
             self.request_headers.clear()
-            self.bytes_sent = 0
 
     def paths(self) -> list[str]:
         with self._lock:
             return [p for p, _ in self.requests]
 
-    def fail_next(
-        self,
-        n: int = 1,
-        status: int = 503,
-        retry_after: str | float | None = None,
-        body: str | None = None,
-        *,
-        path: str | None = None,
-        after: int = 0,
-    ) -> None:
-        """Answer the next `n` matching requests with `status` (+ Retry-After, text body).
-
-        `after` lets that many matching requests succeed first (e.g. fail on page 2).
-        """
-        self._add_fault(
-            _Fault(
-                "status",
-                n,
-                path,
-                status=status,
-                body=body,
-                retry_after=None if retry_after is None else _ra(retry_after),
-                after=after,
-            )
-        )
-
-    def fail_path(
-        self,
-        path: str,
-        n: int = 1,
-        status: int = 503,
-        retry_after: str | float | None = None,
-        body: str | None = None,
-    ) -> None:
-        """`fail_next` restricted to one relative path ("/studies", "/version", "/studies/*")."""
-        self.fail_next(n, status, retry_after, body, path=path)
-
-    def delay_next(self, n: int, seconds: float, *, path: str | None = None) -> None:
-        """Hold the next `n` answers for `seconds` before sending anything (client timeouts)."""
-        self._add_fault(_Fault("delay", n, path, seconds=seconds))
-
-    def truncate_next(
-        self, n: int = 1, *, path: str | None = None, cut_connection: bool = False
-    ) -> None:
-        """Send only the first half of the next `n` bodies.
-
-        Default: a complete, correct-looking 200 whose Content-Length matches the cut JSON (what a
-        broken proxy produces; the client sees invalid JSON). `cut_connection=True` instead declares
-        the full length and closes early (the client sees a transport error and may retry).
-        """
-        self._add_fault(_Fault("truncate", n, path, cut_connection=cut_connection))
-
-    def garbage_next(self, n: int = 1, *, path: str | None = None, after: int = 0) -> None:
-        """Answer the next `n` requests with 200 and an HTML maintenance page."""
-        self._add_fault(_Fault("garbage", n, path, after=after))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def _add_fault(self, fault: _Fault) -> None:
-        if fault.remaining < 1:
-            raise ValueError("n must be >= 1")
-        with self._lock:
-            self._faults.append(fault)
-
-    def _take_fault(self, rel_path: str) -> _Fault | None:
-        for fault in self._faults:
-            if fault.remaining > 0 and fault.matches(rel_path):
-                if fault.after > 0:
-                    fault.after -= 1
-                    continue
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
-
-    def _count_sent(self, n: int) -> None:
-        with self._lock:
-            self.bytes_sent += n
-
     # -- HTTP ----------------------------------------------------------------------------------
 
-    def _dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> _Reply:
-        """Route one request (called from handler threads)."""
-        parts = urlsplit(raw_path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        if parts.path.startswith(CONTROL_PREFIX + "/"):
-            try:
-                return self._control(method, parts.path[len(CONTROL_PREFIX) :], query, body)
-            except (ValueError, KeyError, TypeError) as exc:
-                return _text(400, f"control error: {exc}")
-        if parts.path != API_PREFIX and not parts.path.startswith(API_PREFIX + "/"):
-            return _text(404, "Not Found")
-        rel = parts.path[len(API_PREFIX) :] or "/"
+    def _dispatch(self, request: Request) -> Reply:
+        rel = self._api_path(request)
+        if rel is None:
+            return self._error(404, "Not Found")
+        query = request.query
         with self._lock:
             self.requests.append((rel, query))
-            self.request_headers.append(headers)
-            fault = self._take_fault(rel)
-            if fault is not None and fault.kind == "status":
-                extra = [("Retry-After", fault.retry_after)] if fault.retry_after else []
-                return _text(
-                    fault.status, fault.body or f"fake: injected HTTP {fault.status}", headers=extra
-                )
-            if fault is not None and fault.kind == "garbage":
-                return _Reply(200, GARBAGE_HTML, "text/html; charset=utf-8")
-            if method not in ("GET", "HEAD"):
-                reply = _text(405, "Method Not Allowed")
-            else:
-                try:
-                    reply = self._api(rel, query, parts.query)
-                except _BadRequest as exc:
-                    reply = _text(400, str(exc))
-                except Exception as exc:  # a bug in the fake or a malformed loaded study
-                    reply = _text(500, f"fake CT.gov internal error: {exc!r}"[:500])
-        if fault is not None and fault.kind == "delay":
-            reply.delay = fault.seconds
-        if fault is not None and fault.kind == "truncate":
-            reply.send_bytes = max(1, len(reply.body) // 2)
-            reply.cut_connection = fault.cut_connection
-        return reply
+            self.request_headers.append(request.headers)
+            fault = self._take_fault(request.method, rel)
+            return self._answer(fault, lambda: self._api(request.method, rel, query, request))
 
-    def _api(self, rel: str, query: dict[str, str], raw_query: str) -> _Reply:
+    def _api(self, method: str, rel: str, query: dict[str, str], request: Request) -> Reply:
+        if method not in ("GET", "HEAD"):
+            return self._error(405, "Method Not Allowed")
         if rel == "/version":
             _reject_unknown(query, frozenset())
-            return _json({"apiVersion": self.api_version, "dataTimestamp": self.data_timestamp})
+            return Reply.json(
+                {"apiVersion": self.api_version, "dataTimestamp": self.data_timestamp}
+            )
         if rel == "/studies":
             return self._search(query)
         if rel.startswith("/studies/") and rel.count("/") == 2:
-            return self._one(rel.removeprefix("/studies/"), query, raw_query)
-        return _text(404, "Not Found")
+            return self._one(rel.removeprefix("/studies/"), query, request.raw_query)
+        return self._error(404, "Not Found")
 
-    def _one(self, raw_id: str, query: dict[str, str], raw_query: str) -> _Reply:
+    def _one(self, raw_id: str, query: dict[str, str], raw_query: str) -> Reply:
         _reject_unknown(query, STUDY_PARAMS)
         _only_json(query)
         if not _NCT_PATH_RE.match(raw_id):
-            raise _BadRequest(f"`nctId` {raw_id[:40]} does not match pattern ^(NCT|nct)\\d{{8}}$")
+            raise BadRequest(f"`nctId` {raw_id[:40]} does not match pattern ^(NCT|nct)\\d{{8}}$")
         nct = raw_id.upper()
-        study = self._studies.get(nct)
+        study = self._records.get(nct)
         if study is not None:
-            return _json(study)
+            return Reply.json(study)
         target = self._aliases.get(nct)
         if target is not None:
             location = f"{API_PREFIX}/studies/{target}" + (f"?{raw_query}" if raw_query else "")
-            return _text(301, "Moved Permanently", headers=[("Location", location)])
-        return _text(404, f"Study {nct} not found")
+            return self._error(301, "Moved Permanently", [("Location", location)])
+        return self._error(404, f"Study {nct} not found")
 
-    def _search(self, query: dict[str, str]) -> _Reply:
+    def _search(self, query: dict[str, str]) -> Reply:
         _reject_unknown(query, STUDY_PARAMS | STUDIES_PARAMS)
         _only_json(query)
         size = _page_size(query.get("pageSize"))
@@ -457,9 +294,9 @@ class FakeCtgov(FakeHttpServer):
         if token:
             cursor = self._tokens.get(token)
             if cursor is None:
-                raise _BadRequest("`pageToken` is invalid or expired")
+                raise BadRequest("`pageToken` is invalid or expired")
             if cursor.signature != signature:
-                raise _BadRequest(
+                raise BadRequest(
                     "`pageToken` does not belong to this query: repeat the first page's "
                     "parameters exactly"
                 )
@@ -468,7 +305,7 @@ class FakeCtgov(FakeHttpServer):
             ids, offset = self._select(query), 0
         page_ids = ids[offset : offset + size]
         page: dict[str, Any] = {
-            "studies": [self._studies[i] for i in page_ids if i in self._studies]
+            "studies": [self._records[i] for i in page_ids if i in self._records]
         }
         if not token and query.get("countTotal", "").lower() == "true":
             page["totalCount"] = len(ids)
@@ -476,10 +313,10 @@ class FakeCtgov(FakeHttpServer):
             next_token = secrets.token_urlsafe(24)
             self._tokens[next_token] = _Cursor(signature, ids, offset + size)
             page["nextPageToken"] = next_token
-        return _json(page)
+        return Reply.json(page)
 
     def _select(self, query: dict[str, str]) -> tuple[str, ...]:
-        ids = list(self._studies)
+        ids = list(self._records)
         for prefix in ("filter.", "postFilter."):
             wanted = query.get(prefix + "ids")
             if wanted is not None:
@@ -490,7 +327,7 @@ class FakeCtgov(FakeHttpServer):
                 ids = [
                     i
                     for i in ids
-                    if self._studies[i]
+                    if self._records[i]
                     .get("protocolSection", {})
                     .get("statusModule", {})
                     .get("overallStatus")
@@ -508,9 +345,9 @@ class FakeCtgov(FakeHttpServer):
             if not nct:
                 continue
             if not _NCT_RE.match(nct):
-                raise _BadRequest(f"`filter.ids` value {part.strip()[:40]} is not an NCT id")
-            nct = nct if nct in self._studies else self._aliases.get(nct, nct)
-            if nct in self._studies and nct not in requested:
+                raise BadRequest(f"`filter.ids` value {part.strip()[:40]} is not an NCT id")
+            nct = nct if nct in self._records else self._aliases.get(nct, nct)
+            if nct in self._records and nct not in requested:
                 requested.append(nct)
         present = set(ids)
         return [i for i in requested if i in present]
@@ -518,17 +355,17 @@ class FakeCtgov(FakeHttpServer):
     def _filter_range(self, ids: list[str], expression: str) -> list[str]:
         match = _RANGE_RE.match(expression)
         if match is None:
-            raise _BadRequest(
+            raise BadRequest(
                 f"fake CT.gov only understands AREA[LastUpdatePostDate]RANGE[lo,hi] in "
                 f"filter.advanced, got {expression[:80]!r}"
             )
         lo, hi = match.group(1).upper(), match.group(2).upper()
         for bound in (lo, hi):
             if bound not in ("MIN", "MAX") and not _DATE_RE.match(bound):
-                raise _BadRequest(f"invalid RANGE bound {bound[:20]!r} (yyyy-MM-dd, MIN or MAX)")
+                raise BadRequest(f"invalid RANGE bound {bound[:20]!r} (yyyy-MM-dd, MIN or MAX)")
         kept = []
         for nct in ids:
-            value = _last_update(self._studies[nct])
+            value = _last_update(self._records[nct])
             period = _period(value) if value else None
             if period is None:
                 continue
@@ -537,123 +374,79 @@ class FakeCtgov(FakeHttpServer):
                 kept.append(nct)
         return kept
 
-    def _control(self, method: str, action: str, query: dict[str, str], body: bytes) -> _Reply:
+    def _control(self, method: str, action: str, request: Request) -> Reply:
         """HTTP steering for a fake started in another process (tests in-process use methods).
 
         GET  /_control/state | /_control/requests
         POST /_control/upsert (body: study, page or array) | /_control/remove?nctId=
              /_control/alias?alias=&target= | /_control/data-timestamp?value= | /_control/bump
-             /_control/fault (JSON: kind, n, status, retry_after, body, seconds, path)
-             /_control/reset (clears requests and faults)
+             /_control/fault, /_control/reset: see `FakeRegistryServer._control`
         """
+        query = request.query
         if method == "GET" and action == "/state":
             with self._lock:
-                return _json(
+                return Reply.json(
                     {
-                        "studies": list(self._studies),
+                        "studies": list(self._records),
                         "aliases": dict(self._aliases),
                         "dataTimestamp": self.data_timestamp,
                     }
                 )
         if method == "GET" and action == "/requests":
             with self._lock:
-                return _json(
+                return Reply.json(
                     [
                         {"path": p, "query": q, "headers": h}
                         for (p, q), h in zip(self.requests, self.request_headers, strict=True)
                     ]
                 )
-        if method != "POST":
-            return _text(405, "Method Not Allowed")
-        if action == "/upsert":
-            return _json({"upserted": self.upsert_many(studies_in(json.loads(body or b"null")))})
-        if action == "/remove":
+        if method == "POST" and action == "/upsert":
+            studies = studies_in(json.loads(request.body or b"null"))
+            return Reply.json({"upserted": self.upsert_many(studies)})
+        if method == "POST" and action == "/remove":
             self.remove(query["nctId"])
-        elif action == "/alias":
+        elif method == "POST" and action == "/alias":
             self.add_alias(query["alias"], query["target"])
-        elif action == "/data-timestamp":
+        elif method == "POST" and action == "/data-timestamp":
             self.set_data_timestamp(query["value"])
-        elif action == "/bump":
+        elif method == "POST" and action == "/bump":
             self.bump_data_timestamp(int(query.get("seconds", "86400")))
-        elif action == "/fault":
-            spec = json.loads(body or b"{}")
-            self._add_fault(
-                _Fault(
-                    kind=spec.get("kind", "status"),
-                    remaining=int(spec.get("n", 1)),
-                    path=spec.get("path"),
-                    status=int(spec.get("status", 503)),
-                    retry_after=None
-                    if spec.get("retry_after") is None
-                    else _ra(spec["retry_after"]),
-                    body=spec.get("body"),
-                    seconds=float(spec.get("seconds", 0.0)),
-                    cut_connection=bool(spec.get("cut_connection", False)),
-                )
-            )
-        elif action == "/reset":
-            self.clear_requests()
-            self.clear_faults()
         else:
-            return _text(404, f"unknown control action {action}")
-        return _json({"ok": True, "dataTimestamp": self.data_timestamp})
-
-
-def _ra(value: str | float) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+            return super()._control(method, action, request)
+        return Reply.json({"ok": True, "dataTimestamp": self.data_timestamp})
 
 
 def _reject_unknown(query: dict[str, str], allowed: frozenset[str]) -> None:
     for name in query:
         if name not in allowed:
-            raise _BadRequest(f"`{name}` is unknown parameter")
+            raise BadRequest(f"`{name}` is unknown parameter")
 
 
 def _only_json(query: dict[str, str]) -> None:
     if query.get("format", "json") != "json":
-        raise _BadRequest("fake CT.gov only serves format=json")
+        raise BadRequest("fake CT.gov only serves format=json")
 
 
 def _page_size(value: str | None) -> int:
     if value is None or value == "":
         return DEFAULT_PAGE_SIZE
     if not re.fullmatch(r"\d+", value):
-        raise _BadRequest(f"`pageSize` must be a non-negative integer, got {value[:20]}")
+        raise BadRequest(f"`pageSize` must be a non-negative integer, got {value[:20]}")
     size = int(value)
     return DEFAULT_PAGE_SIZE if size == 0 else min(size, MAX_PAGE_SIZE)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve studies from folders until SIGINT/SIGTERM; first stdout line is the base URL."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--dir",
-        action="append",
-        default=[],
-        type=Path,
-        help="folder of *.json studies (single study, page or array); repeatable",
+    parser = FakeCtgov.command_line(
+        __doc__, dirs="folder of *.json studies (single study, page or array); repeatable"
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
     parser.add_argument("--data-timestamp", default=DEFAULT_DATA_TIMESTAMP)
     args = parser.parse_args(argv)
     fake = FakeCtgov(host=args.host, port=args.port, data_timestamp=args.data_timestamp)
     loaded = sum(fake.load_dir(d) for d in args.dir)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with fake:
-        print(fake.base_url, flush=True)
-        print(
-            f"fake CT.gov: {loaded} studies loaded ({len(fake.study_ids)} distinct ids)",
-            file=sys.stderr,
-            flush=True,
-        )
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return 0
+    note = f"fake CT.gov: {loaded} studies loaded ({len(fake.study_ids)} distinct ids)"
+    return fake.serve_until_signalled(lambda: note)
 
 
 if __name__ == "__main__":

@@ -33,10 +33,11 @@ or tests/fixtures/ctis/) and serves, under `/ctis-public-api` (shared/registries
   malformed.
 
 Test hooks: `requests` ((method, path+query relative to the API root, parsed JSON body or
-None) of every API request, faulted ones too), fault injection (`fail_next`, `garbage_next`,
-each with an optional path filter: an exact relative path like "/search" or a prefix ending in
-"*" like "/retrieve/*"). `built_record` makes a record of one trial in CTIS shape for
-cross-registry tests.
+None) of every API request, faulted ones too), `bytes_sent`, and the fault injection of
+`tests.fakes.http_fake.FakeRegistryServer` (`fail_next`, `garbage_next`, `delay_next`,
+`truncate_next`, each with an optional path filter: an exact relative path like "/search" or a
+prefix ending in "*" like "/retrieve/*"). `built_record` makes a record of one trial in CTIS
+shape for cross-registry tests.
 
 Standalone: `python -m tests.fakes.ctis_server --dir DIR [--port N]` prints the base URL as its
 first stdout line and serves until interrupted; steer it over HTTP with `/_control/...`.
@@ -44,27 +45,26 @@ first stdout line and serves until interrupted; steer it over HTTP with `/_contr
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import copy
 import json
 import math
 import re
-import signal
 import sys
-import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, Unpack
 
-from tests.fakes.http_fake import FakeHttpServer
-from tests.fakes.http_fake import Reply as _Reply
+from tests.fakes.http_fake import (
+    Address,
+    BadRequest,
+    FakeRegistryServer,
+    Reply,
+    Request,
+)
+from tests.fakes.trial import Trial, TrialFields
 from trialbot.countries import to_iso2
 
 API_PREFIX = "/ctis-public-api"
-CONTROL_PREFIX = "/_control"
 MAX_ROWS = 10_000
 MAX_PAGE_SIZE = 1000
 DEFAULT_STATUS = "Ongoing, recruiting"
@@ -128,45 +128,10 @@ KNOWN_CRITERIA = EVALUATED_CRITERIA | frozenset(
 )
 """searchCriteria keys public clients send (ctrdata's generator, the portal's own template)."""
 
-FaultKind = Literal["status", "garbage"]
 GARBAGE_HTML = (
     b"<!DOCTYPE html><html><head><title>Maintenance</title></head>"
     b"<body><h1>The CTIS public portal is temporarily unavailable</h1></body></html>"
 )
-
-
-class _BadRequest(Exception):
-    """A request the fake answers with 400 (JSON error body, like the portal's gateway)."""
-
-
-@dataclass
-class _Fault:
-    kind: FaultKind
-    remaining: int
-    path: str | None = None
-    status: int = 503
-    retry_after: str | None = None
-    body: str | None = None
-    after: int = 0
-
-    def matches(self, rel_path: str) -> bool:
-        if self.path is None:
-            return True
-        if self.path.endswith("*"):
-            return rel_path.startswith(self.path[:-1])
-        return rel_path == self.path
-
-
-JSON = "application/json"
-
-
-def _json(payload: Any, status: int = 200) -> _Reply:
-    return _Reply(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), JSON)
-
-
-def _error(status: int, message: str, **extra: Any) -> _Reply:
-    payload = {"status": status, "error": message}
-    return _Reply(status, json.dumps(payload).encode("utf-8"), JSON, **extra)
 
 
 # -- reading stored records (tolerant: fixtures include deliberately broken ones) -------------
@@ -304,7 +269,7 @@ def search_row(record: dict[str, Any]) -> dict[str, Any]:
 
 def _terms(value: Any, key: str) -> list[str]:
     if not isinstance(value, str):
-        raise _BadRequest(f"searchCriteria.{key} must be a string")
+        raise BadRequest(f"searchCriteria.{key} must be a string")
     return [t.strip().casefold() for t in value.split(",") if t.strip()]
 
 
@@ -328,7 +293,7 @@ def matches(record: dict[str, Any], criteria: dict[str, Any]) -> bool:
             return False
         if key == "medicalCondition":
             if not isinstance(value, str):
-                raise _BadRequest("searchCriteria.medicalCondition must be a string")
+                raise BadRequest("searchCriteria.medicalCondition must be a string")
             wanted = value.strip().casefold()
             if not any(wanted in c.casefold() for c in _conditions(record)):
                 return False
@@ -344,7 +309,7 @@ def matches(record: dict[str, Any], criteria: dict[str, Any]) -> bool:
                 return False
         if key == "status":
             if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
-                raise _BadRequest("searchCriteria.status must be a list of codes")
+                raise BadRequest("searchCriteria.status must be a list of codes")
             if record.get("ctPublicStatusCode") not in value:
                 return False
     return True
@@ -353,61 +318,39 @@ def matches(record: dict[str, Any], criteria: dict[str, Any]) -> bool:
 # -- HTTP ------------------------------------------------------------------------------------
 
 
-class FakeCtis(FakeHttpServer):
-    """In-memory CTIS public API over real HTTP. Use as `with FakeCtis() as fake:`."""
+class FakeCtis(FakeRegistryServer[tuple[str, str, Any], dict[str, Any]]):
+    """In-memory CTIS public API over real HTTP. Use as `with FakeCtis() as fake:`.
+
+    `requests` holds (method, path+query relative to /ctis-public-api, JSON body or None).
+    """
+
+    api_prefix = API_PREFIX
+    label = "fake CTIS"
+    maintenance_page = GARBAGE_HTML
 
     def __init__(
         self,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         records: Iterable[dict[str, Any]] = (),
         max_rows: int = MAX_ROWS,
         max_page_size: int = MAX_PAGE_SIZE,
+        **address: Unpack[Address],
     ) -> None:
-        super().__init__(host=host, port=port)
-        self._lock = threading.RLock()
-        self._records: dict[str, dict[str, Any]] = {}
-        self._faults: list[_Fault] = []
+        super().__init__(**address)
         self.max_rows = max_rows
         self.max_page_size = max_page_size
-        self.requests: list[tuple[str, str, Any]] = []
-        """(method, path+query relative to /ctis-public-api, JSON body or None) per request."""
         for record in records:
             self.upsert(record)
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """What `CTIS_API_URL` takes, e.g. http://127.0.0.1:PORT/ctis-public-api."""
-        return self.root_url + API_PREFIX
-
     # -- data ----------------------------------------------------------------------------------
 
-    def upsert(self, record: dict[str, Any]) -> str:
-        """Add or replace a full record (keyed by ctNumber); returns the ctNumber."""
-        ct = ct_number_of(record)
-        with self._lock:
-            self._records[ct] = copy.deepcopy(record)
-        return ct
-
-    def upsert_many(self, records: Iterable[dict[str, Any]]) -> list[str]:
-        return [self.upsert(r) for r in records]
-
-    def remove(self, ct_number: str) -> None:
-        with self._lock:
-            self._records.pop(ct_number.strip().upper(), None)
+    def _to_store(self, record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A full record is keyed by its ctNumber."""
+        return ct_number_of(record), copy.deepcopy(record)
 
     def record(self, ct_number: str) -> dict[str, Any] | None:
-        with self._lock:
-            found = self._records.get(ct_number.strip().upper())
-            return copy.deepcopy(found) if found is not None else None
-
-    @property
-    def ids(self) -> list[str]:
-        with self._lock:
-            return list(self._records)
+        found = self._stored(ct_number)
+        return copy.deepcopy(found) if found is not None else None
 
     def load_file(self, path: str | Path) -> int:
         """Upsert the record(s) in one JSON file (an object or an array); returns how many."""
@@ -415,11 +358,7 @@ class FakeCtis(FakeHttpServer):
         items = payload if isinstance(payload, list) else [payload]
         return len(self.upsert_many(i for i in items if isinstance(i, dict)))
 
-    # -- recording and faults -----------------------------------------------------------------
-
-    def clear_requests(self) -> None:
-        with self._lock:
-            self.requests.clear()
+    # -- recording ------------------------------------------------------------------------------
 
     def paths(self) -> list[str]:
         with self._lock:
@@ -430,139 +369,83 @@ class FakeCtis(FakeHttpServer):
         with self._lock:
             return [b for m, p, b in self.requests if m == "POST" and p == "/search"]
 
-    def fail_next(
-        self,
-        n: int = 1,
-        status: int = 503,
-        retry_after: str | float | None = None,
-        body: str | None = None,
-        *,
-        path: str | None = None,
-        after: int = 0,
-    ) -> None:
-        """Answer the next `n` matching requests with `status` (+ Retry-After).
-
-        `after` lets that many matching requests succeed first (e.g. fail on page 2).
-        """
-        retry = None if retry_after is None else _ra(retry_after)
-        self._add_fault(_Fault("status", n, path, status, retry, body, after))
-
-    def garbage_next(self, n: int = 1, *, path: str | None = None, after: int = 0) -> None:
-        """Answer the next `n` matching requests with 200 and an HTML maintenance page."""
-        self._add_fault(_Fault("garbage", n, path, after=after))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def _add_fault(self, fault: _Fault) -> None:
-        if fault.remaining < 1:
-            raise ValueError("n must be >= 1")
-        with self._lock:
-            self._faults.append(fault)
-
-    def _take_fault(self, rel_path: str) -> _Fault | None:
-        for fault in self._faults:
-            if fault.remaining > 0 and fault.matches(rel_path):
-                if fault.after > 0:
-                    fault.after -= 1
-                    continue
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
-
     # -- HTTP ----------------------------------------------------------------------------------
 
-    def _dispatch(
-        self, method: str, raw_path: str, request_headers: dict[str, str], body: bytes
-    ) -> _Reply:
-        """Route one request (called from handler threads)."""
-        parts = urlsplit(raw_path)
-        if parts.path.startswith(CONTROL_PREFIX + "/"):
-            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            try:
-                return self._control(method, parts.path[len(CONTROL_PREFIX) :], query, body)
-            except (ValueError, KeyError, TypeError) as exc:
-                return _error(400, f"control error: {exc}")
-        if not parts.path.startswith(API_PREFIX + "/"):
-            return _error(404, "Not Found")
-        rel = parts.path[len(API_PREFIX) :]
-        rel_with_query = rel + (f"?{parts.query}" if parts.query else "")
+    def _error(self, status: int, message: str, headers: Sequence[tuple[str, str]] = ()) -> Reply:
+        """The portal gateway's JSON error body."""
+        return Reply.json({"status": status, "error": message}, status, headers=headers)
+
+    def _dispatch(self, request: Request) -> Reply:
+        rel = self._api_path(request)
+        if rel is None:
+            return self._error(404, "Not Found")
+        raw_query = request.raw_query
         parsed: Any = None
         body_error: str | None = None
-        if body:
+        if request.body:
             try:
-                parsed = json.loads(body)
+                parsed = json.loads(request.body)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 body_error = f"body is not JSON: {type(exc).__name__}"
-                parsed = body.decode("utf-8", "replace")
+                parsed = request.body.decode("utf-8", "replace")
         with self._lock:
-            self.requests.append((method, rel_with_query, parsed))
-            fault = self._take_fault(rel)
-            if fault is not None and fault.kind == "status":
-                extra = [("Retry-After", fault.retry_after)] if fault.retry_after else []
-                return _error(
-                    fault.status, fault.body or f"fake: injected HTTP {fault.status}", headers=extra
-                )
-            if fault is not None and fault.kind == "garbage":
-                return _Reply(200, GARBAGE_HTML, "text/html; charset=utf-8")
-            try:
-                if rel == "/search":
-                    if method != "POST":
-                        return _error(405, "Method Not Allowed")
-                    if body_error is not None:
-                        raise _BadRequest(body_error)
-                    return self._search(parsed)
-                if rel.startswith("/retrieve/") and rel.count("/") == 2:
-                    if method != "GET":
-                        return _error(405, "Method Not Allowed")
-                    return self._retrieve(rel.removeprefix("/retrieve/"))
-                return _error(404, "Not Found")
-            except _BadRequest as exc:
-                return _error(400, str(exc))
-            except Exception as exc:  # a bug in the fake
-                return _error(500, f"fake CTIS internal error: {exc!r}"[:500])
+            self.requests.append(
+                (request.method, rel + (f"?{raw_query}" if raw_query else ""), parsed)
+            )
+            fault = self._take_fault(request.method, rel)
+            return self._answer(fault, lambda: self._api(request.method, rel, parsed, body_error))
 
-    def _retrieve(self, raw_id: str) -> _Reply:
+    def _api(self, method: str, rel: str, parsed: Any, body_error: str | None) -> Reply:
+        if rel == "/search":
+            if method != "POST":
+                return self._error(405, "Method Not Allowed")
+            if body_error is not None:
+                raise BadRequest(body_error)
+            return self._search(parsed)
+        if rel.startswith("/retrieve/") and rel.count("/") == 2:
+            if method != "GET":
+                return self._error(405, "Method Not Allowed")
+            return self._retrieve(rel.removeprefix("/retrieve/"))
+        return self._error(404, "Not Found")
+
+    def _retrieve(self, raw_id: str) -> Reply:
         ct = raw_id.strip().upper()
         if not CT_NUMBER_RE.match(ct):
-            raise _BadRequest(f"malformed ctNumber {raw_id[:40]!r}")
+            raise BadRequest(f"malformed ctNumber {raw_id[:40]!r}")
         record = self._records.get(ct)
         if record is None:
-            return _error(404, f"Clinical trial {ct} not found")
-        return _json({k: v for k, v in record.items() if not k.startswith("_")})
+            return self._error(404, f"Clinical trial {ct} not found")
+        return Reply.json({k: v for k, v in record.items() if not k.startswith("_")})
 
-    def _search(self, body: Any) -> _Reply:
+    def _search(self, body: Any) -> Reply:
         if not isinstance(body, dict):
-            raise _BadRequest("the body must be a JSON object")
+            raise BadRequest("the body must be a JSON object")
         pagination = body.get("pagination")
         if not isinstance(pagination, dict):
-            raise _BadRequest("pagination is required")
+            raise BadRequest("pagination is required")
         page, size = pagination.get("page"), pagination.get("size")
         if not isinstance(page, int) or isinstance(page, bool) or page < 0:
-            raise _BadRequest(f"pagination.page must be an integer >= 0, got {page!r}")
+            raise BadRequest(f"pagination.page must be an integer >= 0, got {page!r}")
         if (
             not isinstance(size, int)
             or isinstance(size, bool)
             or not 1 <= size <= self.max_page_size
         ):
-            raise _BadRequest(f"pagination.size must be 1..{self.max_page_size}, got {size!r}")
+            raise BadRequest(f"pagination.size must be 1..{self.max_page_size}, got {size!r}")
         sort = body.get("sort", {"property": "decisionDate", "direction": "DESC"})
         if not isinstance(sort, dict) or str(sort.get("direction", "")).upper() not in (
             "ASC",
             "DESC",
         ):
-            raise _BadRequest("sort must be {property, direction: ASC|DESC}")
+            raise BadRequest("sort must be {property, direction: ASC|DESC}")
         criteria = body.get("searchCriteria") or {}
         if not isinstance(criteria, dict):
-            raise _BadRequest("searchCriteria must be an object")
+            raise BadRequest("searchCriteria must be an object")
         for key, value in criteria.items():
             if key not in KNOWN_CRITERIA:
-                raise _BadRequest(f"unknown searchCriteria key {key!r}")
+                raise BadRequest(f"unknown searchCriteria key {key!r}")
             if key not in EVALUATED_CRITERIA and not _empty(value):
-                raise _BadRequest(f"fake CTIS does not evaluate searchCriteria.{key}")
+                raise BadRequest(f"fake CTIS does not evaluate searchCriteria.{key}")
         hits = [r for r in self._records.values() if matches(r, criteria)]
         descending = str(sort["direction"]).upper() == "DESC"
         dated = sorted(
@@ -579,7 +462,7 @@ class FakeCtis(FakeHttpServer):
         reachable = ordered[: self.max_rows] if page > 0 else []
         start = (page - 1) * size
         rows = [search_row(r) for r in reachable[start : start + size]] if page > 0 else []
-        return _json(
+        return Reply.json(
             {
                 "pagination": {
                     "page": page,
@@ -594,71 +477,35 @@ class FakeCtis(FakeHttpServer):
             }
         )
 
-    def _control(self, method: str, action: str, query: dict[str, str], body: bytes) -> _Reply:
+    def _control(self, method: str, action: str, request: Request) -> Reply:
         """HTTP steering for a fake started in another process.
 
         GET  /_control/state | /_control/requests
         POST /_control/upsert (body: record or array) | /_control/remove?ctNumber=
-             /_control/fault (JSON: kind status|garbage, n, status, retry_after, path, after)
-             /_control/reset (clears requests and faults)
+             /_control/fault, /_control/reset: see `FakeRegistryServer._control`
         """
         if method == "GET" and action == "/state":
-            return _json({"records": self.ids})
+            return Reply.json({"records": self.ids})
         if method == "GET" and action == "/requests":
             with self._lock:
-                return _json([{"method": m, "path": p, "body": b} for m, p, b in self.requests])
-        if method != "POST":
-            return _error(405, "Method Not Allowed")
-        if action == "/upsert":
-            payload = json.loads(body or b"null")
+                return Reply.json(
+                    [{"method": m, "path": p, "body": b} for m, p, b in self.requests]
+                )
+        if method == "POST" and action == "/upsert":
+            payload = json.loads(request.body or b"null")
             items = payload if isinstance(payload, list) else [payload]
-            return _json({"upserted": self.upsert_many(i for i in items if isinstance(i, dict))})
-        if action == "/remove":
-            self.remove(query["ctNumber"])
-        elif action == "/fault":
-            spec = json.loads(body or b"{}")
-            kind = spec.get("kind", "status")
-            if kind == "garbage":
-                self.garbage_next(
-                    int(spec.get("n", 1)), path=spec.get("path"), after=int(spec.get("after", 0))
-                )
-            else:
-                self.fail_next(
-                    int(spec.get("n", 1)),
-                    int(spec.get("status", 503)),
-                    spec.get("retry_after"),
-                    spec.get("body"),
-                    path=spec.get("path"),
-                    after=int(spec.get("after", 0)),
-                )
-        elif action == "/reset":
-            self.clear_requests()
-            self.clear_faults()
-        else:
-            return _error(404, f"unknown control action {action}")
-        return _json({"ok": True})
-
-
-def _ra(value: str | float) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+            upserted = self.upsert_many(i for i in items if isinstance(i, dict))
+            return Reply.json({"upserted": upserted})
+        if method == "POST" and action == "/remove":
+            self.remove(request.query["ctNumber"])
+            return Reply.json({"ok": True})
+        return super()._control(method, action, request)
 
 
 # -- building records -------------------------------------------------------------------------
 
 
-def built_record(
-    registry_id: str,
-    *,
-    title: str,
-    condition: str,
-    intervention: str,
-    sites: Sequence[tuple[str, str, str]],
-    secondary_ids: Sequence[str] = (),
-    last_updated: str = "2026-10-01",
-    status: str | None = None,
-    summary: str = "",
-    phase: str | None = None,
-) -> dict[str, Any]:
+def built_record(registry_id: str, **fields: Unpack[TrialFields]) -> dict[str, Any]:
     """A full CTIS record (the `retrieve` JSON this fake stores and serves) of one trial.
 
     `sites` are (facility, city, country name as CTIS writes it, e.g. "Spain"); one Part II
@@ -669,11 +516,12 @@ def built_record(
     wording or code, default "Therapeutic exploratory (Phase II)". An intervention that names
     cells is recorded as an advanced therapy (somatic cell therapy) product.
     """
+    trial = Trial(registry_id, **fields)
     ct = registry_id.strip().upper()
     if not CT_NUMBER_RE.match(ct):
         raise ValueError(f"not a CTIS number: {registry_id!r}")
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", last_updated):
-        raise ValueError(f"last_updated must be YYYY-MM-DD, got {last_updated!r}")
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", trial.last_updated):
+        raise ValueError(f"last_updated must be YYYY-MM-DD, got {trial.last_updated!r}")
     numbers: dict[str, Any] = {
         "whoUniversalTrialNumber": None,
         "nctNumber": None,
@@ -681,7 +529,7 @@ def built_record(
         "additionalRegistries": [],
     }
     eudract: str | None = None
-    for n, raw in enumerate(secondary_ids, start=1):
+    for n, raw in enumerate(trial.secondary_ids, start=1):
         number = raw.strip()
         if _NCT_RE.match(number) and numbers["nctNumber"] is None:
             numbers["nctNumber"] = {"id": n, "number": number}
@@ -699,7 +547,7 @@ def built_record(
                 }
             )
     by_country: dict[str, list[tuple[str, str]]] = {}
-    for facility, city, country in sites:
+    for facility, city, country in trial.sites:
         by_country.setdefault(country, []).append((facility, city))
     parts_ii = [
         {
@@ -708,9 +556,9 @@ def built_record(
             "mscInfo": {
                 "countryName": country,
                 "mscName": country,
-                "trialStatus": status or DEFAULT_STATUS,
+                "trialStatus": trial.status or DEFAULT_STATUS,
             },
-            "decisionDate": f"{last_updated}T00:00:00",
+            "decisionDate": f"{trial.last_updated}T00:00:00",
             "recruitmentSubjectCount": 20,
             "trialSites": [
                 {
@@ -731,46 +579,46 @@ def built_record(
             {
                 "id": 1,
                 "advancedTherapyType": "Somatic cell therapy medicinal product",
-                "description": intervention,
+                "description": trial.intervention,
             }
         ]
-        if _CELL_WORDS.search(intervention)
+        if _CELL_WORDS.search(trial.intervention)
         else []
     )
     return {
         "ctNumber": ct,
-        "ctStatus": status or DEFAULT_STATUS,
+        "ctStatus": trial.status or DEFAULT_STATUS,
         "decisionDate": "2025-01-15",
-        "publishDate": f"{last_updated}T09:00:00",
+        "publishDate": f"{trial.last_updated}T09:00:00",
         "startDateEU": None,
         "endDateEU": None,
         "authorizedApplication": {
             "authorizedPartI": {
                 "trialDetails": {
                     "clinicalTrialIdentifiers": {
-                        "publicTitle": title,
-                        "fullTitle": title,
+                        "publicTitle": trial.title,
+                        "fullTitle": trial.title,
                         "shortTitle": None,
                         "secondaryIdentifyingNumbers": numbers,
                     },
                     "trialInformation": {
-                        "trialCategory": {"trialPhase": phase or DEFAULT_PHASE},
+                        "trialCategory": {"trialPhase": trial.phase or DEFAULT_PHASE},
                         "medicalCondition": {
                             "partIMedicalConditions": [
                                 {
                                     "id": 1,
-                                    "medicalCondition": condition,
+                                    "medicalCondition": trial.condition,
                                     "isConditionRareDisease": False,
                                 }
                             ]
                         },
-                        "trialObjective": {"mainObjective": summary or None},
+                        "trialObjective": {"mainObjective": trial.summary or None},
                         "eligibilityCriteria": {
                             "principalInclusionCriteria": [
                                 {
                                     "id": 1,
                                     "number": 1,
-                                    "principalInclusionCriteria": f"Adults with {condition}",
+                                    "principalInclusionCriteria": f"Adults with {trial.condition}",
                                 }
                             ],
                             "principalExclusionCriteria": [],
@@ -784,9 +632,9 @@ def built_record(
                 "products": [
                     {
                         "id": 1,
-                        "productName": intervention,
+                        "productName": trial.intervention,
                         "mpRoleInTrial": "Test",
-                        "productDictionaryInfo": {"prodName": intervention},
+                        "productDictionaryInfo": {"prodName": trial.intervention},
                         "therapies": therapies,
                         "routes": [],
                     }
@@ -811,34 +659,11 @@ def built_record(
 
 def main(argv: list[str] | None = None) -> int:
     """Serve records from folders until SIGINT/SIGTERM; first stdout line is the base URL."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--dir",
-        action="append",
-        default=[],
-        type=Path,
-        help="folder of *.json records (object or array); repeatable",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    parser = FakeCtis.command_line(__doc__, dirs="folder of *.json records (object or array)")
     args = parser.parse_args(argv)
     fake = FakeCtis(host=args.host, port=args.port)
-    loaded = 0
-    for folder in args.dir:
-        for path in sorted(Path(folder).glob("*.json")):
-            with contextlib.suppress(ValueError):
-                loaded += fake.load_file(path)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with fake:
-        print(fake.base_url, flush=True)
-        print(f"fake CTIS: {loaded} records loaded", file=sys.stderr, flush=True)
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return 0
+    loaded = sum(fake.load_dir(d, skip_unreadable=True) for d in args.dir)
+    return fake.serve_until_signalled(lambda: f"fake CTIS: {loaded} records loaded")
 
 
 if __name__ == "__main__":

@@ -15,10 +15,11 @@ So this fake serves what a static file server does, built from the rows it holds
 * Anything else answers like a static server: another path -> 404, another method -> 405
   (with `Allow: GET, HEAD`). Query strings are accepted and ignored (share links carry them).
 
-Test hooks: `requests` ((method, path+query, body) of every request), `bytes_sent`, and faults
-that queue in order, each request to the export consuming one unit of the first fault whose
-method filter matches: `fail_next(n, status, retry_after)`, `garbage_next(n)` (200 with an HTML
-maintenance page), `truncate_next(n)` (declares the full length, sends half, closes).
+Test hooks: `requests` ((method, path+query, body) of every request), `bytes_sent`, and the
+faults of `tests.fakes.http_fake.FakeRegistryServer`, which queue in order, each request to the
+export consuming one unit of the first fault whose method filter matches: `fail_next(n, status,
+retry_after)`, `garbage_next(n)` (200 with an HTML maintenance page), `truncate_next(n)`
+(declares the full length, sends half, closes); a body fault never spoils a HEAD answer.
 
 `built_record` builds one export row (a dict keyed by column name) of a trial, so that the same
 trial can be served by several fake registries; `write_export` / `export_bytes` write rows to
@@ -30,24 +31,25 @@ the printed URL (first stdout line) until interrupted.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import email.utils
 import hashlib
 import io
-import signal
 import sys
-import threading
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from typing import Any, Unpack
+from urllib.parse import quote
 
-from tests.fakes.http_fake import FakeHttpServer
-from tests.fakes.http_fake import Reply as _Reply
+from tests.fakes.http_fake import (
+    Address,
+    FakeRegistryServer,
+    Reply,
+    Request,
+)
+from tests.fakes.trial import Trial, TrialFields
 
 WHO_COLUMNS: tuple[str, ...] = (
     "TrialID",
@@ -141,19 +143,7 @@ def dmy(d: date) -> str:
     return f"{d:%d/%m/%Y}"
 
 
-def built_record(
-    registry_id: str,
-    *,
-    title: str,
-    condition: str,
-    intervention: str,
-    sites: Sequence[tuple[str, str, str]],
-    secondary_ids: Sequence[str] = (),
-    last_updated: str = "2026-10-01",
-    status: str | None = None,
-    summary: str = "",
-    phase: str | None = None,
-) -> dict[str, str]:
+def built_record(registry_id: str, **fields: Unpack[TrialFields]) -> dict[str, str]:
     """One export row of a trial, keyed by column name (every column present, most empty).
 
     `sites` are (facility, city, country name): the export has no site list, only `Countries`
@@ -164,38 +154,38 @@ def built_record(
     200/150 days before it. The export has no summary column: `summary` is accepted for the
     shared builder signature and not stored.
     """
-    del summary  # no such column in the export
-    updated = date.fromisoformat(last_updated)
+    trial = Trial(registry_id, **fields)
+    updated = date.fromisoformat(trial.last_updated)
     countries: list[str] = []
-    for _, _, country in sites:
+    for _, _, country in trial.sites:
         if country and country not in countries:
             countries.append(country)
-    facility = sites[0][0] if sites else ""
+    facility = trial.sites[0][0] if trial.sites else ""
     row = dict.fromkeys(WHO_COLUMNS, "")
     row.update(
         {
             "TrialID": registry_id,
-            "Last_Refreshed_on": who_date(last_updated),
-            "SecondaryIDs": ";".join(secondary_ids),
-            "public_title": title,
-            "Scientific_title": title,
+            "Last_Refreshed_on": who_date(trial.last_updated),
+            "SecondaryIDs": ";".join(trial.secondary_ids),
+            "public_title": trial.title,
+            "Scientific_title": trial.title,
             "url": TRIAL_PAGE.format(quote(registry_id, safe="")),
-            "Public_Contact_Address": "; ".join(", ".join(p for p in s if p) for s in sites),
+            "Public_Contact_Address": "; ".join(", ".join(p for p in s if p) for s in trial.sites),
             "Public_Contact_Affiliation": facility,
             "study_type": "Interventional",
-            "phase": phase or "",
+            "phase": trial.phase or "",
             "Date_registration": dmy(updated - timedelta(days=200)),
             "Date_enrollement": dmy(updated - timedelta(days=150)),
             "Target_size": "60",
-            "Recruitment_status": status or "Recruiting",
+            "Recruitment_status": trial.status or "Recruiting",
             "Primary_sponsor": facility,
             "Countries": ";".join(countries),
-            "Conditions": condition,
-            "Interventions": intervention,
+            "Conditions": trial.condition,
+            "Interventions": trial.intervention,
             "Agemin": "18 Years",
             "Agemax": "80 Years",
             "Gender": "Both",
-            "Inclusion_Criteria": f"Inclusion criteria: adults with {condition}.",
+            "Inclusion_Criteria": f"Inclusion criteria: adults with {trial.condition}.",
             "Exclusion_Criteria": "Exclusion criteria: pregnancy.",
             "type_enrolment": "anticipated",
         }
@@ -256,38 +246,30 @@ def write_export(
 
 # --- server ------------------------------------------------------------------------------------
 
-FaultKind = Literal["status", "garbage", "truncate"]
 
+class FakeIctrp(FakeRegistryServer[tuple[str, str, bytes], dict[str, str]]):
+    """The ICTRP export over real HTTP. Use as `with FakeIctrp(rows) as fake:`.
 
-@dataclass
-class _Fault:
-    kind: FaultKind
-    remaining: int
-    method: str | None = None
-    status: int = 503
-    retry_after: str | None = None
+    `requests` holds (method, path+query, body) of every request, faulted ones too.
+    """
 
-
-class FakeIctrp(FakeHttpServer):
-    """The ICTRP export over real HTTP. Use as `with FakeIctrp(rows) as fake:`."""
+    label = "fake ICTRP"
+    maintenance_page = GARBAGE_HTML
+    truncation_cuts_connection = True
 
     def __init__(
         self,
         rows: Iterable[Mapping[str, str]] = (),
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         zipped: bool = False,
         header: bool = False,
         who_quoting: bool = True,
         export_path: str | None = None,
         validators: bool = True,
         last_modified: datetime = DEFAULT_LAST_MODIFIED,
+        **address: Unpack[Address],
     ) -> None:
-        super().__init__(host=host, port=port)
-        self._lock = threading.RLock()
-        self._rows: dict[str, dict[str, str]] = {}
-        self._faults: list[_Fault] = []
+        super().__init__(**address)
         self._raw: bytes | None = None
         self._body: bytes | None = None
         self.zipped = zipped
@@ -297,13 +279,8 @@ class FakeIctrp(FakeHttpServer):
         self.validators = validators
         """Send ETag and Last-Modified (a server without them makes `data_version` None)."""
         self.last_modified = last_modified
-        self.requests: list[tuple[str, str, bytes]] = []
-        """(method, path+query, body) of every request, faulted ones too."""
-        self.bytes_sent = 0
         for row in rows:
             self.upsert(row)
-
-    # -- lifecycle -----------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
@@ -312,33 +289,23 @@ class FakeIctrp(FakeHttpServer):
 
     # -- data ----------------------------------------------------------------------------------
 
-    def upsert(self, row: Mapping[str, str]) -> str:
-        """Add or replace a row (keyed by TrialID, keeping its place in the file)."""
+    def _to_store(self, row: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+        """A row is keyed by TrialID and keeps its place in the file."""
         trial_id = str(row.get("TrialID", "")).strip()
         if not trial_id:
             raise ValueError("row has no TrialID")
-        with self._lock:
-            self._rows[trial_id] = dict(row)
-            self._changed()
-        return trial_id
+        return trial_id, dict(row)
 
-    def upsert_many(self, rows: Iterable[Mapping[str, str]]) -> list[str]:
-        return [self.upsert(r) for r in rows]
-
-    def remove(self, trial_id: str) -> None:
-        with self._lock:
-            if self._rows.pop(trial_id.strip(), None) is not None:
-                self._changed()
+    def _normal_key(self, key: str) -> str:
+        return key.strip()
 
     def row(self, trial_id: str) -> dict[str, str] | None:
-        with self._lock:
-            found = self._rows.get(trial_id.strip())
-            return dict(found) if found is not None else None
+        found = self._stored(trial_id)
+        return dict(found) if found is not None else None
 
     @property
     def trial_ids(self) -> list[str]:
-        with self._lock:
-            return list(self._rows)
+        return self.ids
 
     def serve_bytes(self, data: bytes | None) -> None:
         """Serve `data` verbatim instead of the rows (None: back to the rows)."""
@@ -359,7 +326,7 @@ class FakeIctrp(FakeHttpServer):
                 return self._raw
             if self._body is None:
                 data = export_bytes(
-                    self._rows.values(), header=self.header, who_quoting=self.who_quoting
+                    self._records.values(), header=self.header, who_quoting=self.who_quoting
                 )
                 self._body = zip_bytes(data) if self.zipped else data
             return self._body
@@ -368,116 +335,49 @@ class FakeIctrp(FakeHttpServer):
         return '"' + hashlib.sha256(self.export()).hexdigest()[:20] + '"'
 
     def _changed(self) -> None:
+        """Any change makes a new weekly file: rebuilt, with a later Last-Modified."""
         self._body = None
         self.last_modified += timedelta(hours=1)
 
-    # -- recording and faults -------------------------------------------------------------------
-
-    def clear_requests(self) -> None:
-        with self._lock:
-            self.requests.clear()
-            self.bytes_sent = 0
+    # -- recording ------------------------------------------------------------------------------
 
     def methods(self) -> list[str]:
         with self._lock:
             return [m for m, _, _ in self.requests]
 
-    def fail_next(
-        self,
-        n: int = 1,
-        status: int = 503,
-        retry_after: str | float | None = None,
-        *,
-        method: str | None = None,
-    ) -> None:
-        """Answer the next `n` requests (of `method`, None = any) with `status`."""
-        ra = None if retry_after is None else str(retry_after)
-        self._add(_Fault("status", n, method, status=status, retry_after=ra))
-
-    def garbage_next(self, n: int = 1, *, method: str | None = "GET") -> None:
-        """Answer the next `n` GETs with 200 and an HTML maintenance page."""
-        self._add(_Fault("garbage", n, method))
-
-    def truncate_next(self, n: int = 1, *, method: str | None = "GET") -> None:
-        """Declare the full Content-Length of the next `n` GETs but send half and close."""
-        self._add(_Fault("truncate", n, method))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def _add(self, fault: _Fault) -> None:
-        if fault.remaining < 1:
-            raise ValueError("n must be >= 1")
-        with self._lock:
-            self._faults.append(fault)
-
-    def _take_fault(self, method: str) -> _Fault | None:
-        for fault in self._faults:
-            if fault.method is None or fault.method == method:
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
-
-    def _count_sent(self, n: int) -> None:
-        with self._lock:
-            self.bytes_sent += n
-
     # -- HTTP ----------------------------------------------------------------------------------
 
-    def _dispatch(
-        self, method: str, raw_path: str, request_headers: dict[str, str], body: bytes
-    ) -> _Reply:
-        path = urlsplit(raw_path).path
+    def _dispatch(self, request: Request) -> Reply:
+        """A static file server: the export at its path, 404 elsewhere, 405 for other methods."""
+        method = request.method
         with self._lock:
-            self.requests.append((method, raw_path, body))
-            if path != self.export_path:
-                return _Reply(404, b"Not Found")
+            self.requests.append((method, request.target, request.body))
+            if request.path != self.export_path:
+                return self._error(404, "Not Found")
             if method not in ("GET", "HEAD"):
-                return _Reply(405, b"Method Not Allowed", headers=(("Allow", "GET, HEAD"),))
-            fault = self._take_fault(method)
-            if fault is not None and fault.kind == "status":
-                extra = (("Retry-After", fault.retry_after),) if fault.retry_after else ()
-                text = f"fake ICTRP: injected HTTP {fault.status}".encode()
-                return _Reply(fault.status, text, headers=extra)
-            if fault is not None and fault.kind == "garbage":
-                return _Reply(200, GARBAGE_HTML, "text/html; charset=utf-8")
-            data = self.export()
-            headers: tuple[tuple[str, str], ...] = ()
-            if self.validators:
-                modified = email.utils.format_datetime(self.last_modified, usegmt=True)
-                headers = (("ETag", self.etag()), ("Last-Modified", modified))
-            kind = "application/zip" if data.startswith(b"PK") else "text/csv; charset=utf-8"
-            reply = _Reply(200, data, kind, headers)
-            if fault is not None and fault.kind == "truncate":
-                reply.send_bytes = max(1, len(data) // 2)
-                reply.cut_connection = True
-            return reply
+                return self._error(405, "Method Not Allowed", [("Allow", "GET, HEAD")])
+            return self._answer(self._take_fault(method, request.path), self._export_reply)
+
+    def _export_reply(self) -> Reply:
+        data = self.export()
+        headers: tuple[tuple[str, str], ...] = ()
+        if self.validators:
+            modified = email.utils.format_datetime(self.last_modified, usegmt=True)
+            headers = (("ETag", self.etag()), ("Last-Modified", modified))
+        kind = "application/zip" if data.startswith(b"PK") else "text/csv; charset=utf-8"
+        return Reply(200, data, kind, headers)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve one export file verbatim until SIGINT/SIGTERM; first stdout line is its URL."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = FakeIctrp.command_line(__doc__)
     parser.add_argument("--export", type=Path, required=True, help="CSV or zip to serve")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
     args = parser.parse_args(argv)
     data = args.export.read_bytes()
     suffix = ".zip" if data.startswith(b"PK") else ".csv"
     fake = FakeIctrp(host=args.host, port=args.port, export_path=DEFAULT_EXPORT_PATH + suffix)
     fake.serve_bytes(data)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with fake:
-        print(fake.base_url, flush=True)
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return 0
+    return fake.serve_until_signalled()
 
 
 if __name__ == "__main__":

@@ -36,9 +36,10 @@ returns that form; `upsert` also takes the bare XML string). A record whose numb
 or malformed is stored under a synthetic key, so a malformed record can be served in a page.
 
 Test hooks: `requests` ((method, path+query, body) of every API request, faulted ones too),
-`searches()` (the decoded q/limit of each search), `bytes_sent`, and faults that queue in
-order: `fail_next(n, status=503, retry_after=None)`, `garbage_next(n)` (a 200 with a broken
-body), `delay_next(n, seconds)`.
+`searches()` (the decoded q/limit of each search), `bytes_sent`, and the faults of
+`tests.fakes.http_fake.FakeRegistryServer`, which queue in order: `fail_next(n, status=503,
+retry_after=None)`, `garbage_next(n, kind)` (a 200 with a broken body, see GARBAGE_BODIES),
+`delay_next(n, seconds)`, `truncate_next(n)`.
 
 Standalone: `python -m tests.fakes.isrctn_server --dir DIR [--port N]` prints the base URL as
 its first stdout line and serves the *.xml records of DIR until interrupted.
@@ -46,22 +47,25 @@ its first stdout line and serves the *.xml records of DIR until interrupted.
 
 from __future__ import annotations
 
-import argparse
 import re
-import signal
 import sys
-import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Unpack
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from tests.fakes.http_fake import FakeHttpServer
-from tests.fakes.http_fake import Reply as _Reply
+from tests.fakes.http_fake import (
+    Address,
+    BadRequest,
+    FakeRegistryServer,
+    Reply,
+    Request,
+)
+from tests.fakes.trial import Trial, TrialFields
 
 API_PREFIX = "/api"
 NAMESPACE = "http://www.67bricks.com/isrctn"
@@ -96,12 +100,6 @@ _DATE_LITERAL_RE = re.compile(
 )
 _COMPARATORS = frozenset({"GE", "GT", "LE", "LT"})
 _DATE_FIELDS = frozenset({"lastEdited", "dateApplied", "overallStartDate"})
-
-FaultKind = Literal["status", "garbage", "delay"]
-
-
-class _BadRequest(Exception):
-    """A request the fake answers with 400 text/plain."""
 
 
 def local_name(tag: Any) -> str:
@@ -239,7 +237,7 @@ def _tokens(query: str) -> list[str]:
     while pos < len(query):
         match = _TOKEN_RE.match(query, pos)
         if match is None or match.end() == pos:
-            raise _BadRequest(
+            raise BadRequest(
                 f"cannot parse query near {query[pos : pos + 30]!r} (unbalanced quote?)"
             )
         tokens.append(next(g for g in match.groups() if g is not None))
@@ -261,7 +259,7 @@ class _Parser:
             return lambda _record: True
         predicate = self._or()
         if self.pos != len(self.tokens):
-            raise _BadRequest(f"unexpected {self.tokens[self.pos]!r} in query")
+            raise BadRequest(f"unexpected {self.tokens[self.pos]!r} in query")
         return predicate
 
     def _peek(self) -> str | None:
@@ -270,7 +268,7 @@ class _Parser:
     def _take(self) -> str:
         token = self._peek()
         if token is None:
-            raise _BadRequest("query ends too early (dangling operator or open parenthesis)")
+            raise BadRequest("query ends too early (dangling operator or open parenthesis)")
         self.pos += 1
         return token
 
@@ -298,10 +296,10 @@ class _Parser:
         if token == "(":
             inner = self._or()
             if self._take() != ")":
-                raise _BadRequest("missing ')' in query")
+                raise BadRequest("missing ')' in query")
             return inner
         if token in (")", "AND", "OR"):
-            raise _BadRequest(f"unexpected {token!r} in query")
+            raise BadRequest(f"unexpected {token!r} in query")
         if self._peek() in _COMPARATORS and not token.startswith('"') and ":" not in token:
             return self._comparison(token, self._take(), self._take())
         if token.startswith('"'):
@@ -311,20 +309,20 @@ class _Parser:
             if not value:
                 nxt = self._take()
                 if not nxt.startswith('"'):
-                    raise _BadRequest(f"field {field_name}: needs a value")
+                    raise BadRequest(f"field {field_name}: needs a value")
                 value = nxt[1:-1]
             elif value.startswith('"'):
-                raise _BadRequest(f"unbalanced quote after {field_name}:")
+                raise BadRequest(f"unbalanced quote after {field_name}:")
             return self._term(field_name, value)
         return self._term(None, token)
 
     @staticmethod
     def _comparison(name: str, op: str, literal: str) -> Predicate:
         if name not in _DATE_FIELDS:
-            raise _BadRequest(f"unknown date field {name!r}")
+            raise BadRequest(f"unknown date field {name!r}")
         bound = parse_moment(literal)
         if bound is None:
-            raise _BadRequest(f"unparseable date {literal[:40]!r} after {name} {op}")
+            raise BadRequest(f"unparseable date {literal[:40]!r} after {name} {op}")
 
         def check(record: _Stored) -> bool:
             value = record.dates.get(name)
@@ -354,55 +352,42 @@ class _Parser:
 
 
 def compile_query(query: str) -> Predicate:
-    """The fake's reading of an ISRCTN query (raises _BadRequest when malformed)."""
+    """The fake's reading of an ISRCTN query (raises BadRequest when malformed)."""
     return _Parser(query).parse()
 
 
 # -- HTTP -------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Fault:
-    kind: FaultKind
-    remaining: int
-    status: int = 503
-    retry_after: str | None = None
-    garbage: str = "html"
-    seconds: float = 0.0
+class FakeIsrctn(FakeRegistryServer[tuple[str, str, str], _Stored]):
+    """In-memory ISRCTN XML API over real HTTP. Use as `with FakeIsrctn() as fake:`.
 
+    `requests` holds (method, path + query as received, body) of every API request.
+    """
 
-class FakeIsrctn(FakeHttpServer):
-    """In-memory ISRCTN XML API over real HTTP. Use as `with FakeIsrctn() as fake:`."""
+    api_prefix = API_PREFIX
+    label = "fake ISRCTN"
+    record_files = "*.xml"
+    maintenance_page = GARBAGE_BODIES["html"]
+    other_garbage: ClassVar[Mapping[str, tuple[bytes, str]]] = {
+        kind: (body, "application/xml") for kind, body in GARBAGE_BODIES.items() if kind != "html"
+    }
 
     def __init__(
         self,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         records: Iterable[dict[str, Any] | str] = (),
+        **address: Unpack[Address],
     ) -> None:
-        super().__init__(host=host, port=port)
-        self._lock = threading.RLock()
-        self._records: dict[str, _Stored] = {}
-        self._faults: list[_Fault] = []
+        super().__init__(**address)
         self._counter = 0
-        self.requests: list[tuple[str, str, str]] = []
-        """(method, path + query as received, body) of every API request, faulted ones too."""
-        self.bytes_sent = 0
         for record in records:
             self.upsert(record)
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """What `ISRCTN_API_URL` takes, e.g. http://127.0.0.1:PORT/api."""
-        return f"http://{self._host}:{self.port}{API_PREFIX}"
-
     # -- data ----------------------------------------------------------------------------------
 
-    def upsert(self, record: dict[str, Any] | str) -> str:
-        """Add or replace a record (keyed by its ISRCTN number); returns the key.
+    def _to_store(self, record: dict[str, Any] | str) -> tuple[str, _Stored]:
+        """Keyed by its ISRCTN number; a replaced record keeps its place.
 
         Takes `{"isrctn": ..., "xml": "<fullTrial>..."}` or the bare XML. A record without a
         usable number is stored under `record["isrctn"]` if given, else a synthetic key.
@@ -416,33 +401,24 @@ class FakeIsrctn(FakeHttpServer):
         root = ET.fromstring(xml)
         if local_name(root.tag) != "fullTrial":
             raise ValueError(f"record root is <{local_name(root.tag)}>, not <fullTrial>")
-        with self._lock:
-            self._counter += 1
-            stored = _index(raw, "", self._counter)
-            stored.key = str(stored.own_id or raw.get("isrctn") or f"unnumbered-{self._counter}")
-            held = self._records.get(stored.key)
-            if held is not None:
-                stored.order = held.order  # a replaced record keeps its place
-            self._records[stored.key] = stored
-        return stored.key
+        self._counter += 1
+        stored = _index(raw, "", self._counter)
+        stored.key = str(stored.own_id or raw.get("isrctn") or f"unnumbered-{self._counter}")
+        held = self._records.get(stored.key)
+        if held is not None:
+            stored.order = held.order
+        return stored.key, stored
 
-    def upsert_many(self, records: Iterable[dict[str, Any] | str]) -> list[str]:
-        return [self.upsert(r) for r in records]
-
-    def remove(self, isrctn_id: str) -> None:
-        with self._lock:
-            self._records.pop(isrctn_id.strip().upper(), None)
-            self._records.pop(isrctn_id.strip(), None)
+    def _normal_key(self, key: str) -> str:
+        return key.strip()
 
     def record(self, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            held = self._records.get(key)
-            return dict(held.raw) if held is not None else None
+        held = self._stored(key)
+        return dict(held.raw) if held is not None else None
 
     @property
     def record_ids(self) -> list[str]:
-        with self._lock:
-            return list(self._records)
+        return self.ids
 
     def load_file(self, path: str | Path) -> int:
         """Upsert the <fullTrial> records of one file (a fullTrial or an allTrials document)."""
@@ -455,15 +431,7 @@ class FakeIsrctn(FakeHttpServer):
             self.upsert(_serialise(trial))
         return len(trials)
 
-    def load_dir(self, directory: str | Path) -> int:
-        return sum(self.load_file(p) for p in sorted(Path(directory).glob("*.xml")))
-
-    # -- recording and faults -----------------------------------------------------------------
-
-    def clear_requests(self) -> None:
-        with self._lock:
-            self.requests.clear()
-            self.bytes_sent = 0
+    # -- recording ------------------------------------------------------------------------------
 
     def searches(self) -> list[dict[str, str]]:
         """The decoded parameters of each search request, in order."""
@@ -476,104 +444,41 @@ class FakeIsrctn(FakeHttpServer):
                     found.append({k: v[-1] for k, v in query.items()})
             return found
 
-    def fail_next(
-        self, n: int = 1, status: int = 503, retry_after: str | float | None = None
-    ) -> None:
-        """Answer the next `n` API requests with `status` (+ `Retry-After`)."""
-        shown = None
-        if retry_after is not None:
-            shown = (
-                str(int(retry_after))
-                if isinstance(retry_after, float) and retry_after.is_integer()
-                else str(retry_after)
-            )
-        self._add_fault(_Fault("status", n, status=status, retry_after=shown))
-
-    def garbage_next(self, n: int = 1, kind: str = "html") -> None:
-        """Answer the next `n` API requests with 200 and a broken body (see GARBAGE_BODIES)."""
-        if kind not in GARBAGE_BODIES:
-            raise ValueError(f"kind must be one of {sorted(GARBAGE_BODIES)}")
-        self._add_fault(_Fault("garbage", n, garbage=kind))
-
-    def delay_next(self, n: int, seconds: float) -> None:
-        """Hold the next `n` answers for `seconds` before sending anything."""
-        self._add_fault(_Fault("delay", n, seconds=seconds))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def _add_fault(self, fault: _Fault) -> None:
-        if fault.remaining < 1:
-            raise ValueError("n must be >= 1")
-        with self._lock:
-            self._faults.append(fault)
-
-    def _take_fault(self) -> _Fault | None:
-        if not self._faults:
-            return None
-        fault = self._faults[0]
-        fault.remaining -= 1
-        if fault.remaining == 0:
-            self._faults.pop(0)
-        return fault
-
-    def _count_sent(self, n: int) -> None:
-        with self._lock:
-            self.bytes_sent += n
-
     # -- serving -------------------------------------------------------------------------------
 
-    def _dispatch(
-        self, method: str, target: str, request_headers: dict[str, str], body: bytes
-    ) -> _Reply:
-        parts = urlsplit(target)
-        if parts.path != API_PREFIX and not parts.path.startswith(API_PREFIX + "/"):
-            return _Reply(404, b"Not Found")
-        rel = parts.path[len(API_PREFIX) :] or "/"
+    def _dispatch(self, request: Request) -> Reply:
+        rel = self._api_path(request)
+        if rel is None:
+            return self._error(404, "Not Found")
         with self._lock:
-            self.requests.append((method, target, body.decode("utf-8", "replace")))
-            fault = self._take_fault()
-            if fault is not None and fault.kind == "status":
-                headers = [("Retry-After", fault.retry_after)] if fault.retry_after else []
-                return _Reply(
-                    fault.status, f"fake: injected HTTP {fault.status}".encode(), headers=headers
-                )
-            if fault is not None and fault.kind == "garbage":
-                content_type = "text/html" if fault.garbage == "html" else "application/xml"
-                return _Reply(200, GARBAGE_BODIES[fault.garbage], content_type)
-            if method != "GET":
-                reply = _Reply(405, b"Method Not Allowed")
-            else:
-                query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-                try:
-                    reply = self._api(rel, query)
-                except _BadRequest as exc:
-                    reply = _Reply(400, str(exc).encode("utf-8"))
-        if fault is not None and fault.kind == "delay":
-            reply.delay = fault.seconds
-        return reply
+            self.requests.append(
+                (request.method, request.target, request.body.decode("utf-8", "replace"))
+            )
+            fault = self._take_fault(request.method, rel)
+            if request.method != "GET":
+                return self._answer(fault, lambda: self._error(405, "Method Not Allowed"))
+            return self._answer(fault, lambda: self._api(rel, request.query))
 
-    def _api(self, rel: str, query: dict[str, str]) -> _Reply:
+    def _api(self, rel: str, query: dict[str, str]) -> Reply:
         if rel == "/query/format/default":
             return self._search(query)
         if rel.startswith("/query/format/"):
-            return _Reply(404, b"fake ISRCTN serves format/default only")
+            return self._error(404, "fake ISRCTN serves format/default only")
         match = _ID_PATH_RE.match(rel)
         if match is not None:
             if match.group(2) != "default":
-                return _Reply(404, b"fake ISRCTN serves format/default only")
+                return self._error(404, "fake ISRCTN serves format/default only")
             return self._one(match.group(1))
-        return _Reply(404, b"Not Found")
+        return self._error(404, "Not Found")
 
-    def _search(self, query: dict[str, str]) -> _Reply:
+    def _search(self, query: dict[str, str]) -> Reply:
         raw_limit = query.get("limit")
         if raw_limit is None or raw_limit == "":
             limit = DEFAULT_LIMIT
         elif re.fullmatch(r"\d{1,9}", raw_limit):
             limit = int(raw_limit)
         else:
-            raise _BadRequest(f"limit must be a non-negative integer, got {raw_limit[:20]!r}")
+            raise BadRequest(f"limit must be a non-negative integer, got {raw_limit[:20]!r}")
         predicate = compile_query(query.get("q", ""))
         matches = [r for r in self._records.values() if predicate(r)]
         matches.sort(key=lambda r: (-(_stamp(r.dates.get("dateApplied"))), r.order))
@@ -584,16 +489,16 @@ class FakeIsrctn(FakeHttpServer):
             + "".join(_strip_declaration(r.raw["xml"]) for r in chosen)
             + "</allTrials>"
         )
-        return _Reply(200, body.encode("utf-8"), "application/xml;charset=UTF-8")
+        return Reply(200, body.encode("utf-8"), "application/xml;charset=UTF-8")
 
-    def _one(self, raw_id: str) -> _Reply:
+    def _one(self, raw_id: str) -> Reply:
         if not _ISRCTN_RE.match(raw_id):
-            raise _BadRequest(f"malformed ISRCTN id {raw_id[:40]!r}")
+            raise BadRequest(f"malformed ISRCTN id {raw_id[:40]!r}")
         held = self._records.get(raw_id)
         if held is None:
-            return _Reply(500, UNKNOWN_TRIAL_HTML, "text/html")
+            return Reply(500, UNKNOWN_TRIAL_HTML, "text/html")
         body = '<?xml version="1.0" encoding="UTF-8"?>' + _strip_declaration(held.raw["xml"])
-        return _Reply(200, body.encode("utf-8"), "application/xml;charset=UTF-8")
+        return Reply(200, body.encode("utf-8"), "application/xml;charset=UTF-8")
 
 
 def _stamp(moment: datetime | None) -> float:
@@ -633,19 +538,7 @@ def _el(name: str, text: str | None = None, **attrs: str) -> str:
     return f"<{name}{attributes}>{escape(text)}</{name}>"
 
 
-def built_record(
-    registry_id: str,
-    *,
-    title: str,
-    condition: str,
-    intervention: str,
-    sites: Sequence[tuple[str, str, str]],
-    secondary_ids: Sequence[str] = (),
-    last_updated: str = "2026-10-01",
-    status: str | None = None,
-    summary: str = "",
-    phase: str | None = None,
-) -> dict[str, Any]:
+def built_record(registry_id: str, **fields: Unpack[TrialFields]) -> dict[str, Any]:
     """One ISRCTN record in the form the fake stores and serves (and the client yields).
 
     Returns `{"isrctn": "ISRCTN12345678", "xml": "<fullTrial xmlns=...>...</fullTrial>"}`.
@@ -668,11 +561,12 @@ def built_record(
       recruiting dates.
     * `phase`: ISRCTN wording ("Phase II", "Phase I/II", "Not Applicable").
     """
+    trial = Trial(registry_id, **fields)
     digits = _DIGITS_RE.match(registry_id.strip())
     if digits is None:
         raise ValueError(f"not an ISRCTN id: {registry_id!r}")
     isrctn = f"ISRCTN{digits.group(1)}"
-    updated = date.fromisoformat(last_updated)
+    updated = date.fromisoformat(trial.last_updated)
     stamp = f"{updated.isoformat()}T09:30:00.000Z"
     day = timedelta(days=1)
 
@@ -681,7 +575,7 @@ def built_record(
 
     start, end, overall_end = updated - 365 * day, date(2045, 12, 31), date(2046, 12, 31)
     override = None
-    folded = (status or "recruiting").strip().casefold()
+    folded = (trial.status or "recruiting").strip().casefold()
     if folded in ("not yet recruiting", "anticipated"):
         start, end = date(2040, 1, 1), date(2045, 12, 31)
     elif folded == "no longer recruiting":
@@ -689,12 +583,12 @@ def built_record(
     elif folded == "completed":
         start, end, overall_end = updated - 730 * day, updated - 60 * day, updated - 30 * day
     elif folded != "recruiting":
-        override = status
+        override = trial.status
 
-    nct = [s for s in secondary_ids if _NCT.match(s.strip())]
-    eudract = [s for s in secondary_ids if _EUDRACT.match(s.strip())]
+    nct = [s for s in trial.secondary_ids if _NCT.match(s.strip())]
+    eudract = [s for s in trial.secondary_ids if _EUDRACT.match(s.strip())]
     numbers = []
-    for value in secondary_ids:
+    for value in trial.secondary_ids:
         value = value.strip()
         if _NCT.match(value):
             kind = "nct"
@@ -707,7 +601,7 @@ def built_record(
         numbers.append(_el("secondaryNumber", value, numberType=kind))
 
     countries: list[str] = []
-    for _facility, _city, country in sites:
+    for _facility, _city, country in trial.sites:
         if country not in countries:
             countries.append(country)
     centres = "".join(
@@ -719,21 +613,21 @@ def built_record(
         + _el("country", country)
         + _el("zip")
         + "</trialCentre>"
-        for facility, city, country in sites
+        for facility, city, country in trial.sites
     )
     intervention_type = (
-        "Biological/Vaccine" if re.search(r"\bcells?\b", intervention, re.I) else "Other"
+        "Biological/Vaccine" if re.search(r"\bcells?\b", trial.intervention, re.I) else "Other"
     )
     xml = (
         f'<fullTrial xmlns="{NAMESPACE}">'
         f'<trial lastUpdated="{stamp}" version="3" isPublished="true">'
         + _el("isrctn", digits.group(1), dateAssigned=iso(updated - 400 * day))
         + "<trialDescription>"
-        + _el("title", title)
-        + _el("scientificTitle", title)
+        + _el("title", trial.title)
+        + _el("scientificTitle", trial.title)
         + _el("acronym")
         + _el("studyHypothesis")
-        + _el("plainEnglishSummary", summary)
+        + _el("plainEnglishSummary", trial.summary)
         + "</trialDescription>"
         + "<externalRefs>"
         + _el("doi", f"10.1186/{isrctn}")
@@ -761,14 +655,14 @@ def built_record(
         + (_el("recruitmentStatusOverride", override) if override else "")
         + "</participants>"
         + "<conditions><condition>"
-        + _el("description", condition)
+        + _el("description", trial.condition)
         + _el("diseaseClass1")
         + "</condition></conditions>"
         + "<interventions><intervention>"
-        + _el("description", intervention)
+        + _el("description", trial.intervention)
         + _el("interventionType", intervention_type)
-        + _el("phase", phase or "Not Specified")
-        + _el("drugNames", intervention)
+        + _el("phase", trial.phase or "Not Specified")
+        + _el("drugNames", trial.intervention)
         + "</intervention></interventions>"
         + "</trial>"
         + "</fullTrial>"
@@ -778,24 +672,11 @@ def built_record(
 
 def main(argv: list[str] | None = None) -> int:
     """Serve the *.xml records of folders until SIGINT/SIGTERM; first stdout line: base URL."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--dir", action="append", default=[], type=Path)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
+    parser = FakeIsrctn.command_line(__doc__, dirs="folder of *.xml records; repeatable")
     args = parser.parse_args(argv)
     fake = FakeIsrctn(host=args.host, port=args.port)
     loaded = sum(fake.load_dir(d) for d in args.dir)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with fake:
-        print(fake.base_url, flush=True)
-        print(f"fake ISRCTN: {loaded} records loaded", file=sys.stderr, flush=True)
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return 0
+    return fake.serve_until_signalled(lambda: f"fake ISRCTN: {loaded} records loaded")
 
 
 if __name__ == "__main__":

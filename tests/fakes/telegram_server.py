@@ -13,25 +13,40 @@ Like Telegram, so bot bugs become test failures:
 * Envelope `{"ok": true, "result": ...}`; errors set the HTTP status (PTB maps by status) and
   `{"ok": false, "error_code", "description", "parameters"?}`. Wrong token -> 401
   "Unauthorized"; unknown method -> 404 "Not Found"; method names are case-insensitive.
+* Every call is held to the real Bot API (tests/fixtures/telegram/bot-api-10.1.json, read by
+  `tests.fakes.bot_api`): the method exists, required parameters are present, no unknown
+  parameter (stricter than Telegram, which ignores them), every value of the right type, down
+  to the fields of a reply_markup. A call the real API would refuse, or a broken limit below,
+  answers Telegram's 400 envelope AND is recorded in `violations`; any left when the `with`
+  block of the fake ends fail the test (`FakeTelegram._after_with`). A Bot API method the fake
+  does not answer yet is a violation too (501), so the fake learns it rather than the bot being
+  excused.
 * `getUpdates` long-polls (blocks until an update arrives or `timeout` passes), `offset` confirms
   older updates, a newer `getUpdates` ends an older waiting one with 409 ("terminated by other
   getUpdates request": two bot instances), and 409 while a webhook is set.
-* Validation (HTTP 400 with Telegram's wording): empty text, > 4096 UTF-16 units after HTML
-  parsing, malformed HTML (tdlib's rules: unknown tag, unclosed or mismatched tag, `<a>` without
-  href; STRICTER than Telegram: a bare `&` or an unknown `&name;` in text is rejected, since it
-  nearly always means a value was not escaped), callback_data over 64 UTF-8 bytes, malformed
-  reply_markup, "message is not modified", "chat not found" for chats that never wrote to the
-  bot (or were registered with `add_chat`).
+* Limits (HTTP 400 with Telegram's wording, recorded as violations): empty text, > 4096 UTF-16
+  units after HTML parsing, caption > 1024, answerCallbackQuery text > 200, malformed HTML
+  (tdlib's rules: unknown tag, unclosed or mismatched tag, `<a>` without href; STRICTER than
+  Telegram: a bare `&` or an unknown `&name;` in text is rejected, since it nearly always means
+  a value was not escaped), callback_data outside 1-64 UTF-8 bytes, more than 100 inline
+  buttons, a button with no or two actions.
+* State (HTTP 400/403, not violations): "message is not modified", "chat not found" for chats
+  that never wrote to the bot (or were registered with `add_chat`), blocked users, a group
+  migrated to a supergroup.
+* The Message a send or edit returns carries reply_markup only for an inline keyboard, as
+  Telegram's does; a reply keyboard, ForceReply or keyboard removal is seen in `sent` (the
+  request as recorded), not in the returned message.
 * Flood limits (HTTP 429 + `parameters.retry_after`), on by default: 30 messages/s over all
   chats, 1 message/s per private chat with a burst of 3, 20 messages/minute per group.
   Only sendMessage, editMessageText and editMessageReplyMarkup count.
 
 Test-side API: `user_sends`, `user_presses`, `user_presses_button`, `user_shares_location`,
-`bot_added_to_group`, `block`/`unblock`, `migrate`, `push_update`, `add_chat`, `set_admins`;
+`bot_added_to_group`, `block`/`unblock`, `migrate`, `push_update`, `add_chat`, `set_admins`,
+`set_member_status` (what getChatMember answers: member, administrator, creator...);
 scripted faults `fail`/`delay`; assertions `calls`, `sent`, `sent_to`, `last_text`,
-`callback_answers`, `errors`, `count_429`, `wait_for`/`wait_for_sent` (blocking; from threads)
-and `wait_for_async`/`wait_for_sent_async` (inside async tests, where the bot shares the event
-loop and a blocking wait would freeze it).
+`callback_answers`, `errors`, `violations`/`take_violations`, `count_429`,
+`wait_for`/`wait_for_sent` (blocking; from threads) and `wait_for_async`/`wait_for_sent_async`
+(inside async tests, where the bot shares the event loop and a blocking wait would freeze it).
 
 Standalone: `python -m tests.fakes.telegram_server [--port N] [--token T]` prints the base URL as
 its first stdout line; steer it with the `/_control/...` HTTP API (see `_control_actions`).
@@ -39,7 +54,6 @@ its first stdout line; steer it with the `/_control/...` HTTP API (see `_control
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import copy
 import email.parser
@@ -48,21 +62,24 @@ import itertools
 import json
 import math
 import re
-import select
-import signal
-import socket
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler
-from types import TracebackType
-from typing import Any, Self
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from typing import Any
+from urllib.parse import parse_qsl
 
-from tests.fakes.http_fake import TrackingHTTPServer
+from tests.fakes.bot_api import Upload, Violation, bot_api
+from tests.fakes.http_fake import (
+    FakeHttpServer,
+    Fault,
+    FaultKind,
+    FaultQueue,
+    Reply,
+    Request,
+)
 
 JsonDict = dict[str, Any]
 
@@ -72,7 +89,10 @@ BOT_USERNAME = "trialbot_test_bot"
 BOT_FIRST_NAME = "TrialBot (test)"
 CONTROL_PREFIX = "/_control"
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_INLINE_BUTTONS = 100
+MAX_CALLBACK_ANSWER_LENGTH = 200
 DEFAULT_FIRST_NAME = "Ana"
 DEFAULT_LANGUAGE = "en"
 DEFAULT_GROUP_USER_ID = 10_001
@@ -96,7 +116,7 @@ POLL_CONFLICT = (
     "running"
 )
 
-METHODS = (
+IMPLEMENTED = (
     "getMe",
     "deleteWebhook",
     "setWebhook",
@@ -116,7 +136,8 @@ METHODS = (
     "getChatAdministrators",
     "leaveChat",
 )
-_CANONICAL = {m.lower(): m for m in METHODS}
+"""The Bot API methods the fake answers; any other method of the Bot API is refused as a
+violation (the test needs the fake to learn it), any method not in the Bot API with 404."""
 
 UPDATE_TYPES = frozenset(
     {
@@ -164,29 +185,7 @@ CHAT_ACTIONS = frozenset(
     }
 )
 
-STRING_FIELDS = frozenset(
-    {
-        "text",
-        "parse_mode",
-        "callback_query_id",
-        "inline_message_id",
-        "url",
-        "secret_token",
-        "ip_address",
-        "action",
-        "language_code",
-        "caption",
-        "title",
-        "description",
-        "short_description",
-        "name",
-        "custom_title",
-        "emoji",
-        "business_connection_id",
-        "message_effect_id",
-    }
-)
-"""Form fields PTB sends as raw strings; every other value is JSON (§1.1), e.g. text "123"."""
+MEMBER_STATUSES = frozenset({"creator", "administrator", "member", "restricted", "left", "kicked"})
 
 _INLINE_BUTTON_ACTIONS = (
     "url",
@@ -208,6 +207,8 @@ SUPERSEDE_GRACE = 0.25
 """How long a superseded long poll waits to see whether its client hung up before answering 409."""
 ABANDONED = 499
 """Status recorded (nginx's "client closed request") for an abandoned poll; not an error."""
+_ERROR_FAULTS: tuple[FaultKind, ...] = ("status", "garbage")
+_DELAY_FAULTS: tuple[FaultKind, ...] = ("delay",)
 _API_PATH_RE = re.compile(r"^/bot([^/]+)/([A-Za-z0-9_]+)/?$")
 
 
@@ -234,22 +235,19 @@ class _Abandoned(Exception):
     """The client of a long poll went away; nobody will read the answer."""
 
 
+class Refused(ApiError):
+    """A call Telegram refuses whatever the state of its chats: a bug in the caller, recorded
+    as a violation (see `FakeTelegramCore.violations`)."""
+
+
 def _bad(description: str) -> ApiError:
+    """A 400 that depends on Telegram's state (a message that is gone, a private chat...)."""
     return ApiError(400, f"Bad Request: {description}")
 
 
-@dataclass
-class ApiReply:
-    """What the transport writes back: status, body and an optional stall before writing."""
-
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    delay: float = 0.0
-
-    @classmethod
-    def of(cls, payload: Any, status: int = 200) -> ApiReply:
-        return cls(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+def _refused(description: str) -> Refused:
+    """A 400 for a call that is wrong in itself (a bad value, a broken limit)."""
+    return Refused(400, f"Bad Request: {description}")
 
 
 @dataclass
@@ -263,37 +261,6 @@ class Limits:
     group_per_minute: int = 20
     paid_per_second: int = 1000
     """Global limit for `allow_paid_broadcast=true` sends."""
-
-
-@dataclass
-class _Fault:
-    method: str | None
-    chat_id: int | str | None
-    status: int
-    description: str
-    parameters: JsonDict | None
-    remaining: int | None
-    raw_body: str | None = None
-
-    def matches(self, method: str, params: JsonDict) -> bool:
-        if self.method is None and method == "getUpdates":
-            return False  # the background poll would eat it; name getUpdates explicitly
-        if self.method is not None and self.method != method:
-            return False
-        return self.chat_id is None or _norm_chat(params.get("chat_id")) == self.chat_id
-
-
-@dataclass
-class _Delay:
-    method: str | None
-    chat_id: int | str | None
-    seconds: float
-    remaining: int | None
-
-    def matches(self, method: str, params: JsonDict) -> bool:
-        if self.method is not None and self.method != method:
-            return False
-        return self.chat_id is None or _norm_chat(params.get("chat_id")) == self.chat_id
 
 
 @dataclass
@@ -527,19 +494,11 @@ def _close_tag(tag: _OpenTag, end: int, parents: list[_OpenTag]) -> JsonDict | N
 # -- request decoding (used by the HTTP adapter) ----------------------------------------------
 
 
-def _typed(name: str, raw: str) -> Any:
-    """A form value as Telegram reads it: raw for string fields, else JSON (raw on failure)."""
-    if name in STRING_FIELDS:
-        return raw
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
 def decode_params(content_type: str, body: bytes, query: str = "") -> JsonDict:
-    """Parameters of one API request from its query string and form, JSON or multipart body."""
-    params: JsonDict = {k: _typed(k, v) for k, v in parse_qsl(query, keep_blank_values=True)}
+    """Parameters of one API request from its query string and form, JSON or multipart body,
+    as they are on the wire (strings, `Upload`s, a JSON body's members); `BotApi.check_call`
+    reads them as Telegram does."""
+    params: JsonDict = dict(parse_qsl(query, keep_blank_values=True))
     kind = content_type.split(";")[0].strip().lower()
     if not body:
         return params
@@ -547,7 +506,7 @@ def decode_params(content_type: str, body: bytes, query: str = "") -> JsonDict:
         decoded = json.loads(body.decode("utf-8"))
         if not isinstance(decoded, dict):
             raise ValueError("JSON body must be an object")
-        params.update({k: _stringy(k, v) for k, v in decoded.items()})
+        params.update(decoded)
     elif kind == "multipart/form-data":
         head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
@@ -559,20 +518,13 @@ def decode_params(content_type: str, body: bytes, query: str = "") -> JsonDict:
             data = payload if isinstance(payload, bytes) else b""
             filename = part.get_filename()
             if filename is not None:
-                params[name] = {"filename": filename, "size": len(data)}
+                params[name] = Upload(filename, len(data))
             else:
-                params[name] = _typed(name, data.decode("utf-8"))
+                params[name] = data.decode("utf-8")
     else:  # PTB: application/x-www-form-urlencoded
         text = body.decode("utf-8")
-        params.update({k: _typed(k, v) for k, v in parse_qsl(text, keep_blank_values=True)})
+        params.update(parse_qsl(text, keep_blank_values=True))
     return params
-
-
-def _stringy(name: str, value: Any) -> Any:
-    """JSON bodies: Telegram coerces numbers given for string fields (text 123 -> "123")."""
-    if name in STRING_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return value
 
 
 def _norm_chat(value: Any) -> int | str | None:
@@ -642,8 +594,8 @@ class FakeTelegramCore:
         self._blocked: dict[int, str] = {}
         self._left: set[int] = set()
         self._migrated: dict[int, int] = {}
-        self._admins: dict[int, list[int]] = {}
-        self._creators: dict[int, int] = {}
+        self._statuses: dict[int, dict[int, str]] = {}
+        """chat -> user -> what getChatMember says (default "member")."""
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
         self._open_queries: dict[str, JsonDict] = {}
         self._updates: list[JsonDict] = []
@@ -657,8 +609,7 @@ class FakeTelegramCore:
         self._group_windows: dict[int, deque[float]] = {}
         self._buckets: dict[int, tuple[float, float]] = {}
         # scripted faults
-        self._faults: list[_Fault] = []
-        self._delays: list[_Delay] = []
+        self._faults = FaultQueue()
         # recording
         self._log: list[_Call] = []
         self._sent: list[JsonDict] = []
@@ -666,6 +617,7 @@ class FakeTelegramCore:
         self._deleted: list[tuple[int, int]] = []
         self._callback_answers: list[JsonDict] = []
         self._chat_actions: list[tuple[int, str]] = []
+        self._violations: list[JsonDict] = []
         self._count_429 = 0
         self._conflicts = 0
         self._unauthorized = 0
@@ -679,59 +631,79 @@ class FakeTelegramCore:
         method: str,
         params: JsonDict,
         client_gone: Callable[[], bool] | None = None,
-    ) -> ApiReply:
+    ) -> Reply:
         """Answer one Bot API call (blocks for a long-polling getUpdates).
 
-        `client_gone` lets the transport say the caller hung up, so an abandoned long poll
-        is not reported as an error.
+        The call is first held to the real Bot API (`BotApi.check_call`: the method exists,
+        required parameters are there, no unknown ones, types right) and to Telegram's limits
+        (`_check_rules`); one the real API would refuse gets its error envelope and is recorded
+        in `violations`. `client_gone` lets the transport say the caller hung up, so an
+        abandoned long poll is not reported as an error.
         """
-        canonical = _CANONICAL.get(method.lower())
         if token != self.token:
             with self._cond:
                 self._unauthorized += 1
-            return ApiReply.of(ApiError(401, "Unauthorized").envelope(), 401)
+            return Reply.json(ApiError(401, "Unauthorized").envelope(), 401)
+        canonical = bot_api().method_name(method)
         if canonical is None:
-            with self._cond:
-                self._log.append(_Call(method, params, 404, "Not Found"))
-                self._changed()
-            return ApiReply.of(ApiError(404, "Not Found").envelope(), 404)
+            note = f"{method} is not a method of {bot_api().version}"
+            return self._refuse(method, params, ApiError(404, "Not Found"), note)
+        try:
+            params = bot_api().check_call(canonical, params)
+            _check_rules(canonical, params)
+            if canonical not in IMPLEMENTED:
+                raise Refused(501, f"Not Implemented: the fake does not answer {canonical} yet")
+        except Violation as exc:
+            return self._refuse(canonical, params, _refused(str(exc)))
+        except Refused as exc:
+            return self._refuse(canonical, params, exc)
         with self._cond:
             entry = _Call(canonical, params)
             self._log.append(entry)
             self._changed()
-            fault = self._take_fault(canonical, params)
-            delay = self._take_delay(canonical, params)
+            target = {"method": canonical, "chat_id": _norm_chat(params.get("chat_id"))}
+            fault = self._faults.take(_ERROR_FAULTS, **target)
+            held = self._faults.take(_DELAY_FAULTS, **target)
+            delay = held.seconds if held is not None else 0.0
             try:
+                if fault is not None and fault.kind == "garbage":
+                    entry.status = fault.status
+                    entry.description = fault.body.decode("utf-8", "replace")[:200]
+                    return Reply(fault.status, fault.body, fault.content_type, delay=delay)
                 if fault is not None:
-                    if fault.raw_body is not None:
-                        entry.status, entry.description = fault.status, fault.raw_body[:200]
-                        return ApiReply(
-                            fault.status,
-                            fault.raw_body.encode("utf-8"),
-                            "text/html; charset=utf-8",
-                            delay,
-                        )
-                    raise ApiError(fault.status, fault.description, fault.parameters)
+                    raise ApiError(fault.status, fault.message or "", fault.parameters)
                 if canonical == "getUpdates":
                     result: Any = self._m_getUpdates(params, client_gone)
                 else:
                     handler: Callable[[JsonDict], Any] = getattr(self, "_m_" + canonical)
                     result = handler(params)
                 entry.status = 200
-                return ApiReply(200, ApiReply.of({"ok": True, "result": result}).body, delay=delay)
+                return Reply.json({"ok": True, "result": result}, delay=delay)
             except _Abandoned:
                 entry.status, entry.description = ABANDONED, "client hung up during the long poll"
-                return ApiReply.of(ApiError(ABANDONED, entry.description).envelope(), ABANDONED)
+                return Reply.json(ApiError(ABANDONED, entry.description).envelope(), ABANDONED)
             except ApiError as exc:
                 entry.status, entry.description = exc.status, exc.description
                 if exc.status == 429:
                     self._count_429 += 1
-                return ApiReply(exc.status, ApiReply.of(exc.envelope()).body, delay=delay)
+                if isinstance(exc, Refused):
+                    self._violations.append(_violation(canonical, params, exc))
+                return Reply.json(exc.envelope(), exc.status, delay=delay)
             except Exception as exc:  # a bug in the fake or a request it cannot read
                 entry.status, entry.description = 500, f"fake Telegram internal error: {exc!r}"
-                return ApiReply.of(ApiError(500, entry.description).envelope(), 500)
+                return Reply.json(ApiError(500, entry.description).envelope(), 500)
             finally:
                 self._changed()
+
+    def _refuse(
+        self, method: str, params: JsonDict, error: ApiError, note: str | None = None
+    ) -> Reply:
+        """Answer a call Telegram would refuse, and record it as a violation."""
+        with self._cond:
+            self._log.append(_Call(method, params, error.status, error.description))
+            self._violations.append(_violation(method, params, error, note))
+            self._changed()
+        return Reply.json(error.envelope(), error.status)
 
     def _m_getMe(self, params: JsonDict) -> JsonDict:
         return dict(self.bot_user)
@@ -747,10 +719,10 @@ class FakeTelegramCore:
         if not url:
             return self._m_deleteWebhook(params)
         if not re.match(r"^https://", url):
-            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+            raise _refused("bad webhook: An HTTPS URL must be provided for webhook")
         secret = params.get("secret_token")
         if secret is not None and not _SECRET_TOKEN_RE.match(str(secret)):
-            raise _bad("secret token contains unallowed characters")
+            raise _refused("secret token contains unallowed characters")
         allowed = params.get("allowed_updates")
         self.webhook = {
             "url": url,
@@ -820,7 +792,7 @@ class FakeTelegramCore:
         chat_id = self._sendable_chat(params)
         text, parse_mode = params.get("text"), params.get("parse_mode")
         plain, entities = _render(text, parse_mode)
-        markup = _check_markup(params.get("reply_markup"))
+        markup = params.get("reply_markup")
         self._take_quota(chat_id, paid=_flag(params.get("allow_paid_broadcast")))
         message = self._store_message(
             chat_id,
@@ -847,7 +819,7 @@ class FakeTelegramCore:
         key, message, meta = self._editable(params)
         text, parse_mode = params.get("text"), params.get("parse_mode")
         plain, entities = _render(text, parse_mode)
-        markup = _check_markup(params.get("reply_markup"), inline_only=True)
+        markup = params.get("reply_markup")
         if (
             message.get("text") == plain
             and message.get("entities", []) == entities
@@ -864,7 +836,7 @@ class FakeTelegramCore:
 
     def _m_editMessageReplyMarkup(self, params: JsonDict) -> JsonDict:
         key, message, meta = self._editable(params)
-        markup = _check_markup(params.get("reply_markup"), inline_only=True)
+        markup = params.get("reply_markup")
         if meta.markup == markup:
             raise ApiError(400, NOT_MODIFIED)
         self._take_quota(key[0])
@@ -892,14 +864,14 @@ class FakeTelegramCore:
     def _m_setMyCommands(self, params: JsonDict) -> bool:
         commands = params.get("commands")
         if not isinstance(commands, list) or len(commands) > 100:
-            raise _bad("can't parse commands JSON object")
+            raise _refused("can't parse commands JSON object")
         for command in commands:
             if not isinstance(command, dict) or not _BOT_COMMAND_RE.match(
                 str(command.get("command", ""))
             ):
-                raise _bad("BOT_COMMAND_INVALID")
+                raise _refused("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
-                raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
+                raise _refused("BOT_COMMAND_DESCRIPTION_INVALID")
         key = _commands_key(params)
         self._commands[key] = [
             {"command": str(c["command"]), "description": str(c["description"])} for c in commands
@@ -917,7 +889,7 @@ class FakeTelegramCore:
         chat_id = self._sendable_chat(params)
         action = str(params.get("action") or "")
         if action not in CHAT_ACTIONS:
-            raise _bad("wrong parameter action in request")
+            raise _refused("wrong parameter action in request")
         self._chat_actions.append((chat_id, action))
         return True
 
@@ -954,8 +926,9 @@ class FakeTelegramCore:
         chat_id = self._known_chat(params)
         if self._chats[chat_id]["type"] == "private":
             raise _bad("there are no administrators in the private chat")
-        ids = [self._creators[chat_id]] if chat_id in self._creators else []
-        ids += [u for u in self._admins.get(chat_id, []) if u not in ids]
+        statuses = self._statuses.get(chat_id, {})
+        ids = [u for u, status in statuses.items() if status == "creator"]
+        ids += [u for u, status in statuses.items() if status == "administrator"]
         return [self._member(chat_id, u) for u in ids]
 
     def _m_leaveChat(self, params: JsonDict) -> bool:
@@ -971,7 +944,7 @@ class FakeTelegramCore:
     def _resolve_chat(self, value: Any) -> int:
         chat = _norm_chat(value)
         if chat is None or chat == "":
-            raise _bad("chat_id is empty")
+            raise _refused("chat_id is empty")
         if isinstance(chat, str):
             name = chat.removeprefix("@")
             for chat_id, known in self._chats.items():
@@ -1003,7 +976,7 @@ class FakeTelegramCore:
 
     def _editable(self, params: JsonDict) -> tuple[tuple[int, int], JsonDict, _MessageMeta]:
         if params.get("inline_message_id"):
-            raise _bad("the fake has no inline messages (inline_message_id)")
+            raise Refused(501, "Not Implemented: the fake has no inline messages")
         chat_id = self._sendable_chat(params)
         key = (chat_id, _int_param(params, "message_id", 0))
         if key not in self._messages:
@@ -1054,11 +1027,17 @@ class FakeTelegramCore:
                 "is_bot": False,
                 "first_name": f"User {user_id}",
             }
-        if self._creators.get(chat_id) == user_id:
-            return {"status": "creator", "user": user, "is_anonymous": False}
-        if user_id in self._admins.get(chat_id, []):
-            return {"status": "administrator", "user": user, **_ADMIN_RIGHTS}
-        return {"status": "member", "user": user}
+        status = self._statuses.get(chat_id, {}).get(user_id, "member")
+        if status == "creator":
+            return {"status": status, "user": user, "is_anonymous": False}
+        if status == "administrator":
+            return {"status": status, "user": user, **_ADMIN_RIGHTS}
+        if status == "restricted":
+            rights = bot_api().required_defaults("ChatMemberRestricted")
+            return {**rights, "status": status, "user": user, "is_member": True}
+        if status == "kicked":
+            return {"status": status, "user": user, "until_date": 0}
+        return {"status": status, "user": user}
 
     def _store_message(
         self, chat_id: int, sender: JsonDict, content: JsonDict, meta: _MessageMeta
@@ -1116,26 +1095,6 @@ class FakeTelegramCore:
             group.append(now)
         else:
             self._buckets[chat_id] = (tokens - 1.0, now)
-
-    def _take_fault(self, method: str, params: JsonDict) -> _Fault | None:
-        for fault in self._faults:
-            if fault.matches(method, params):
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                return fault
-        return None
-
-    def _take_delay(self, method: str, params: JsonDict) -> float:
-        for delay in self._delays:
-            if delay.matches(method, params):
-                if delay.remaining is not None:
-                    delay.remaining -= 1
-                    if delay.remaining <= 0:
-                        self._delays.remove(delay)
-                return delay.seconds
-        return 0.0
 
     def _changed(self) -> None:
         self._version += 1
@@ -1449,13 +1408,28 @@ class FakeTelegramCore:
     def set_admins(
         self, chat_id: int, user_ids: Iterable[int], *, creator: int | None = None
     ) -> None:
-        """Who getChatMember reports as "administrator" (and "creator") in a group."""
+        """Who getChatMember reports as "administrator" (replacing the earlier ones) and
+        "creator" in a group."""
+        with self._cond:
+            statuses = self._statuses.setdefault(chat_id, {})
+            for user_id, status in list(statuses.items()):
+                if status == "administrator" or (creator is not None and status == "creator"):
+                    del statuses[user_id]
+            for user_id in user_ids:
+                self.set_member_status(chat_id, int(user_id), "administrator")
+            if creator is not None:
+                self.set_member_status(chat_id, int(creator), "creator")
+
+    def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
+        """What getChatMember says of a user in a chat: "creator", "administrator", "member"
+        (everyone's default), "restricted", "left" or "kicked" (tests of non-admins need
+        "member" as much as others need an admin)."""
+        if status not in MEMBER_STATUSES:
+            raise ValueError(f"status must be one of {sorted(MEMBER_STATUSES)}")
         with self._cond:
             if chat_id not in self._chats:
                 self.add_chat(chat_id)
-            self._admins[chat_id] = [int(u) for u in user_ids]
-            if creator is not None:
-                self._creators[chat_id] = int(creator)
+            self._statuses.setdefault(chat_id, {})[user_id] = status
             self._changed()
 
     def _my_chat_member(self, chat_id: int, actor: JsonDict, old: str, new: str) -> JsonDict:
@@ -1493,21 +1467,21 @@ class FakeTelegramCore:
         method=None matches every method except getUpdates. A 429 without parameters gets
         retry_after=1 (Telegram always sends it). `raw_body` answers non-JSON (a proxy's page).
         """
-        if times is not None and times < 1:
-            raise ValueError("times must be >= 1 or None")
-        canonical = None if method is None else _CANONICAL[method.lower()]
+        canonical = None if method is None else _method_name(method)
         if status == 429 and not parameters:
             parameters = {"retry_after": 1}
         if description is None:
             description = _DEFAULT_DESCRIPTIONS.get(status, f"Error {status}")
             if status == 429 and parameters:
                 description = f"Too Many Requests: retry after {parameters.get('retry_after', 1)}"
-        with self._cond:
-            self._faults.append(
-                _Fault(
-                    canonical, _norm_chat(chat_id), status, description, parameters, times, raw_body
-                )
+        where = {"method": canonical or _not_get_updates, "chat_id": _norm_chat(chat_id)}
+        if raw_body is not None:
+            fault = Fault("garbage", times, where, status=status, body=raw_body.encode("utf-8"))
+        else:
+            fault = Fault(
+                "status", times, where, status=status, message=description, parameters=parameters
             )
+        self._faults.add(fault)
 
     def delay(
         self,
@@ -1522,14 +1496,12 @@ class FakeTelegramCore:
         The call itself takes effect at once, like a message Telegram delivered while the
         client timed out: the case that makes sendMessage non-idempotent.
         """
-        canonical = None if method is None else _CANONICAL[method.lower()]
-        with self._cond:
-            self._delays.append(_Delay(canonical, _norm_chat(chat_id), seconds, times))
+        canonical = None if method is None else _method_name(method)
+        where = {"method": canonical, "chat_id": _norm_chat(chat_id)}
+        self._faults.add(Fault("delay", times, where, seconds=seconds))
 
     def clear_faults(self) -> None:
-        with self._cond:
-            self._faults.clear()
-            self._delays.clear()
+        self._faults.clear()
 
     def set_limits(
         self,
@@ -1572,7 +1544,7 @@ class FakeTelegramCore:
             return [(c.method, c.params) for c in self._log]
 
     def calls_to(self, method: str) -> list[JsonDict]:
-        canonical = _CANONICAL.get(method.lower(), method)
+        canonical = bot_api().method_name(method) or method
         with self._cond:
             return [c.params for c in self._log if c.method == canonical]
 
@@ -1590,6 +1562,22 @@ class FakeTelegramCore:
                 for c in self._log
                 if c.status not in (None, 200, ABANDONED)
             ]
+
+    @property
+    def violations(self) -> list[JsonDict]:
+        """Calls Telegram would refuse whatever the state of its chats (method, params,
+        description): an unknown method or parameter, a missing or mistyped one, a broken
+        limit or markup. Each is a bug in the caller: one left when the fake's `with` block
+        ends fails the test (`FakeTelegram._after_with`); a test that makes one on purpose
+        takes it with `take_violations`. `clear` keeps them."""
+        with self._cond:
+            return list(self._violations)
+
+    def take_violations(self) -> list[JsonDict]:
+        """The violations so far, forgotten (a test that provoked them asserts on them)."""
+        with self._cond:
+            taken, self._violations = self._violations, []
+            return taken
 
     @property
     def sent(self) -> list[JsonDict]:
@@ -1689,6 +1677,7 @@ class FakeTelegramCore:
                 "callback_answers": len(self._callback_answers),
                 "count_429": self._count_429,
                 "errors": sum(1 for c in self._log if c.status not in (None, 200, ABANDONED)),
+                "violations": len(self._violations),
                 "conflicts": self._conflicts,
                 "unauthorized": self._unauthorized,
                 "pending_updates": len(self._updates),
@@ -1698,7 +1687,8 @@ class FakeTelegramCore:
 
     def clear(self) -> None:
         """Forget what was recorded (calls, sent, edits, answers, 429 count); keep chats,
-        messages, pending updates, faults and flood-limit counters."""
+        messages, pending updates, faults, flood-limit counters and violations (only
+        `take_violations` forgets those)."""
         with self._cond:
             self._log.clear()
             self._sent.clear()
@@ -1779,6 +1769,8 @@ class FakeTelegramCore:
             if not calls:
                 lines.append("  (none)")
             lines.append(f"pending updates: {len(self._updates)}")
+            if self._violations:
+                lines.append(violations_report(self._violations))
             return "\n".join(lines)
 
     def _shutdown_waiters(self) -> None:
@@ -1813,6 +1805,31 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
+def _method_name(name: str) -> str:
+    """A Bot API method's canonical name; KeyError for a name the Bot API does not have."""
+    canonical = bot_api().method_name(name)
+    if canonical is None:
+        raise KeyError(f"{name} is not a Bot API method")
+    return canonical
+
+
+def _not_get_updates(method: Any) -> bool:
+    """What a fault for "any method" matches: the background poll would eat it otherwise."""
+    return bool(method != "getUpdates")
+
+
+class BotApiViolation(AssertionError):
+    """The code under test made calls the real Bot API would refuse."""
+
+
+def violations_report(violations: Iterable[JsonDict]) -> str:
+    lines = ["calls the real Bot API would refuse (fix the caller, not the fake):"]
+    for v in violations:
+        params = json.dumps(v["params"], ensure_ascii=False, default=str)[:300]
+        lines.append(f"  {v['method']} {params}: {v['description']}")
+    return "\n".join(lines)
+
+
 def _refuse_inside_event_loop(name: str) -> None:
     """A blocking wait on the loop thread would freeze the in-process bot it waits for."""
     try:
@@ -1829,7 +1846,7 @@ def _int_param(params: JsonDict, name: str, default: int) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise _bad(f'field "{name}" must be of type Integer') from None
+        raise _refused(f'field "{name}" must be of type Integer') from None
 
 
 def _float_param(params: JsonDict, name: str, default: float) -> float:
@@ -1839,7 +1856,7 @@ def _float_param(params: JsonDict, name: str, default: float) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise _bad(f'field "{name}" must be of type Number') from None
+        raise _refused(f'field "{name}" must be of type Number') from None
 
 
 def _update_type(update: JsonDict) -> str:
@@ -1864,143 +1881,84 @@ def _chat_type(chat_id: int, chat_type: str | None) -> str:
 
 
 def _render(text: Any, parse_mode: Any) -> tuple[str, list[JsonDict]]:
-    """Validate a message text like Telegram; returns what the user sees and its entities."""
+    """Validate a message text like Telegram (1-4096 UTF-16 units once the markup is parsed:
+    tags do not count, entities count as the character they stand for); returns what the user
+    sees and its entities."""
     if text is None or str(text) == "":
-        raise _bad("message text is empty")
-    text = str(text)
-    mode = str(parse_mode).lower() if parse_mode else ""
-    if mode == "html":
-        try:
-            plain, entities = render_html(text)
-        except HtmlError as exc:
-            raise _bad(f"can't parse entities: {exc}") from None
-    elif mode in ("", "markdown", "markdownv2"):  # Markdown is not validated by the fake
-        plain, entities = text, []
-    else:
-        raise _bad(f"unsupported parse_mode {parse_mode}")
+        raise _refused("message text is empty")
+    plain, entities = _render_markup(str(text), parse_mode)
     if not plain.strip():
-        raise _bad("message text is empty")
+        raise _refused("message text is empty")
     if utf16_len(plain) > MAX_TEXT_LENGTH:
-        raise _bad("message is too long")
+        raise _refused("message is too long")
     return plain, entities
 
 
-def _check_markup(value: Any, *, inline_only: bool = False) -> JsonDict | None:
-    """A reply_markup as Telegram checks it (callback_data 1–64 bytes, known keyboard kind)."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, dict):
-        raise _bad("can't parse reply keyboard markup JSON object")
-    if "inline_keyboard" in value:
-        rows = value["inline_keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise _bad("can't parse inline keyboard markup JSON object")
-        for button in (b for row in rows for b in row):
+def _render_markup(text: str, parse_mode: Any) -> tuple[str, list[JsonDict]]:
+    """A text or caption as the user sees it under `parse_mode`, and its entities."""
+    mode = str(parse_mode).lower() if parse_mode else ""
+    if mode == "html":
+        try:
+            return render_html(text)
+        except HtmlError as exc:
+            raise _refused(f"can't parse entities: {exc}") from None
+    if mode in ("", "markdown", "markdownv2"):  # Markdown is not validated by the fake
+        return text, []
+    raise _refused(f"unsupported parse_mode {parse_mode}")
+
+
+def _check_rules(method: str, params: JsonDict) -> None:
+    """Telegram's limits on a call whose types are right (shared/telegram.md section 2):
+    reply_markup, caption <= 1024 and a callback answer <= 200 characters. Message texts are
+    checked where they are rendered (`_render`)."""
+    markup = params.get("reply_markup")
+    if markup is not None:
+        _check_markup(markup)
+    caption = params.get("caption")
+    if caption is not None:
+        plain, _ = _render_markup(caption, params.get("parse_mode"))
+        if utf16_len(plain) > MAX_CAPTION_LENGTH:
+            raise _refused("message caption is too long")
+    answer = params.get("text") if method == "answerCallbackQuery" else None
+    if answer is not None and utf16_len(answer) > MAX_CALLBACK_ANSWER_LENGTH:
+        raise _refused("MESSAGE_TOO_LONG")
+
+
+def _check_markup(markup: JsonDict) -> None:
+    """What Telegram checks in a well-typed reply_markup: at most 100 inline buttons, each with
+    exactly one action and callback_data of 1-64 bytes; keyboard buttons with a label; and a
+    keyboard removal or forced reply that says `true`."""
+    if "inline_keyboard" in markup:
+        buttons = [b for row in markup["inline_keyboard"] for b in row]
+        if len(buttons) > MAX_INLINE_BUTTONS:
+            raise _refused(f"reply markup is too long ({len(buttons)} buttons, at most 100)")
+        for button in buttons:
             _check_inline_button(button)
-        return value
-    if inline_only:
-        raise _bad("inline keyboard expected")
-    if "keyboard" in value:
-        rows = value["keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise _bad("can't parse keyboard markup JSON object")
-        for button in (b for row in rows for b in row):
-            if isinstance(button, dict):
-                button = button.get("text")
-            if not isinstance(button, str) or not button:
-                raise _bad('can\'t parse keyboard button: Field "text" must be of type String')
-        return value
-    if value.get("remove_keyboard") is True or value.get("force_reply") is True:
-        return value
-    raise _bad("can't parse reply keyboard markup JSON object")
+    elif "keyboard" in markup:
+        if not all(b["text"] for row in markup["keyboard"] for b in row):
+            raise _refused("keyboard button text is empty")
+    elif markup.get("remove_keyboard") is not True and markup.get("force_reply") is not True:
+        raise _refused("can't parse reply keyboard markup JSON object")
 
 
-def _check_inline_button(button: Any) -> None:
-    if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-        raise _bad('can\'t parse inline keyboard button: Field "text" must be of type String')
+def _check_inline_button(button: JsonDict) -> None:
     actions = [a for a in _INLINE_BUTTON_ACTIONS if a in button]
     if len(actions) != 1:
-        raise _bad(
+        raise _refused(
             "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
         )
-    if "callback_data" in button:
-        data = button["callback_data"]
-        if (
-            not isinstance(data, str)
-            or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
-        ):
-            raise _bad("BUTTON_DATA_INVALID")
-    if "url" in button and not _BUTTON_URL_RE.match(str(button["url"])):
-        raise _bad(f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL")
+    data = button.get("callback_data")
+    if data is not None and not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
+        raise _refused("BUTTON_DATA_INVALID")
+    if "url" in button and not _BUTTON_URL_RE.match(button["url"]):
+        raise _refused(f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL")
+
+
+def _violation(method: str, params: JsonDict, error: ApiError, note: str | None = None) -> JsonDict:
+    return {"method": method, "params": params, "description": note or error.description}
 
 
 # -- HTTP transport ---------------------------------------------------------------------------
-
-
-class _Server(TrackingHTTPServer):
-    def __init__(self, address: tuple[str, int], fake: FakeTelegram) -> None:
-        self.fake = fake
-        super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that vanished mid-request (a killed bot) is normal here, not a trace."""
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Thin adapter: HTTP request -> `FakeTelegramCore.call` or the control API -> HTTP reply."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def _serve(self, verb: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        fake = self.server.fake
-        parts = urlsplit(self.path)
-        if parts.path.startswith(CONTROL_PREFIX + "/"):
-            reply = _control(fake, verb, parts.path[len(CONTROL_PREFIX) + 1 :], parts.query, body)
-        elif (match := _API_PATH_RE.match(parts.path)) is None:
-            reply = ApiReply.of(ApiError(404, "Not Found").envelope(), 404)
-        else:
-            try:
-                params = decode_params(self.headers.get("Content-Type", ""), body, parts.query)
-            except ValueError as exc:
-                reply = ApiReply.of(_bad(f"can't parse request: {exc}").envelope(), 400)
-            else:
-                reply = fake.call(match.group(1), match.group(2), params, self._client_gone)
-        try:
-            if reply.delay > 0 and fake._stopping.wait(reply.delay):
-                self.close_connection = True
-                return
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def _client_gone(self) -> bool:
-        """True once the client closed its end (readable socket with nothing to read)."""
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except OSError:
-            return True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request stderr line."""
 
 
 def _control_actions(fake: FakeTelegramCore) -> dict[str, Callable[..., Any]]:
@@ -2021,153 +1979,121 @@ def _control_actions(fake: FakeTelegramCore) -> dict[str, Callable[..., Any]]:
         "limits": fake.set_limits,
         "add_chat": fake.add_chat,
         "set_admins": fake.set_admins,
+        "set_member_status": fake.set_member_status,
         "push_update": lambda **update: fake.push_update(update),
         "clear": fake.clear,
         "clear_faults": fake.clear_faults,
+        "take_violations": fake.take_violations,
     }
 
 
-def _control(fake: FakeTelegramCore, verb: str, action: str, query: str, body: bytes) -> ApiReply:
+def _control(fake: FakeTelegramCore, verb: str, action: str, request: Request) -> Reply:
     """Steering for a test driving the fake from another process.
 
     POST: see `_control_actions` (JSON keyword arguments; `push_update` takes the update).
     GET:  sent[?chat_id=] | calls[?method=] | stats | callback_answers | updates | errors
+          | violations
           | wait_sent?chat_id=&n=&timeout= (blocks; 408 on timeout).
-    Answers {"ok": true, "result": ...}; bad arguments -> 400 {"ok": false, "description"}.
+    Answers {"ok": true, "result": ...}; bad arguments -> 400 {"ok": false, "description"}
+    (from `FakeHttpServer._handle`).
     """
-    args = {k: v[-1] for k, v in parse_qs(query).items()}
-    try:
-        if verb == "POST":
-            actions = _control_actions(fake)
-            if action not in actions:
-                return ApiReply.of({"ok": False, "description": f"unknown action {action}"}, 404)
-            kwargs = json.loads(body or b"{}")
-            if not isinstance(kwargs, dict):
-                raise TypeError("the body must be a JSON object")
-            return ApiReply.of({"ok": True, "result": actions[action](**kwargs)})
-        if action == "sent":
-            chat = args.get("chat_id")
-            result: Any = fake.sent if chat is None else fake.sent_to(int(chat))
-        elif action == "calls":
-            method = args.get("method")
-            calls = fake.calls
-            result = [
-                {"method": m, "params": p}
-                for m, p in calls
-                if method is None or m.lower() == method.lower()
-            ]
-        elif action == "stats":
-            result = fake.stats()
-        elif action == "callback_answers":
-            result = fake.callback_answers
-        elif action == "updates":
-            result = fake.pending_updates
-        elif action == "errors":
-            result = fake.errors
-        elif action == "wait_sent":
-            try:
-                result = fake.wait_for_sent(
-                    int(args["chat_id"]), int(args.get("n", 1)), float(args.get("timeout", 5))
-                )
-            except AssertionError as exc:
-                return ApiReply.of({"ok": False, "description": str(exc)}, 408)
-        else:
-            return ApiReply.of({"ok": False, "description": f"unknown view {action}"}, 404)
-        return ApiReply.of({"ok": True, "result": result})
-    except (KeyError, TypeError, ValueError) as exc:
-        return ApiReply.of({"ok": False, "description": f"control error: {exc!r}"}, 400)
+    args = request.query
+    if verb == "POST":
+        actions = _control_actions(fake)
+        if action not in actions:
+            return Reply.json({"ok": False, "description": f"unknown action {action}"}, 404)
+        kwargs = json.loads(request.body or b"{}")
+        if not isinstance(kwargs, dict):
+            raise TypeError("the body must be a JSON object")
+        return Reply.json({"ok": True, "result": actions[action](**kwargs)})
+    if action == "sent":
+        chat = args.get("chat_id")
+        result: Any = fake.sent if chat is None else fake.sent_to(int(chat))
+    elif action == "calls":
+        method = args.get("method")
+        calls = fake.calls
+        result = [
+            {"method": m, "params": p}
+            for m, p in calls
+            if method is None or m.lower() == method.lower()
+        ]
+    elif action == "stats":
+        result = fake.stats()
+    elif action == "callback_answers":
+        result = fake.callback_answers
+    elif action == "updates":
+        result = fake.pending_updates
+    elif action == "errors":
+        result = fake.errors
+    elif action == "violations":
+        result = fake.violations
+    elif action == "wait_sent":
+        try:
+            result = fake.wait_for_sent(
+                int(args["chat_id"]), int(args.get("n", 1)), float(args.get("timeout", 5))
+            )
+        except AssertionError as exc:
+            return Reply.json({"ok": False, "description": str(exc)}, 408)
+    else:
+        return Reply.json({"ok": False, "description": f"unknown view {action}"}, 404)
+    return Reply.json({"ok": True, "result": result})
 
 
-class FakeTelegram(FakeTelegramCore):
+class FakeTelegram(FakeTelegramCore, FakeHttpServer):
     """The fake Bot API over real HTTP. Use as `with FakeTelegram() as fake:`."""
 
+    api_prefix = "/bot"
+
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
-        super().__init__(**options)
-        self._host = host
-        self._port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        FakeHttpServer.__init__(self, host=host, port=port)
+        FakeTelegramCore.__init__(self, **options)  # its `_stopping` is the one both use
 
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        self._server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"FakeTelegram:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    def _dispatch(self, request: Request) -> Reply:
+        """Decode a Bot API request (query, form, JSON or multipart) and answer it."""
+        match = _API_PATH_RE.match(request.path)
+        if match is None:
+            return self._error(404, "Not Found")
+        content_type = request.headers.get("content-type", "")
+        try:
+            params = decode_params(content_type, request.body, request.raw_query)
+        except ValueError as exc:
+            return self._refuse(match.group(2), {}, _refused(f"can't parse request: {exc}"))
+        return self.call(match.group(1), match.group(2), params, request.client_gone)
 
-    def stop(self) -> None:
-        """Stop serving; long-polling getUpdates and delayed answers return at once."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
+    def _control(self, method: str, action: str, request: Request) -> Reply:
+        return _control(self, method, action.removeprefix("/"), request)
+
+    def _error(self, status: int, message: str, headers: Sequence[tuple[str, str]] = ()) -> Reply:
+        """Telegram's error envelope."""
+        return Reply.json(ApiError(status, message).envelope(), status, headers=headers)
+
+    def _on_stop(self) -> None:
+        """Long-polling getUpdates and delayed answers return at once."""
         self._shutdown_waiters()
-        server.shutdown()
-        server.drop_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = self._thread = None
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeTelegram is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def root_url(self) -> str:
-        return f"http://{self._host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """What PTB's base_url (and TELEGRAM_API_BASE_URL) is set to: http://127.0.0.1:PORT/bot."""
-        return self.root_url + "/bot"
-
-    @property
-    def control_url(self) -> str:
-        return self.root_url + CONTROL_PREFIX
+    def _after_with(self, exc: BaseException | None) -> None:
+        """Any violation nobody took fails the test (added to the error already failing it,
+        if there is one), so no call the real API would refuse goes unnoticed."""
+        left = self.take_violations()
+        if not left:
+            return
+        report = violations_report(left)
+        if exc is not None:
+            exc.add_note(report)
+            return
+        raise BotApiViolation(report)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve until SIGINT/SIGTERM; the first stdout line is the base URL."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    parser = FakeTelegram.command_line(__doc__)
     parser.add_argument("--token", default=TOKEN)
     parser.add_argument("--no-limits", action="store_true", help="do not enforce flood limits")
     args = parser.parse_args(argv)
     fake = FakeTelegram(
         host=args.host, port=args.port, token=args.token, enforce_limits=not args.no_limits
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with fake:
-        print(fake.base_url, flush=True)
-        print(f"fake Telegram: control API at {fake.control_url}", file=sys.stderr, flush=True)
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return 0
+    return fake.serve_until_signalled(lambda: f"fake Telegram: control API at {fake.control_url}")
 
 
 if __name__ == "__main__":

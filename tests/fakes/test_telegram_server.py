@@ -150,6 +150,8 @@ async def test_wrong_token_is_invalid_token(fake: FakeTelegram) -> None:
 def test_unknown_method_404_and_case_insensitive_names(fake: FakeTelegram) -> None:
     status, body = http(fake, f"/bot{TOKEN}/sendTelepathy", {})
     assert (status, body) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
+    [violation] = fake.take_violations()
+    assert violation["method"] == "sendTelepathy"
     status, body = http(fake, f"/bot{TOKEN}/GETME", {})
     assert status == 200 and body["result"]["username"] == BOT_USERNAME
     assert fake.calls[-1][0] == "getMe"
@@ -437,6 +439,11 @@ async def test_empty_and_too_long_text(fake: FakeTelegram, bot: Bot) -> None:
     await bot.send_message(ALICE, "<b>" + "&lt;" * 4096 + "</b>", parse_mode=ParseMode.HTML)
     with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.send_message(ALICE, "<i>" + "a" * 4097 + "</i>", parse_mode=ParseMode.HTML)
+    assert [v["description"] for v in fake.take_violations()] == [
+        "Bad Request: message text is empty",
+        "Bad Request: message is too long",
+        "Bad Request: message is too long",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -464,6 +471,8 @@ async def test_bad_html_is_bad_request(
     # PTB capitalize()s descriptions ("Bad Request: X" -> "X" lower-cased), so compare folded.
     assert fragment.lower() in caught.value.message.lower()
     assert fake.sent == []
+    [violation] = fake.take_violations()
+    assert "can't parse entities" in violation["description"]
 
 
 def test_render_html_entities_and_utf16_offsets() -> None:
@@ -503,6 +512,11 @@ async def test_callback_data_limit_is_64_bytes(fake: FakeTelegram, bot: Bot) -> 
         {"chat_id": ALICE, "text": "x", "reply_markup": "{not json"},
     )
     assert status == 400 and "reply keyboard markup" in body["description"]
+    assert [v["description"] for v in fake.take_violations()] == [
+        "Bad Request: BUTTON_DATA_INVALID",
+        "Bad Request: BUTTON_DATA_INVALID",
+        "Bad Request: can't parse reply keyboard markup JSON object",
+    ]
 
 
 async def test_edit_not_modified_and_not_found(fake: FakeTelegram, bot: Bot) -> None:
@@ -666,6 +680,8 @@ async def test_commands_per_scope_and_language(fake: FakeTelegram, bot: Bot) -> 
     assert await bot.get_my_commands(scope=scope, language_code="de") == ()
     with pytest.raises(BadRequest, match=r"(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand("Start-Now", "bad")])
+    [violation] = fake.take_violations()
+    assert violation["description"] == "Bad Request: BOT_COMMAND_INVALID"
 
 
 async def test_chat_action_and_delete(fake: FakeTelegram, bot: Bot) -> None:
