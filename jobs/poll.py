@@ -319,7 +319,7 @@ class _Page:
                 other.registry_id,
                 trial.uid,
             )
-            await store.absorb(self.session, keeper, other)
+            await store.absorb(self.session, keeper.id, other)
             self.owners = {k: keeper.id if v == other.id else v for k, v in self.owners.items()}
             self.touched.discard(other.id or 0)
             self.created.pop(other.id or 0, None)
