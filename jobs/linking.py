@@ -66,6 +66,8 @@ class Member:
 
 @dataclass(frozen=True)
 class Merge:
+    """A stored trial that a record showed to be another one, kept from now on as history."""
+
     keeper: Ref
     absorbed: int
     """A stored trial: one the page creates is never stored when it turns out to be another."""
@@ -76,12 +78,16 @@ class Merge:
 
 @dataclass
 class Plan:
+    """What a page does to the stored trials, decided before anything is written."""
+
     seen_again: list[tuple[TrialSourceRow, Record]] = field(default_factory=list)
     """Stored records the page fetched again (by their id, or an alias they are now known by)."""
     added: list[tuple[Record, Ref]] = field(default_factory=list)
     """Records new to us, in page order, and the trial each belongs to."""
     new: dict[Ref, Record] = field(default_factory=dict)
     """The trials the page creates, in order, and the record that created each."""
+    rekeyed: list[tuple[str, str]] = field(default_factory=list)
+    """Stored records the page fetched under a new id: the old id, the new one."""
     merges: list[Merge] = field(default_factory=list)
     claims: dict[str, Ref] = field(default_factory=dict)
     """Keys no trial held, and the trial each now belongs to (the first record naming it)."""
@@ -105,6 +111,8 @@ _Order = tuple[int, int]
 
 
 class _Planner:
+    """Linking one page record by record, as its records would have been stored one by one."""
+
     def __init__(self, registry: str, stored: Stored) -> None:
         self.registry, self.stored = registry, stored
         self.plan = Plan()
@@ -126,6 +134,8 @@ class _Planner:
         source = sources.get(trial.registry_id)
         if source is None:
             source = next((sources[a] for a in trial.aliases if a in sources), None)
+            if source is not None:  # the registry merged records: the stored id is an alias
+                self.plan.rekeyed.append((source.registry_id, trial.registry_id))
         if source is not None:
             assert source.id is not None
             same_keys = set(source.link_keys) == record.keys

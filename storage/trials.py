@@ -377,19 +377,6 @@ async def sources_of(
     return found
 
 
-async def source_snapshots(
-    session: AsyncSession, source_ids: Iterable[int]
-) -> dict[int, dict[str, Any]]:
-    """The stored snapshot of each of these records, by record id."""
-    wanted = sorted(set(source_ids))
-    if not wanted:
-        return {}
-    query = select(TrialSourceRow.id, TrialSourceRow.snapshot).where(
-        col(TrialSourceRow.id).in_(wanted)
-    )
-    return {i: dict(snapshot) for i, snapshot in (await session.exec(query)).all() if i}
-
-
 async def get_trials_by_id(
     session: AsyncSession, ids: Iterable[int], *, for_update: bool = False
 ) -> dict[int, TrialRow]:
@@ -450,20 +437,6 @@ async def absorb(session: AsyncSession, keeper_id: int, absorbed: TrialRow) -> N
     absorbed.relevant = False
     absorbed.registry_id = f"{absorbed.registry_id}@merged{keeper_id}"[:64]
     session.add(absorbed)
-
-
-async def replace_first_version(session: AsyncSession, row: TrialRow, seen: Observation) -> None:
-    """A trial created moments ago in this same transaction gained a record: version 1 becomes
-    the merged view instead of a version 2 nobody has seen the first of."""
-    await session.exec(
-        update(TrialVersionRow)
-        .where(col(TrialVersionRow.trial_id) == row.id, col(TrialVersionRow.version) == 1)
-        .values(
-            snapshot=seen.snapshot, fingerprint=seen.fingerprint, last_update=seen.trial.last_update
-        )
-    )
-    _apply(row, seen, row.last_seen_at)
-    session.add(row)
 
 
 async def record_sources(session: AsyncSession, row: TrialRow) -> list[TrialSourceRow]:

@@ -122,6 +122,7 @@ def test_a_record_known_by_an_alias_is_the_record_stored_under_the_old_id() -> N
     renamed = fetched("ctgov", OTHER_NCT, aliases=(NCT,))
     linked = _link(db, "ctgov", renamed)
     assert linked.seen_again == [(source, renamed)] and not linked.new
+    assert linked.rekeyed == [(NCT, OTHER_NCT)]
     assert linked.trials == {trial_id: [Member(source, renamed)]}
 
 
