@@ -85,7 +85,8 @@ class PageWrite:
     new_trials: list[tuple[int, Observation]] = field(default_factory=list)
     """Trials seen for the first time, each with its version 1."""
     merges: list[tuple[int, TrialRow]] = field(default_factory=list)
-    """Stored trials that turned out to be another one (the first), in the order found."""
+    """(keeper, absorbed): a stored trial that turned out to be trial `keeper`, in the order
+    found."""
     seen_sources: list[tuple[TrialSourceRow, Observation, Sequence[str]]] = field(
         default_factory=list
     )
@@ -104,6 +105,8 @@ class PageWrite:
 
 @dataclass
 class Written:
+    """The ids a page's write gave out."""
+
     trial_ids: dict[int, int]
     """The id each new trial got, by its negative number."""
     first_versions: dict[int, int]
@@ -136,7 +139,7 @@ async def write(session: AsyncSession, page: PageWrite, *, now: datetime) -> Wri
         trials.touch(row, seen, now=now)
         session.add(row)
     for row, seen in [*page.seen_trials, *((row, seen) for row, seen, _ in page.moved_trials)]:
-        # the primary record may have changed: the trial goes by its id
+        # a trial goes by the id of its primary record, which a new record may have replaced
         row.registry_name, row.registry_id = seen.trial.registry, seen.trial.registry_id
     versions = await trials.add_versions(session, page.moved_trials, now=now)
     return Written(

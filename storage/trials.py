@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -353,14 +352,9 @@ async def get_sources(
 
 
 async def sources_of(
-    session: AsyncSession, trial_ids: Iterable[int], *, snapshots: bool = True
+    session: AsyncSession, trial_ids: Iterable[int]
 ) -> dict[int, list[TrialSourceRow]]:
-    """Each trial's records, oldest first (the order that breaks ties between registries).
-
-    `snapshots=False` leaves each record's stored snapshot unread (a poll page needs it only
-    for records it did not just fetch; see `source_snapshots`). Do not read `.snapshot` of a
-    record loaded that way: it would need a lazy load, which async sessions refuse.
-    """
+    """Each trial's records, oldest first (the order that breaks ties between registries)."""
     ids = sorted(set(trial_ids))
     found: dict[int, list[TrialSourceRow]] = {i: [] for i in ids}
     if not ids:
@@ -370,8 +364,6 @@ async def sources_of(
         .where(col(TrialSourceRow.trial_id).in_(ids))
         .order_by(col(TrialSourceRow.first_seen_at), col(TrialSourceRow.id))
     )
-    if not snapshots:
-        query = query.options(defer(TrialSourceRow.snapshot))  # type: ignore[arg-type]
     for row in (await session.exec(query)).all():
         found[row.trial_id].append(row)
     return found
