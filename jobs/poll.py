@@ -14,22 +14,22 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from jobs import linking
 from jobs.changes import diff
 from jobs.classify import CLASSIFIER_VERSION, classify
 from jobs.fanout import StoredChange, alerts_for
-from jobs.merge import merge, preference
+from jobs.merge import merge
 from jobs.registries.base import RawRecord, RecordError, Registry, RegistryError
-from storage import chats, outbox, poll_state
+from storage import chats, outbox, poll_page, poll_state
 from storage import trials as store
 from storage.db import Database
-from storage.tables import TrialSourceRow, utcnow
+from storage.tables import utcnow
 from trialbot import metrics
 from trialbot.classification import Classification
-from trialbot.identifiers import link_keys, record_registry
 from trialbot.matching import gazetteer_geocoder
 from trialbot.model import FieldChange, Trial
 
@@ -166,21 +166,33 @@ async def store_page(
     it names or is named by), each touched trial's merged view as a new version with its diff
     when it moved, and the alerts they cause, all in one transaction.
 
+    The page is read in one step, linked in memory (jobs/linking.py) and written in one step,
+    so it costs the same few statements however its records link up.
+
     `announce_new=False` (the very first backfill) stores new trials without alerting: on a
     fresh database every trial is "new" to us but not to the world.
     """
     if not items:
         return
     pending = PollReport(registry=registry_name)
+    records = [linking.Record.of(store.Observation.of(t, verdict_of(r))) for t, r in items]
+    results = {t.registry_id: r for t, r in items}
+    ids = [t.registry_id for t, _ in items] + [a for t, _ in items for a in t.aliases]
+    keys = set().union(*(r.keys for r in records))
     async with db.write() as session:
-        page = _Page(session, registry_name, now)
-        await page.load(items)
-        for trial, result in items:
-            await page.observe(trial, result, pending)
-        stored = await page.rebuild(pending, announce_new=announce_new)
-        if any(s.worth_telling for s in stored):
+        stored = await poll_page.load(session, registry_name, ids, keys)
+        plan = linking.plan(registry_name, records, stored)
+        views = {ref: _merged(members, results) for ref, members in plan.trials.items()}
+        old = await _moved_from(session, stored, views)
+        page = _page_write(plan, stored, views, old)
+        written = await poll_page.write(session, page, now=now)
+        _log_links(plan, written)
+        changes = _outcome(plan, views, page, old, written, pending)
+        if not announce_new:
+            changes = [c for c in changes if c.kind != "new"]
+        if any(c.worth_telling for c in changes):
             subscriptions = await chats.active_subscription_values(session)
-            alerts = alerts_for(stored, subscriptions, gazetteer_geocoder)
+            alerts = alerts_for(changes, subscriptions, gazetteer_geocoder)
             pending.alerts_queued = await outbox.enqueue(session, alerts, now)
     # Only count what was committed.
     report.new += pending.new
@@ -192,207 +204,120 @@ async def store_page(
     report.changed_trials += pending.changed_trials
 
 
-@dataclass(frozen=True)
-class _Fresh:
-    """A record as this page fetched it, classified and hashed once."""
+class _View(NamedTuple):
+    """A trial as all its records describe it, classified and hashed."""
 
     trial: Trial
     result: Classification
     seen: store.Observation
 
+    @property
+    def fingerprint(self) -> str:
+        return self.seen.fingerprint
 
-class _Page:
-    """One page's work inside its transaction: attach records to trials, then rebuild those.
 
-    New trials are inserted together (one flush for the page, as ingesting thousands of records
-    needs); until then they own their ids under a placeholder, so a later record of the same
-    page that names one of them still finds it.
-
-    Records of one registry are never merged with each other: a registry that holds a trial
-    twice says so itself (CT.gov aliases), and two records of one registry naming the same
-    outside id are related studies (a parent trial and its extension), not one trial.
-    """
-
-    def __init__(self, session: AsyncSession, registry: str, now: datetime) -> None:
-        self.session, self.registry, self.now = session, registry, now
-        self.sources: dict[str, TrialSourceRow] = {}
-        self.owners: dict[str, int] = {}
-        """Registry id -> trial id; negative: a trial of this page not inserted yet."""
-        self.keys: dict[str, set[str]] = {}
-        self.fresh: dict[tuple[str, str], _Fresh] = {}
-        self.unborn: list[tuple[int, store.Observation]] = []
-        self.placeholders = 0
-        self.claims: list[tuple[int, set[str]]] = []
-        self.touched: set[int] = set()
-        self.created: dict[int, tuple[str, int]] = {}
-        """Trial id -> (uid of the record that created it, id of its version 1)."""
-
-    async def load(self, items: list[tuple[Trial, Classification]]) -> None:
-        wanted = [t.registry_id for t, _ in items] + [a for t, _ in items for a in t.aliases]
-        self.sources = await store.get_sources(self.session, self.registry, wanted, for_update=True)
-        self.keys = {t.registry_id: link_keys(t) for t, _ in items}
-        self.owners = await store.key_owners(self.session, set().union(*self.keys.values()))
-
-    async def observe(self, trial: Trial, result: Classification, pending: PollReport) -> None:
-        seen = store.Observation.of(trial, verdict_of(result))
-        keys = self.keys[trial.registry_id]
-        self.fresh[(trial.registry, trial.registry_id)] = _Fresh(trial, result, seen)
-        source = self.sources.get(trial.registry_id)
-        if source is None:
-            source = next((self.sources[a] for a in trial.aliases if a in self.sources), None)
-            if source is not None:
-                # The registry merged records: the stored id is now an alias.
-                log.info("%s is now %s; re-keyed", source.registry_id, trial.registry_id)
-        if source is not None:
-            if source.fingerprint == seen.fingerprint and set(source.link_keys) == keys:
-                pending.unchanged += 1
-            store.update_source(source, seen, sorted(keys), self.now)
-            self.session.add(source)
-            trial_id = await self._join(trial, keys, source.trial_id)
-            assert trial_id is not None
+def _merged(members: list[linking.Member], results: dict[str, Classification]) -> _View:
+    """Merge, classify and hash a trial's records (reusing the work done on a record this page
+    fetched when it is the trial's only one)."""
+    if len(members) == 1 and (record := members[0].record) is not None:
+        return _View(record.trial, results[record.trial.registry_id], record.seen)
+    trials = []
+    for member in members:
+        if member.record is not None:
+            trials.append(member.record.trial)
         else:
-            found = await self._join(trial, keys, None)
-            if found is None:
-                if not result.relevant:
-                    pending.rejected += 1
-                    return
-                self.placeholders -= 1
-                self.unborn.append((self.placeholders, seen))
-                self.owners.update((k, self.placeholders) for k in keys if k not in self.owners)
-                return
-            trial_id = found
-            source = store.new_source(trial_id, seen, sorted(keys), self.now)
-            self.session.add(source)
-            log.info("%s is another record of trial %d", trial.uid, trial_id)
-        self.claims.append((trial_id, keys))
-        self.owners.update((k, trial_id) for k in keys if k not in self.owners)
-        self.touched.add(trial_id)
+            assert member.source is not None
+            trials.append(Trial.model_validate(member.source.snapshot))
+    merged = merge(trials)
+    result = classify(merged)
+    return _View(merged, result, store.Observation.of(merged, verdict_of(result)))
 
-    async def _born(self) -> None:
-        """Insert the page's new trials (one batch) and swap their placeholders for ids."""
-        if not self.unborn:
-            return
-        created = await store.insert_trials(
-            self.session, [seen for _, seen in self.unborn], now=self.now
-        )
-        real: dict[int, int] = {}
-        for (placeholder, seen), (row, version) in zip(self.unborn, created, strict=True):
-            assert row.id is not None and version.id is not None
-            real[placeholder] = row.id
-            self.created[row.id] = (seen.trial.uid, version.id)
-            self.touched.add(row.id)
-        self.owners = {k: real.get(v, v) for k, v in self.owners.items()}
-        self.unborn = []
 
-    async def _join(self, trial: Trial, keys: set[str], current: int | None) -> int | None:
-        """The trial a record belongs to: `current` (where it is stored, if it is) or a stored
-        trial it names or is named by. Several such trials are one: they are merged."""
-        others = {self.owners[k] for k in keys if k in self.owners} - {current}
-        if not others:
-            return current
-        if any(other < 0 for other in others):
-            await self._born()
-            others = {self.owners[k] for k in keys if k in self.owners} - {current}
-        await self.session.flush()
-        held = await store.sources_of(self.session, others, snapshots=False)
-        mine = record_registry(trial.registry, trial.registry_id)
-        candidates = {
-            trial_id
-            for trial_id, records in held.items()
-            if not any(record_registry(r.registry_name, r.registry_id) == mine for r in records)
-        }
-        if current is not None:
-            candidates.add(current)
-        rows = await store.get_trials_by_id(self.session, candidates, for_update=True)
-        live = [r for r in rows.values() if r.merged_into is None]
-        if not live:
-            return current
-        keeper = min(live, key=lambda r: (preference(r.registry_name), r.id or 0))
-        assert keeper.id is not None
-        for other in live:
-            if other is keeper:
-                continue
-            log.warning(
-                "%s:%s and %s:%s are one trial (linked by %s); merged",
-                keeper.registry_name,
-                keeper.registry_id,
-                other.registry_name,
-                other.registry_id,
-                trial.uid,
+async def _moved_from(
+    session: AsyncSession, stored: poll_page.Stored, views: dict[linking.Ref, _View]
+) -> dict[int, dict[str, Any]]:
+    """The current version of each stored trial whose merged view moved, to diff against."""
+    moved = [r for r, v in views.items() if r > 0 and stored.trials[r].fingerprint != v.fingerprint]
+    found = await poll_page.current_snapshots(session, (stored.trials[r] for r in moved))
+    return {ref: found[ref] for ref in moved}
+
+
+def _page_write(
+    plan: linking.Plan,
+    stored: poll_page.Stored,
+    views: dict[linking.Ref, _View],
+    old: dict[int, dict[str, Any]],
+) -> poll_page.PageWrite:
+    """What the page stores: the plan, and each touched trial's view, diffed against `old`
+    when it moved (the current version of each stored trial whose view is not the stored one)."""
+    rows = {ref: stored.trials[ref] for ref in views if ref > 0}
+    return poll_page.PageWrite(
+        new_trials=[(ref, views[ref].seen) for ref in plan.new],
+        merges=[(m.keeper, stored.trials[m.absorbed]) for m in plan.merges],
+        seen_sources=[(s, r.seen, sorted(r.keys)) for s, r in plan.seen_again],
+        new_sources=[(ref, r.seen, sorted(r.keys)) for r, ref in plan.added],
+        claims=plan.claims,
+        seen_trials=[(row, views[ref].seen) for ref, row in rows.items() if ref not in old],
+        moved_trials=[
+            (row, views[ref].seen, diff(old[ref], views[ref].seen.snapshot))
+            for ref, row in rows.items()
+            if ref in old
+        ],
+    )
+
+
+def _outcome(
+    plan: linking.Plan,
+    views: dict[linking.Ref, _View],
+    page: poll_page.PageWrite,
+    old: dict[int, dict[str, Any]],
+    written: poll_page.Written,
+    pending: PollReport,
+) -> list[StoredChange]:
+    """Count what the page stored, and list its new trials and changes (in trial order)."""
+    pending.unchanged, pending.rejected = plan.unchanged, plan.rejected
+    versions = {
+        row.id: (version, changes)
+        for (row, _, changes), version in zip(page.moved_trials, written.versions, strict=True)
+    }
+    told = []
+    for ref, view in views.items():
+        if ref < 0:
+            trial_id, version_id = written.trial_ids[ref], written.first_versions[ref]
+            told.append(StoredChange(view.trial, view.result, trial_id, version_id, "new"))
+            pending.new += 1
+            pending.new_ids.append(plan.new[ref].trial.uid)
+        elif ref in versions:
+            version, changes = versions[ref]
+            assert version.id is not None
+            previous = Trial.model_validate(old[ref])
+            told.append(
+                StoredChange(
+                    view.trial,
+                    view.result,
+                    ref,
+                    version.id,
+                    "change",
+                    tuple(changes),
+                    previous=previous,
+                )
             )
-            await store.absorb(self.session, keeper, other)
-            self.owners = {k: keeper.id if v == other.id else v for k, v in self.owners.items()}
-            self.touched.discard(other.id or 0)
-            self.created.pop(other.id or 0, None)
-        self.touched.add(keeper.id)
-        return keeper.id
+            pending.changed += 1
+            pending.changed_trials.append(
+                TrialChanges(view.trial.uid, view.trial.title, version.version, list(changes))
+            )
+    return told
 
-    async def rebuild(self, pending: PollReport, *, announce_new: bool) -> list[StoredChange]:
-        """Merge each touched trial's records and store the result if it moved."""
-        await self._born()
-        await store.claim_keys_many(self.session, self.claims)
-        await self.session.flush()
-        stored: list[StoredChange] = []
-        rows = await store.get_trials_by_id(self.session, self.touched, for_update=True)
-        records = await store.sources_of(self.session, rows, snapshots=False)
-        stale = [s.id for sources in records.values() for s in sources if not self._fresh(s)]
-        snapshots = await store.source_snapshots(self.session, (i for i in stale if i))
-        for trial_id, row in sorted(rows.items()):
-            if not records[trial_id]:
-                continue
-            merged, result, seen = self._merged(records[trial_id], snapshots)
-            row.registry_name, row.registry_id = merged.registry, merged.registry_id
-            if trial_id in self.created:
-                uid, version_id = self.created[trial_id]
-                if row.fingerprint != seen.fingerprint:
-                    await store.replace_first_version(self.session, row, seen)
-                pending.new += 1
-                pending.new_ids.append(uid)
-                if announce_new:
-                    stored.append(StoredChange(merged, result, trial_id, version_id, "new"))
-            elif row.fingerprint == seen.fingerprint:
-                store.touch(row, seen, now=self.now)
-                self.session.add(row)
-            else:
-                old = await store.current_snapshot(self.session, row)
-                changes = diff(old, seen.snapshot)
-                version = await store.add_version(self.session, row, seen, changes, now=self.now)
-                assert version.id is not None
-                stored.append(
-                    StoredChange(
-                        merged,
-                        result,
-                        trial_id,
-                        version.id,
-                        "change",
-                        tuple(changes),
-                        previous=Trial.model_validate(old),
-                    )
-                )
-                pending.changed += 1
-                pending.changed_trials.append(
-                    TrialChanges(merged.uid, merged.title, version.version, changes)
-                )
-        return stored
 
-    def _fresh(self, source: TrialSourceRow) -> _Fresh | None:
-        return self.fresh.get((source.registry_name, source.registry_id))
-
-    def _merged(
-        self, sources: list[TrialSourceRow], snapshots: dict[int, dict[str, Any]]
-    ) -> tuple[Trial, Classification, store.Observation]:
-        """The trial as all its records describe it, classified and hashed (reusing the work
-        done on a record this page fetched when it is the trial's only one). `snapshots` holds
-        the stored records this page did not fetch."""
-        if len(sources) == 1 and (fresh := self._fresh(sources[0])) is not None:
-            return fresh.trial, fresh.result, fresh.seen
-        trials = []
-        for source in sources:
-            fresh = self._fresh(source)
-            trials.append(fresh.trial if fresh else Trial.model_validate(snapshots[source.id or 0]))
-        merged = merge(trials)
-        result = classify(merged)
-        return merged, result, store.Observation.of(merged, verdict_of(result))
+def _log_links(plan: linking.Plan, written: poll_page.Written) -> None:
+    for old_id, new_id in plan.rekeyed:
+        log.info("%s is now %s; re-keyed", old_id, new_id)
+    for m in plan.merges:
+        log.warning("%s and %s are one trial (linked by %s); merged", *m.names, m.by)
+    for record, ref in plan.added:
+        if plan.new.get(ref) is not record:
+            trial_id = written.trial_ids.get(ref, ref)
+            log.info("%s is another record of trial %d", record.trial.uid, trial_id)
 
 
 async def _consume(

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -97,10 +96,24 @@ def _apply(row: TrialRow, seen: Observation, now: datetime) -> None:
     row.last_fetched_at = now
 
 
-async def insert_trials(
+def _version(row: TrialRow, seen: Observation, now: datetime) -> TrialVersionRow:
+    """The row's current version, as `seen`."""
+    assert row.id is not None
+    return TrialVersionRow(
+        trial_id=row.id,
+        version=row.current_version,
+        fingerprint=seen.fingerprint,
+        snapshot=seen.snapshot,
+        last_update=seen.trial.last_update,
+        seen_at=now,
+    )
+
+
+async def create_trials(
     session: AsyncSession, observed: Sequence[Observation], *, now: datetime | None = None
 ) -> list[tuple[TrialRow, TrialVersionRow]]:
-    """Store trials seen for the first time, each as version 1 (one flush for the lot)."""
+    """Store trials seen for the first time, each as version 1 (one flush for the lot), without
+    their records: a poll page adds those with the records that join existing trials."""
     now = now or utcnow()
     rows = []
     for seen in observed:
@@ -118,34 +131,30 @@ async def insert_trials(
         rows.append(row)
     session.add_all(rows)
     await session.flush()
-    versions = [
-        TrialVersionRow(
-            trial_id=row.id,
-            version=1,
-            fingerprint=seen.fingerprint,
-            snapshot=seen.snapshot,
-            last_update=seen.trial.last_update,
-            seen_at=now,
-        )
-        for row, seen in zip(rows, observed, strict=True)
+    versions = [_version(row, seen, now) for row, seen in zip(rows, observed, strict=True)]
+    session.add_all(versions)
+    await session.flush()
+    return list(zip(rows, versions, strict=True))
+
+
+async def insert_trials(
+    session: AsyncSession, observed: Sequence[Observation], *, now: datetime | None = None
+) -> list[tuple[TrialRow, TrialVersionRow]]:
+    """Store trials seen for the first time, each as version 1 with its one record."""
+    now = now or utcnow()
+    created = await create_trials(session, observed, now=now)
+    claims = [
+        (row.id, link_keys(seen.trial))
+        for (row, _), seen in zip(created, observed, strict=True)
         if row.id is not None
     ]
-    session.add_all(versions)
     session.add_all(
-        new_source(row.id, seen, sorted(link_keys(seen.trial)), now)
-        for row, seen in zip(rows, observed, strict=True)
-        if row.id is not None
+        new_source(trial_id, seen, sorted(keys), now)
+        for (trial_id, keys), seen in zip(claims, observed, strict=True)
     )
     await session.flush()
-    await claim_keys_many(
-        session,
-        [
-            (row.id, link_keys(seen.trial))
-            for row, seen in zip(rows, observed, strict=True)
-            if row.id is not None
-        ],
-    )
-    return list(zip(rows, versions, strict=True))
+    await claim_keys_many(session, claims)
+    return created
 
 
 async def insert_trial(
@@ -164,25 +173,29 @@ async def add_version(
     now: datetime | None = None,
 ) -> TrialVersionRow:
     """Store a new version of a known trial with the field changes that led to it."""
+    (version,) = await add_versions(session, [(row, seen, changes)], now=now)
+    return version
+
+
+async def add_versions(
+    session: AsyncSession,
+    moved: Sequence[tuple[TrialRow, Observation, Sequence[FieldChange]]],
+    *,
+    now: datetime | None = None,
+) -> list[TrialVersionRow]:
+    """`add_version` for several trials with one flush, as a poll page stores them."""
     now = now or utcnow()
-    assert row.id is not None
-    row.current_version += 1
-    _apply(row, seen, now)
-    version = TrialVersionRow(
-        trial_id=row.id,
-        version=row.current_version,
-        fingerprint=seen.fingerprint,
-        snapshot=seen.snapshot,
-        last_update=seen.trial.last_update,
-        seen_at=now,
-    )
-    session.add(row)
-    session.add(version)
+    versions = []
+    for row, seen, _ in moved:
+        row.current_version += 1
+        _apply(row, seen, now)
+        versions.append(_version(row, seen, now))
+    session.add_all(row for row, _, _ in moved)
+    session.add_all(versions)
     await session.flush()
-    assert version.id is not None
     session.add_all(
         TrialChangeRow(
-            trial_id=row.id,
+            trial_id=version.trial_id,
             version_id=version.id,
             field=change.field,
             kind=change.kind,
@@ -191,9 +204,11 @@ async def add_version(
             new=change.new,
             detected_at=now,
         )
+        for (_, _, changes), version in zip(moved, versions, strict=True)
+        if version.id is not None
         for change in changes
     )
-    return version
+    return versions
 
 
 def touch(row: TrialRow, seen: Observation, *, now: datetime | None = None) -> None:
@@ -373,14 +388,9 @@ async def get_sources(
 
 
 async def sources_of(
-    session: AsyncSession, trial_ids: Iterable[int], *, snapshots: bool = True
+    session: AsyncSession, trial_ids: Iterable[int]
 ) -> dict[int, list[TrialSourceRow]]:
-    """Each trial's records, oldest first (the order that breaks ties between registries).
-
-    `snapshots=False` leaves each record's stored snapshot unread (a poll page needs it only
-    for records it did not just fetch; see `source_snapshots`). Do not read `.snapshot` of a
-    record loaded that way: it would need a lazy load, which async sessions refuse.
-    """
+    """Each trial's records, oldest first (the order that breaks ties between registries)."""
     ids = sorted(set(trial_ids))
     found: dict[int, list[TrialSourceRow]] = {i: [] for i in ids}
     if not ids:
@@ -390,24 +400,9 @@ async def sources_of(
         .where(col(TrialSourceRow.trial_id).in_(ids))
         .order_by(col(TrialSourceRow.first_seen_at), col(TrialSourceRow.id))
     )
-    if not snapshots:
-        query = query.options(defer(TrialSourceRow.snapshot))  # type: ignore[arg-type]
     for row in (await session.exec(query)).all():
         found[row.trial_id].append(row)
     return found
-
-
-async def source_snapshots(
-    session: AsyncSession, source_ids: Iterable[int]
-) -> dict[int, dict[str, Any]]:
-    """The stored snapshot of each of these records, by record id."""
-    wanted = sorted(set(source_ids))
-    if not wanted:
-        return {}
-    query = select(TrialSourceRow.id, TrialSourceRow.snapshot).where(
-        col(TrialSourceRow.id).in_(wanted)
-    )
-    return {i: dict(snapshot) for i, snapshot in (await session.exec(query)).all() if i}
 
 
 async def get_trials_by_id(
@@ -416,8 +411,8 @@ async def get_trials_by_id(
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    query = select(TrialRow).where(col(TrialRow.id).in_(wanted))
-    if for_update:
+    query = select(TrialRow).where(col(TrialRow.id).in_(wanted)).order_by(col(TrialRow.id))
+    if for_update:  # in id order, so two writers lock shared trials in the same order
         query = query.with_for_update()
     return {row.id: row for row in (await session.exec(query)).all() if row.id is not None}
 
@@ -449,40 +444,27 @@ async def claim_keys_many(
         await session.exec(statement.on_conflict_do_nothing())
 
 
-async def absorb(session: AsyncSession, keeper: TrialRow, absorbed: TrialRow) -> None:
-    """`absorbed` turned out to be `keeper` registered elsewhere: hand over its records and ids.
+async def absorb(session: AsyncSession, keeper_id: int, absorbed: TrialRow) -> None:
+    """`absorbed` turned out to be trial `keeper_id` registered elsewhere: hand over its records
+    and ids.
 
     Its versions, changes and sent alerts stay with it as history; it stops being listed.
     """
-    assert keeper.id is not None and absorbed.id is not None
+    assert absorbed.id is not None
     await session.exec(
         update(TrialSourceRow)
         .where(col(TrialSourceRow.trial_id) == absorbed.id)
-        .values(trial_id=keeper.id)
+        .values(trial_id=keeper_id)
     )
     await session.exec(
         update(TrialKeyRow)
         .where(col(TrialKeyRow.trial_id) == absorbed.id)
-        .values(trial_id=keeper.id)
+        .values(trial_id=keeper_id)
     )
-    absorbed.merged_into = keeper.id
+    absorbed.merged_into = keeper_id
     absorbed.relevant = False
-    absorbed.registry_id = f"{absorbed.registry_id}@merged{keeper.id}"[:64]
+    absorbed.registry_id = f"{absorbed.registry_id}@merged{keeper_id}"[:64]
     session.add(absorbed)
-
-
-async def replace_first_version(session: AsyncSession, row: TrialRow, seen: Observation) -> None:
-    """A trial created moments ago in this same transaction gained a record: version 1 becomes
-    the merged view instead of a version 2 nobody has seen the first of."""
-    await session.exec(
-        update(TrialVersionRow)
-        .where(col(TrialVersionRow.trial_id) == row.id, col(TrialVersionRow.version) == 1)
-        .values(
-            snapshot=seen.snapshot, fingerprint=seen.fingerprint, last_update=seen.trial.last_update
-        )
-    )
-    _apply(row, seen, row.last_seen_at)
-    session.add(row)
 
 
 async def record_sources(session: AsyncSession, row: TrialRow) -> list[TrialSourceRow]:

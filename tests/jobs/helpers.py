@@ -1,4 +1,5 @@
-"""Building blocks for poll tests: the sample trials loaded into a fake CT.gov."""
+"""Building blocks for poll tests: the sample trials loaded into a fake CT.gov, and records
+made up in code for linking them."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
+from jobs.linking import Record
 from jobs.registries.ctgov import CtgovClient
 from jobs.registries.http import HttpOptions
+from storage.trials import Observation, Verdict
 from tests.conftest import CTGOV, load_json
 from tests.fakes.ctgov_server import FakeCtgov
+from trialbot.model import SecondaryId, Trial
 
 RECONSTRUCTED = CTGOV / "reconstructed"
 LABELS: list[dict[str, Any]] = load_json(RECONSTRUCTED / "LABELS.json")
@@ -54,3 +58,30 @@ def client_for(fake: FakeCtgov, page_size: int = 25, max_retries: int = 2) -> Ct
     return CtgovClient(
         fake.base_url, page_size=page_size, http=replace(FAST_HTTP, max_retries=max_retries)
     )
+
+
+def _trial(
+    registry: str, registry_id: str, names: tuple[str, ...], aliases: tuple[str, ...]
+) -> Trial:
+    return Trial(
+        registry=registry,
+        registry_id=registry_id,
+        url=f"https://example.org/{registry_id}",
+        brief_title=f"Stem cells after stroke ({registry_id})",
+        secondary_ids=tuple(SecondaryId(id=name) for name in names),
+        aliases=aliases,
+    )
+
+
+def fetched(
+    registry: str,
+    registry_id: str,
+    *names: str,
+    aliases: tuple[str, ...] = (),
+    relevant: bool = True,
+) -> Record:
+    """A record as a page fetched it, naming `names` in its secondary ids."""
+    verdict = Verdict(
+        tier="core" if relevant else "none", buckets=(), relevant=relevant, details={}
+    )
+    return Record.of(Observation.of(_trial(registry, registry_id, names, aliases), verdict))

@@ -8,6 +8,7 @@ WHO export rows with the ICTRP fake's.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,6 +25,7 @@ from storage import chats
 from storage import trials as store
 from storage.db import Database
 from storage.tables import OutboxRow, TrialRow
+from tests.conftest import study
 from tests.fakes.ctgov_server import FakeCtgov
 from tests.fakes.ctis_server import FakeCtis, built_record
 from tests.fakes.ictrp_server import built_record as ictrp_row
@@ -144,6 +146,27 @@ async def test_a_record_that_later_names_another_trial_merges_the_two(
         ).one()
     assert absorbed.registry_id.startswith(CTIS_ID) and not absorbed.relevant
     assert await _sources(db, "NCT03545607") == [("ctgov", "NCT03545607"), ("ctis", CTIS_ID)]
+
+
+async def test_two_registries_polled_at_once_both_reach_the_trial(
+    db: Database, ctgov: FakeCtgov, ctis: FakeCtis
+) -> None:
+    """A CT.gov page and a CTIS page changing one trial at the same time: whichever commits
+    second merges what the first stored (trials are locked before their records are read)."""
+    async with client_for(ctgov) as first:
+        await poll(db, first)
+    ctgov.upsert(study("NCT03545607__2022-02-09"))  # new sites in Taiwan
+    ctgov.set_data_timestamp("2022-02-10T09:00:00")
+    ctis.upsert(masters2_in_ctis(MADRID))
+    async with client_for(ctgov) as first, ctis_client(ctis) as second:
+        reports = await asyncio.gather(poll(db, first), poll(db, second))
+    assert all(r.ok for r in reports) and [r.changed for r in reports] == [1, 1]
+    trials = await _trials(db)
+    assert trials["NCT03545607"].current_version == 3
+    assert await _sources(db, "NCT03545607") == [("ctgov", "NCT03545607"), ("ctis", CTIS_ID)]
+    async with db.read() as session:
+        latest = (await store.history(session, trials["NCT03545607"])).versions[-1].snapshot
+    assert {"Madrid", "Taichung"} <= {site["city"] for site in latest["sites"]}
 
 
 async def test_two_records_of_one_registry_are_never_one_trial(
