@@ -23,7 +23,7 @@ from telegram.error import Conflict, TelegramError
 
 from app.health import HealthServer, start_health_server
 from bot import digest
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.application import ALLOWED_UPDATES, build_application
 from bot.handlers.admin import RegistryWatch, notify_admins
 from bot.handlers.start import set_commands
 from bot.sender import OutboxSender

@@ -1,6 +1,6 @@
 """A running bot for conversation tests.
 
-The real application (`bot.app.build_application`) long-polls the fake Bot API, a real HTTP
+The real application (`bot.application.build_application`) long-polls the fake Bot API, a real HTTP
 server on 127.0.0.1, and stores into a real database of each kind. Trials are seeded through
 the real normaliser, classifier and storage. Nothing in the code under test is patched.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.app import build_application
+from bot.application import build_application
 from bot.handlers.start import set_commands
 from jobs.classify import classify
 from jobs.poll import verdict_of

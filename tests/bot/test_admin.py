@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from telegram import Update
-from telegram.ext import ApplicationHandlerStop, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.handlers import admin
 from bot.handlers.admin import EMPTY, FAILING, RECOVERED, AdminAlert, RegistryWatch
@@ -193,13 +192,7 @@ def make_admin(bot: Bot, *ids: int) -> None:
         for group in bot.app.handlers.values()
         for h in group
     )
-    if not wired:  # until bot/app.py registers the module: ahead of the fallbacks, like it
-
-        async def stats_only(update: Update, context: Any) -> None:
-            await admin.stats_command(update, context)
-            raise ApplicationHandlerStop
-
-        bot.app.add_handler(CommandHandler("stats", stats_only), group=-1)
+    assert wired, "bot/application.py does not register /stats"
 
 
 async def test_stats_for_admins_only(bot: Bot) -> None:

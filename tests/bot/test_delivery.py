@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.app import build_application
+from bot.application import build_application
 from bot.sender import OutboxSender
 from jobs.poll import poll
 from storage import chats, outbox
