@@ -12,12 +12,16 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobs.changes import summarise
 from trialbot import __version__
 from trialbot.logs import configure_logging
 from trialbot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from storage.tables import TrialSourceRow
+    from storage.trials import TrialHistory
 
 log = logging.getLogger("trialbot")
 
@@ -215,7 +219,9 @@ async def _trials(settings: Settings, as_json: bool, include_all: bool) -> int:
     return 0
 
 
-async def _stored_history(settings: Settings, ident: str) -> Any:
+async def _stored_history(
+    settings: Settings, ident: str
+) -> tuple[TrialHistory, list[TrialSourceRow]] | None:
     """A stored trial with its versions and changes, and its registry records; or None (after
     saying so)."""
     from storage import trials as store
@@ -234,7 +240,9 @@ async def _stored_history(settings: Settings, ident: str) -> Any:
 
 
 async def _show(settings: Settings, ident: str, as_json: bool) -> int:
-    from storage.trials import field_change
+    from jobs.facts import facts_of
+    from storage.trials import field_change, stored_facts
+    from trialbot.model import Trial
 
     found = await _stored_history(settings, ident)
     if found is None:
@@ -242,7 +250,9 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
     hist, sources = found
     row = hist.trial
     by_version = [(v, [c for c in hist.changes if c.version_id == v.id]) for v in hist.versions]
-    record = hist.versions[-1].snapshot
+    latest = hist.versions[-1]
+    record = latest.snapshot
+    facts = facts_of(Trial.model_validate(record), stored_facts(latest))
     if as_json:
         history = [
             {
@@ -265,6 +275,7 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
         ]
         out = _trial_line(row, sources) | {
             "classification": row.classification,
+            "facts": facts.to_json(),
             "record": record,
             "history": history,
         }
@@ -280,12 +291,12 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
         f"  status {row.overall_status}; stem-cell tier {row.stem_cell_tier}; "
         f"stroke {', '.join(row.buckets) or '-'}; phase {phases}"
     )
-    enrol = record.get("enrollment") or {}
-    print(
-        f"  enrollment {enrol.get('count')} ({'planned' if enrol.get('estimated') else 'actual'});"
-        f" countries {', '.join(row.countries) or '-'}; sites {len(record.get('sites') or [])}"
-    )
+    print(f"  countries {', '.join(row.countries) or '-'}; sites {len(record.get('sites') or [])}")
     print(f"  why classified: {'; '.join(row.classification.get('reasons', [])[:6])}")
+    print("  facts (what the record states, and where):")
+    shown = facts.to_json()
+    for key, evidence in facts.evidence.items():
+        print(f"    {key}: {json.dumps(shown[key], ensure_ascii=False)}  <- {evidence}")
     print("  history:")
     for v, changes in by_version:
         print(
@@ -314,9 +325,7 @@ async def _preview(settings: Settings, ident: str, lang: str, change: bool) -> i
     hist, _ = found
     row = hist.trial
     latest = hist.versions[-1]
-    stored = stored_trial(
-        row, latest.snapshot, (c for c in hist.changes if c.version_id == latest.id)
-    )
+    stored = stored_trial(row, latest, (c for c in hist.changes if c.version_id == latest.id))
     trial, verdict = stored.trial, stored.verdict
     anywhere = SubscriptionFilter(id=0)
     matches = [Match(anywhere, sites_in_region(trial.sites, anywhere))]

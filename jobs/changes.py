@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trialbot.facts import FACT_KEYS, TrialFacts
 from trialbot.model import FINGERPRINT_EXCLUDED_DATES, ChangeKind, FieldChange
 
 Snapshot = Mapping[str, Any]
@@ -177,3 +178,24 @@ def summarise(change: FieldChange, limit: int = 80) -> str:
         new_date = (change.new or {}).get("date") if isinstance(change.new, dict) else change.new
         return f"{change.field} {old_date} -> {new_date}"
     return f"{change.field}: {short(change.old)} -> {short(change.new)}"
+
+
+NOTABLE_FACTS = ("stroke_window_days", "population", "age_min_years", "age_max_years", "routes")
+"""Facts whose change changes who can join or what taking part means: alerted. The others
+(design, sponsor, numbers) are recorded; their record fields carry their own changes."""
+
+
+def diff_facts(old: TrialFacts, new: TrialFacts) -> list[FieldChange]:
+    """The facts that differ between two versions, in JSON form (old and new values)."""
+    before, after = old.to_json(), new.to_json()
+    return [
+        FieldChange(
+            field=f"facts.{key}",
+            kind="fact",
+            notable=key in NOTABLE_FACTS,
+            old=before[key],
+            new=after[key],
+        )
+        for key in FACT_KEYS
+        if before[key] != after[key] and key not in ("results_posted", "enrollment_count")
+    ]

@@ -199,6 +199,12 @@ def _cell_hits(text: str, short: bool) -> list[_Hit]:
     ]
 
 
+def names_cells(text: str) -> bool:
+    """The text names a stem-cell, cell or cell-free product the classifier counts (core or
+    borderline): how the facts tell the product from co-treatments."""
+    return bool(_cell_hits(text, short=False))
+
+
 def _sentence_cell_hits(folded: str, short: bool) -> list[_Hit]:
     masked = _CELL_NEUTRAL_RE.sub(_blank, folded)
     hits = []

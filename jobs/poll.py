@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jobs import linking
-from jobs.changes import diff
+from jobs import facts, linking
+from jobs.changes import diff, diff_facts
 from jobs.classify import CLASSIFIER_VERSION, classify
 from jobs.fanout import StoredChange, alerts_for
 from jobs.merge import merge
@@ -100,6 +100,11 @@ def verdict_of(result: Classification) -> store.Verdict:
     )
 
 
+def observe(trial: Trial, result: Classification) -> store.Observation:
+    """A trial ready to store: its snapshot, fingerprint, verdict and facts, computed once."""
+    return store.Observation.of(trial, verdict_of(result), facts.derive(trial))
+
+
 MAX_VERSION_LENGTH = 64
 """poll_state.data_version's column width."""
 
@@ -175,7 +180,7 @@ async def store_page(
     if not items:
         return
     pending = PollReport(registry=registry_name)
-    records = [linking.Record.of(store.Observation.of(t, verdict_of(r))) for t, r in items]
+    records = [linking.Record.of(observe(t, r)) for t, r in items]
     results = {t.registry_id: r for t, r in items}
     ids = [t.registry_id for t, _ in items] + [a for t, _ in items for a in t.aliases]
     keys = set().union(*(r.keys for r in records))
@@ -230,7 +235,7 @@ def _merged(members: list[linking.Member], results: dict[str, Classification]) -
             trials.append(Trial.model_validate(member.source.snapshot))
     merged = merge(trials)
     result = classify(merged)
-    return _View(merged, result, store.Observation.of(merged, verdict_of(result)))
+    return _View(merged, result, observe(merged, result))
 
 
 async def _moved_from(
@@ -259,11 +264,21 @@ def _page_write(
         claims=plan.claims,
         seen_trials=[(row, views[ref].seen) for ref, row in rows.items() if ref not in old],
         moved_trials=[
-            (row, views[ref].seen, diff(old[ref], views[ref].seen.snapshot))
+            (row, views[ref].seen, _changes(old[ref], views[ref].seen))
             for ref, row in rows.items()
             if ref in old
         ],
     )
+
+
+def _changes(old: dict[str, Any], seen: store.Observation) -> list[FieldChange]:
+    """What changed in the record, then in what it states (the facts of the old version are
+    derived again with today's rules, so a rule change alone never reads as a change)."""
+    changes = diff(old, seen.snapshot)
+    if seen.facts is not None:
+        before = facts.extract(Trial.model_validate(old))
+        changes += diff_facts(before, seen.facts.facts)
+    return changes
 
 
 def _outcome(
@@ -357,6 +372,7 @@ async def poll(db: Database, registry: Registry, *, now: datetime | None = None)
     report = PollReport(registry=registry.name)
     started, before = time.monotonic(), registry.stats
     try:
+        await refresh_facts(db)
         async with db.write() as session:
             await poll_state.record_attempt(session, registry.name, now)
             state = await poll_state.get(session, registry.name)
@@ -419,6 +435,30 @@ def _count(report: PollReport, now: datetime) -> None:
     metrics.ALERTS_QUEUED.inc(report.alerts_queued)
     if report.error is None and report.mode != "refresh":
         metrics.LAST_POLL_SUCCESS.labels(report.registry).set(now.timestamp())
+
+
+async def refresh_facts(db: Database, *, batch: int = 200) -> int:
+    """Derive the facts of current versions stored without them or by older rules (after an
+    upgrade, or a FACTS_VERSION bump). The record did not change, so no alert follows."""
+    done = 0
+    while True:
+        async with db.write() as session:
+            stale = await store.versions_with_stale_facts(session, facts.FACTS_VERSION, limit=batch)
+            for version in stale:
+                try:
+                    derived = facts.derive(Trial.model_validate(version.snapshot))
+                except ValueError:
+                    log.warning("version %s: stored snapshot no longer reads", version.id)
+                    version.facts, version.facts_version = None, facts.FACTS_VERSION
+                    continue
+                store.set_facts(version, derived)
+            session.add_all(stale)
+        done += len(stale)
+        if len(stale) < batch:
+            break
+    if done:
+        log.info("derived the facts of %d stored trial versions", done)
+    return done
 
 
 async def refresh(

@@ -299,5 +299,5 @@ async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext |
         )
     ).all()
     return AlertContext(
-        chat, stored_trial(trial, version.snapshot, changes), [filter_of(chat, s) for s in subs]
+        chat, stored_trial(trial, version, changes), [filter_of(chat, s) for s in subs]
     )

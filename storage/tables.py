@@ -108,6 +108,10 @@ class TrialVersionRow(SQLModel, table=True):
     snapshot: dict[str, Any] = Field(sa_column=Column(_json(), nullable=False))
     last_update: str | None = Field(default=None, max_length=10)
     seen_at: datetime = Field(default_factory=utcnow)
+    facts: dict[str, Any] | None = Field(default=None, sa_column=Column(_json(), nullable=True))
+    """What the record states, as `trialbot.facts.TrialFacts.to_json()` (jobs/facts.py)."""
+    facts_version: int | None = None
+    """The extractor's FACTS_VERSION that wrote `facts`; older or None: re-derived."""
 
 
 class TrialChangeRow(SQLModel, table=True):

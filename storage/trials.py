@@ -6,7 +6,7 @@ page, or one trial together with its alerts later on, is stored atomically.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from storage.tables import (
     utcnow,
 )
 from trialbot.classification import Classification
+from trialbot.facts import TrialFacts
 from trialbot.identifiers import canonical, link_keys
 from trialbot.model import FieldChange, Trial, fingerprint_of
 
@@ -48,11 +49,20 @@ class Observation:
     verdict: Verdict
     snapshot: dict[str, Any]
     fingerprint: str
+    facts: DerivedFacts | None = None
 
     @classmethod
-    def of(cls, trial: Trial, verdict: Verdict) -> Observation:
+    def of(cls, trial: Trial, verdict: Verdict, facts: DerivedFacts | None = None) -> Observation:
         snapshot = trial.snapshot()
-        return cls(trial, verdict, snapshot, fingerprint_of(snapshot))
+        return cls(trial, verdict, snapshot, fingerprint_of(snapshot), facts)
+
+
+@dataclass(frozen=True)
+class DerivedFacts:
+    """The facts of one version as storage keeps them, with the rules' version."""
+
+    facts: TrialFacts
+    version: int
 
 
 @dataclass
@@ -106,6 +116,8 @@ def _version(row: TrialRow, seen: Observation, now: datetime) -> TrialVersionRow
         snapshot=seen.snapshot,
         last_update=seen.trial.last_update,
         seen_at=now,
+        facts=seen.facts.facts.to_json() if seen.facts else None,
+        facts_version=seen.facts.version if seen.facts else None,
     )
 
 
@@ -292,12 +304,13 @@ async def count_trials(session: AsyncSession, *, relevant_only: bool = True) -> 
 @dataclass(frozen=True)
 class StoredTrial:
     """A stored trial as the layers above read it: the record of one version, the verdict it
-    was stored with, and the field changes that version brought (none for a first version, or
-    when the caller did not ask)."""
+    was stored with, the facts stored with that version (None when not derived yet), and the
+    field changes that version brought (none for a first version, or when not asked)."""
 
     trial: Trial
     verdict: Classification
     changes: tuple[FieldChange, ...] = ()
+    facts: DerivedFacts | None = None
 
 
 def field_change(row: TrialChangeRow) -> FieldChange:
@@ -306,28 +319,40 @@ def field_change(row: TrialChangeRow) -> FieldChange:
     )
 
 
+def stored_facts(version: TrialVersionRow) -> DerivedFacts | None:
+    if version.facts is None or version.facts_version is None:
+        return None
+    try:
+        return DerivedFacts(TrialFacts.from_json(version.facts), version.facts_version)
+    except ValueError:  # written by rules whose shape has since changed: re-derived later
+        return None
+
+
 def stored_trial(
-    row: TrialRow, snapshot: Mapping[str, Any], changes: Iterable[TrialChangeRow] = ()
+    row: TrialRow, version: TrialVersionRow, changes: Iterable[TrialChangeRow] = ()
 ) -> StoredTrial:
     """The one way a stored trial is rebuilt for rendering and matching."""
     return StoredTrial(
-        Trial.model_validate(snapshot),
+        Trial.model_validate(version.snapshot),
         Classification.from_json(row.classification),
         tuple(field_change(c) for c in changes),
+        stored_facts(version),
+    )
+
+
+def _current_version_join() -> Any:
+    return (col(TrialVersionRow.trial_id) == col(TrialRow.id)) & (
+        col(TrialVersionRow.version) == col(TrialRow.current_version)
     )
 
 
 async def current_trials(session: AsyncSession, *, relevant_only: bool = True) -> list[StoredTrial]:
     """Each trial as its current version describes it."""
-    query = select(TrialRow, TrialVersionRow.snapshot).join(
-        TrialVersionRow,
-        (col(TrialVersionRow.trial_id) == col(TrialRow.id))
-        & (col(TrialVersionRow.version) == col(TrialRow.current_version)),
-    )
+    query = select(TrialRow, TrialVersionRow).join(TrialVersionRow, _current_version_join())
     if relevant_only:
         query = query.where(col(TrialRow.relevant).is_(True))
     rows = await session.exec(query.order_by(col(TrialRow.id)))
-    return [stored_trial(row, snapshot) for row, snapshot in rows.all()]
+    return [stored_trial(row, version) for row, version in rows.all()]
 
 
 async def find_current_trial(session: AsyncSession, ident: str) -> StoredTrial | None:
@@ -335,8 +360,33 @@ async def find_current_trial(session: AsyncSession, ident: str) -> StoredTrial |
     row = await find_trial(session, ident)
     if row is None:
         return None
-    snapshot = await current_snapshot(session, row)
-    return stored_trial(row, snapshot) if snapshot else None
+    query = select(TrialVersionRow).where(
+        TrialVersionRow.trial_id == row.id, TrialVersionRow.version == row.current_version
+    )
+    version = (await session.exec(query)).first()
+    return stored_trial(row, version) if version else None
+
+
+async def versions_with_stale_facts(
+    session: AsyncSession, facts_version: int, *, limit: int = 500
+) -> list[TrialVersionRow]:
+    """Current versions whose facts were never derived or were derived by older rules."""
+    query = (
+        select(TrialVersionRow)
+        .join(TrialRow, _current_version_join())
+        .where(
+            col(TrialVersionRow.facts_version).is_(None)
+            | (col(TrialVersionRow.facts_version) != facts_version)
+        )
+        .order_by(col(TrialVersionRow.id))
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+def set_facts(version: TrialVersionRow, derived: DerivedFacts) -> None:
+    version.facts = derived.facts.to_json()
+    version.facts_version = derived.version
 
 
 # --- registry records of a trial (see jobs/merge.py) ----------------------------------------

@@ -225,9 +225,11 @@ ChangeKind = Literal[
     "site_status",
     "source_added",
     "source_removed",
+    "fact",
     "other",
 ]
-"""How to read a change's old and new values (the renderer has words for each)."""
+"""How to read a change's old and new values (the renderer has words for each). "fact": a
+fact the record states (`trialbot.facts`) changed; the field is `facts.<key>`."""
 
 
 class FieldChange(_Model):

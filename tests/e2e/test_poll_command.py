@@ -98,6 +98,17 @@ def test_poll_trials_and_show(database_url: str, tmp_path: Path) -> None:
         )
         assert [v["version"] for v in as_json["history"]] == [1, 2]
         assert as_json["record"]["overall_status"] == "TERMINATED"
+        facts = as_json["facts"]  # the keys of the hand-checked FACTS labels, and the contacts
+        assert {
+            "routes", "population", "age_min_years", "age_max_years", "stroke_window_days",
+            "randomised", "control", "sponsor_kind", "enrollment_count", "enrollment_actual",
+            "results_posted", "contacts", "has_contact", "evidence",
+        } <= facts.keys()  # fmt: skip
+        assert facts["routes"] == ["intracerebral"] and facts["control"] == "sham"
+        assert facts["stroke_window_days"] == [182.64, 730.56]
+        assert facts["enrollment_count"] == 15 and facts["enrollment_actual"] is True
+        assert "intracerebral injection of 20 million" in facts["evidence"]["routes"]
+        assert "stroke_window_days: [182.64, 730.56]" in shown.stdout
 
         missing = trialbot(["show", "NCT00000000"], env, tmp_path)
         assert missing.returncode == 1 and "No stored trial" in missing.stdout
