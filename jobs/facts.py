@@ -26,6 +26,7 @@ from trialbot.facts import (
     NOT_STATED,
     ContactFact,
     Control,
+    Criterion,
     Population,
     Route,
     SponsorKind,
@@ -176,6 +177,16 @@ _ROUTE_RES: dict[Route, re.Pattern[str]] = {
 }
 ROUTE_ORDER: tuple[Route, ...] = tuple(_ROUTE_PATTERNS)
 """Most invasive first."""
+
+
+def _routes_together(trial: Trial) -> bool:
+    """Some one intervention or arm names two routes (cells into an artery and a vein at
+    once); several routes each in its own group are not "together"."""
+    for item in _given(trial):
+        text = fold(" ".join(item))
+        if sum(1 for rx in _ROUTE_RES.values() if rx.search(text)) > 1:
+            return True
+    return False
 
 
 def _routes(trial: Trial) -> tuple[tuple[Route, ...], str]:
@@ -549,6 +560,167 @@ def _sponsor_kind(trial: Trial) -> tuple[SponsorKind | None, str]:
     return None, NOT_STATED
 
 
+# --- how big, how many places, what it looks at ---------------------------------------------
+
+_MULTI = re.compile(
+    r"\bmulti[-\s]?(?:cent(?:er|re|ric)|site|national|institutional)\w*|\bseveral\s+(?:centers"
+    r"|centres|sites|hospitals)\b|\b\d+\s+(?:centers|centres|sites|hospitals)\b",
+    re.I,
+)
+_SINGLE = re.compile(
+    r"\bsingle[-\s]?(?:cent(?:er|re|ric)|site|institution)\w*|\bmono[-\s]?cent\w*", re.I
+)
+
+
+def _multicentre(trial: Trial) -> tuple[bool | None, str]:
+    """The record's words first (a record often lists only the lead site), then its sites."""
+    for text in title_texts(trial) + study_sentences(trial) + [trial.summary or ""]:
+        for segment in segments(text):
+            if _MULTI.search(segment) and not _PAST_WORK.search(segment):
+                return True, quote(segment)
+            if _SINGLE.search(segment) and not _PAST_WORK.search(segment):
+                return False, quote(segment)
+    places = {(s.facility or s.key).strip().casefold() for s in trial.sites}
+    if len(places) > 1:
+        return True, f"sites = {len(places)} places"
+    return None, NOT_STATED
+
+
+_EFFICACY = re.compile(
+    r"\befficacy\b|\beffectiveness\b|\beffective\b|\bwhether\b[^.;]{0,60}\b(?:works?|helps?"
+    r"|improves?)\b|\bimprove\w*\s+(?:recovery|function|outcomes?|motor|neurologic\w*)"
+    r"|\bbenefit\w*|\bclinical\s+effect|\beffects?\s+of\b[^.;]{0,90}\bon\s+(?:[\w-]+\s+){0,2}"
+    r"(?:function\w*|recovery|outcomes?|disability|deficits?|impairment)",
+    re.I,
+)
+
+
+def _efficacy_aim(trial: Trial) -> tuple[bool, str]:
+    """The record's titles, or its sentences about this study, name an efficacy aim."""
+    for text in title_texts(trial) + study_sentences(trial):
+        if _EFFICACY.search(text) and not _says_not(text):
+            return True, quote(text)
+    return False, NOT_STATED
+
+
+def _says_not(text: str) -> bool:
+    return re.search(r"\bnot\s+(?:\w+\s+){0,3}(?:efficacy|effectiveness)\b", text, re.I) is not None
+
+
+# --- key eligibility rules -----------------------------------------------------------------
+
+_PRE_STROKE = re.compile(
+    r"\bprior\b|\bbefore\b|\bpre[-\s]?morbid|\bpre[-\s]?stroke|\bprevious"
+    r"|\bhistory\b|\bpast\b|\bbaseline\b",
+    re.I,
+)
+_NIHSS_RANGE = re.compile(
+    r"\bNIHSS\b[^.;\n]{0,40}?\b(\d{1,2})\s*(?:-|–|to|and)\s*(\d{1,2})\b", re.I
+)
+_NIHSS_MIN = re.compile(
+    r"\bNIHSS\b[^.;\n]{0,25}?(>=|≥|>|at\s+least|>\s*or\s+equal\s+to)\s*(\d{1,2})\b", re.I
+)
+_MRS_LIST = re.compile(
+    r"(?:\brankin\b|\bmRS\b)[^.;\n\d]{0,30}?\b([0-5](?:\s*(?:,|-|–|to|or|and)\s*[0-5])+)\b", re.I
+)
+_FIRST_IN = re.compile(
+    r"\bfirst[-\s](?:ever\s+)?(?:clinical\s+)?(?:\w+\s+)?stroke\b"
+    r"|\bone\s+completed\s+(?:\w+\s+)?stroke\b",
+    re.I,
+)
+_FIRST_OUT = re.compile(
+    r"\b(?:previous|prior|more\s+than\s+(?:1|one)|repeated|recurrent)\s+(?:symptomatic\s+)?"
+    r"(?:\w+\s+)?(?:stroke|cerebral\s+infarction)",
+    re.I,
+)
+_WEAKNESS = re.compile(
+    r"\bmotor\s+(?:neurological\s+)?(?:deficit|impairment)|\bhemipare\w*"
+    r"|\bhemipleg\w*|\bparesis\b|\bweakness\b",
+    re.I,
+)
+_ALTERNATIVE = re.compile(
+    r"\bor\b|\band/or\b|\beither\b|\bsuch\s+as\b|\be\.g\.|\bfor\s+example\b|\bany\s+of\b", re.I
+)
+_LANGUAGE_IN = re.compile(
+    r"\bcomprehend\b|\bfollow\s+(?:verbal\s+|spoken\s+|simple\s+)?(?:commands|instructions)\b",
+    re.I,
+)
+_LANGUAGE_OUT = re.compile(r"\baphasia\b", re.I)
+_CANCER = re.compile(r"\bcancer\b|\bmalignan\w*|\bneoplas\w*", re.I)
+_PREGNANT = re.compile(r"\bpregnan\w*|\blactat\w*|\bbreast[-\s]?feeding\b", re.I)
+_SEIZURE = re.compile(r"\bseizures?\b|\bepilep\w*", re.I)
+
+
+def _first(
+    pattern: re.Pattern[str], text: str, skip: re.Pattern[str] | None = None
+) -> tuple[re.Match[str], str] | None:
+    for segment in segments(text):
+        if skip is not None and skip.search(segment):
+            continue
+        m = pattern.search(segment)
+        if m:
+            return m, segment
+    return None
+
+
+def _required_alone(m: re.Match[str], segment: str) -> bool:
+    """The rule is required, not one of several alternatives ("speech problems or limb
+    weakness" does not require weakness)."""
+    return _ALTERNATIVE.search(segment) is None
+
+
+def _criteria(trial: Trial, limit: int = 3) -> tuple[Criterion, ...]:
+    """Up to `limit` eligibility rules that rule many people in or out (after the sex), each
+    read only when a fixed pattern reads it without doubt."""
+    inc = inclusion_criteria(trial)
+    exc = (trial.eligibility.criteria or "")[len(inc) :]
+    found: list[Criterion] = []
+    sex = (trial.eligibility.sex or "").upper()
+    if sex in ("FEMALE", "MALE"):
+        found.append(Criterion(key=f"who.sex.{sex.lower()}", evidence=f"eligibility.sex = {sex}"))
+    if hit := _first(_NIHSS_RANGE, inc):
+        m, segment = hit
+        low, high = sorted((int(m.group(1)), int(m.group(2))))
+        if high <= 42:
+            found.append(
+                Criterion(
+                    key="who.nihss.range",
+                    values={"low": low, "high": high},
+                    evidence=quote(segment),
+                )
+            )
+    elif hit := _first(_NIHSS_MIN, inc):
+        m, segment = hit
+        n = int(m.group(2)) + (1 if m.group(1) == ">" else 0)
+        found.append(Criterion(key="who.nihss.min", values={"low": n}, evidence=quote(segment)))
+    if hit := _first(_MRS_LIST, inc, skip=_PRE_STROKE):
+        m, segment = hit
+        scores = [int(d) for d in re.findall(r"[0-5]", m.group(1))]
+        found.append(
+            Criterion(
+                key="who.mrs.range",
+                values={"low": min(scores), "high": max(scores)},
+                evidence=quote(segment),
+            )
+        )
+    checks: tuple[tuple[str, re.Pattern[str], str, bool], ...] = (
+        ("who.first_stroke", _FIRST_IN, inc, False),
+        ("who.first_stroke", _FIRST_OUT, exc, False),
+        ("who.weakness", _WEAKNESS, inc, True),
+        ("who.language", _LANGUAGE_IN, inc, False),
+        ("who.language", _LANGUAGE_OUT, exc, False),
+        ("who.no_cancer", _CANCER, exc, False),
+        ("who.no_pregnancy", _PREGNANT, exc, False),
+        ("who.no_seizures", _SEIZURE, exc, False),
+    )
+    for key, pattern, text, alone in checks:
+        if any(c.key == key for c in found):
+            continue
+        if (hit := _first(pattern, text)) and (not alone or _required_alone(*hit)):
+            found.append(Criterion(key=key, evidence=quote(hit[1])))
+    return tuple(found[: limit + (1 if sex in ("FEMALE", "MALE") else 0)])
+
+
 # --- numbers, results, contacts -------------------------------------------------------------
 
 
@@ -605,6 +777,8 @@ def extract(trial: Trial) -> TrialFacts:
     count, actual, count_ev, actual_ev = _enrollment(trial)
     results, results_ev = _results(trial)
     contacts, contacts_ev = _contacts(trial)
+    multicentre, multicentre_ev = _multicentre(trial)
+    efficacy, efficacy_ev = _efficacy_aim(trial)
     return TrialFacts(
         routes=routes,
         population=population,
@@ -618,6 +792,10 @@ def extract(trial: Trial) -> TrialFacts:
         enrollment_actual=actual,
         results_posted=results,
         contacts=contacts,
+        routes_together=_routes_together(trial),
+        multicentre=multicentre,
+        efficacy_aim=efficacy,
+        criteria=_criteria(trial),
         evidence={
             "routes": routes_ev,
             "population": population_ev,
@@ -631,6 +809,8 @@ def extract(trial: Trial) -> TrialFacts:
             "enrollment_actual": actual_ev,
             "results_posted": results_ev,
             "contacts": contacts_ev,
+            "multicentre": multicentre_ev,
+            "efficacy_aim": efficacy_ev,
         },
     )
 

@@ -51,6 +51,15 @@ class ContactFact(_Model):
     email: str | None = None
 
 
+class Criterion(_Model):
+    """One eligibility rule that rules many people in or out, as an `alerts` catalog key with
+    its numbers, and the criterion's own words."""
+
+    key: str
+    values: dict[str, int] = {}
+    evidence: str
+
+
 class TrialFacts(_Model):
     routes: tuple[Route, ...] = ()
     """Most invasive first; empty when the record does not say how the treatment is given."""
@@ -68,6 +77,13 @@ class TrialFacts(_Model):
     """True: the number of people who took part; False: the number planned."""
     results_posted: bool = False
     contacts: tuple[ContactFact, ...] = ()
+    routes_together: bool = False
+    """One group gets the treatment by several routes at once (else each group has its own)."""
+    multicentre: bool | None = None
+    """True: run at several centres; False: at one; None: the record does not say."""
+    efficacy_aim: bool = False
+    """The record says the study looks at whether the treatment works, not only at safety."""
+    criteria: tuple[Criterion, ...] = ()
     evidence: dict[str, str] = {}
     """For each key above: the quote (exact text of the record) or `field = value` it came
     from, or "not stated"."""

@@ -80,8 +80,9 @@ def test_every_piece_of_evidence_is_a_field_or_the_records_own_words(path: Path)
     trial = reconstructed(path.stem)
     text = " ".join(_record_text(trial).split())
     facts = extract(trial)
-    assert set(facts.evidence) == set(FACT_KEYS)
-    for key, evidence in facts.evidence.items():
+    assert set(FACT_KEYS) <= set(facts.evidence)
+    pieces = [*facts.evidence.items(), *(("criteria", c.evidence) for c in facts.criteria)]
+    for key, evidence in pieces:
         if evidence == NOT_STATED:
             continue
         for part in evidence.split(" | "):
@@ -311,3 +312,50 @@ def test_an_enrolment_without_its_flag_is_a_plan_only_while_recruiting(
     trial = base.model_copy(update={"enrollment": Enrollment(count=19), "overall_status": status})
     facts = extract(trial)
     assert facts.enrollment_count == 19 and facts.enrollment_actual is actual
+
+
+# --- key eligibility rules and the study's shape --------------------------------------------
+
+
+def _criteria_of(criteria_text: str) -> dict[str, dict[str, int]]:
+    trial = plain().model_copy(update={"eligibility": Eligibility(criteria=criteria_text)})
+    return {c.key: c.values for c in extract(trial).criteria}
+
+
+def test_a_disability_score_listed_as_2_3_or_4_is_2_to_4() -> None:
+    found = _criteria_of("Inclusion Criteria:\n\n* Modified Rankin Scale score of 2, 3 or 4")
+    assert found["who.mrs.range"] == {"low": 2, "high": 4}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "* Speech problems or limb weakness caused by the bleed",
+        "* With dysfunction such as motor aphasia, hemiplegic limb weakness, facial palsy",
+    ],
+)
+def test_weakness_as_one_of_several_alternatives_is_not_required(text: str) -> None:
+    assert "who.weakness" not in _criteria_of(f"Inclusion Criteria:\n\n{text}")
+
+
+def test_weakness_required_on_its_own_is_said() -> None:
+    found = _criteria_of("Inclusion Criteria:\n\n* Persistent hemiparesis after the stroke")
+    assert "who.weakness" in found
+
+
+def test_several_centres_from_the_records_words_before_its_one_listed_site() -> None:
+    trial = plain().model_copy(
+        update={"official_title": "A Multicenter, Randomized Study of Cells in Stroke"}
+    )
+    facts = extract(trial)
+    assert facts.multicentre is True and "Multicenter" in facts.evidence["multicentre"]
+
+
+def test_an_efficacy_aim_is_read_from_the_title_not_from_background() -> None:
+    base = plain()
+    background = "Previous studies reported the efficacy of stem cells in rats."
+    assert not extract(
+        base.model_copy(update={"official_title": "Safety of cells", "summary": background})
+    ).efficacy_aim
+    titled = base.model_copy(update={"official_title": "Safety and Efficacy of Cells in Stroke"})
+    assert extract(titled).efficacy_aim
