@@ -15,11 +15,18 @@ safe to send:
 
 "What could go wrong" lists every caveat rule that fires except C0 and C1, which are the
 disclaimer line that ends every message. Change alerts and digests repeat only red flags.
+
+Registry prose that a message quotes (the reason a study stopped, the registry's title in the
+detail view, the hype word of R13) goes through `registry_quote`: in the language's quotation
+marks, inside a sentence that says it is the registry's words, and, for a Spanish or Chinese
+reader, with "(en inglés)" / "（英文原文）" when the text is plainly English (`plainly_english`).
+Names (sites, places, sponsors, conditions) are not quoted.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -128,9 +135,65 @@ def _bullets(lines: Sequence[str]) -> list[str]:
 
 # --- shared pieces -------------------------------------------------------------------------
 
+_ENGLISH_WORDS = frozenset(
+    {
+        "the", "and", "to", "with", "from", "because", "since", "been", "has", "have", "had",
+        "were", "would", "could", "should", "cannot", "not", "nor", "this", "that", "these",
+        "those", "it", "its", "their", "our", "which", "who", "what", "when", "than", "then",
+        "other", "others", "any", "more", "some", "such", "only", "there", "here", "out", "up",
+        "new", "about", "into", "after", "study", "studies", "trial", "trials", "sponsor",
+        "sponsors", "enrollment", "enrolment", "recruitment", "recruiting", "funding", "lack",
+        "slow", "low", "poor", "decision", "business", "reason", "reasons", "company",
+        "investigator", "safety", "team", "stopped", "terminated", "withdrawn", "suspended",
+        "cure", "cures", "cured", "curing", "miracle", "miracles", "miraculous", "guarantee",
+        "guaranteed", "breakthrough", "revolutionary", "success", "improve", "improved",
+        "improvement", "recover", "recovered", "stroke", "strokes", "stem", "cell", "cells",
+        "blood", "bone", "marrow", "cord", "brain", "treatment", "treatments", "therapy",
+        "efficacy", "tolerability", "feasibility", "randomized", "randomised", "controlled",
+        "clinical", "acute", "chronic", "ischemic", "ischaemic", "hemorrhage", "haemorrhage",
+        "hemorrhagic", "haemorrhagic", "intravenous", "autologous", "allogeneic", "derived",
+        "subjects", "healthy", "year", "years", "two", "during", "following",
+    }
+)  # fmt: skip
+"""Common English words and words of trial titles, leaving out those that are also everyday
+words in Spanish, French, Italian, Portuguese, German or Dutch ("a", "of", "in", "is",
+"was", "due", "data", "patients", "neural", "injection", "transplantation")."""
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def plainly_english(text: str) -> bool:
+    """Whether quoted registry text is plainly English, for saying so to a reader of another
+    language. Records carry no language field, so the rule is simple and errs towards naming
+    no language: every letter is an ASCII letter (no accent, no other script) and at least one
+    word is a common English word ("Lack of funding", "Others", "cured"). Spanish written
+    without accents ("Falta de fondos"), German, Chinese, mixed text or text without words
+    ("COVID-19") is quoted as the registry's words without naming a language."""
+    words = _WORDS.findall(text)
+    if not words or not all(word.isascii() for word in words):
+        return False
+    return any(word.lower() in _ENGLISH_WORDS for word in words)
+
+
+def registry_quote(text: str, t: Translator) -> str:
+    """Registry text in the reader's quotation marks (`quote.registry`); plainly English text
+    is `quote.english`, which in Spanish and Chinese adds "(en inglés)" / "（英文原文）" and in
+    English adds nothing. The catalog sentence around the quote says whose words they are
+    ("The registry gives this reason: ...", "Title in the registry: ...")."""
+    key = "quote.english" if plainly_english(text) else "quote.registry"
+    return t(key, text=text)
+
+
+_QUOTED_PARAMS = frozenset({"reason", "word"})
+"""Caveat parameters that carry registry text (R9's stopping reason, R13's hype word)."""
+
 
 def _caveat_text(caveat: Caveat, t: Translator) -> str:
-    params = dict(caveat.params)
+    params = {
+        name: (
+            registry_quote(value, t) if name in _QUOTED_PARAMS and isinstance(value, str) else value
+        )
+        for name, value in caveat.params.items()
+    }
     if caveat.count is not None:
         return t.plural(caveat.key, caveat.count, n=words.number(caveat.count, t), **params)
     return t(caveat.key, **params) if params else t(caveat.key)
@@ -421,7 +484,10 @@ def render_detail(
 
 def _record_section(trial: Trial, t: Translator) -> _Section:
     lines = [
-        t("record.title", title=facts.shorten(trial.brief_title, _REGISTRY_TITLE)),
+        t(
+            "record.title",
+            title=registry_quote(facts.shorten(trial.brief_title, _REGISTRY_TITLE), t),
+        ),
         t("record.id", id=facts.shorten(trial.registry_id, _CITY)),
     ]
     if trial.sponsor:
@@ -484,7 +550,7 @@ def render_digest(
     for number, page in enumerate(pages, start=1):
         head = t.plural(f"digest.{period}", len(blocks), n=words.number(len(blocks), t))
         if len(pages) > 1:
-            head += " " + t("digest.part", part=number, parts=len(pages))
+            head = words.join_sentences([head, t("digest.part", part=number, parts=len(pages))], t)
         text = "\n\n".join([f"<b>{esc(head)}</b>", *(b.html for b in page), disclaimer])
         out.append(Rendered(text, _digest_buttons(page, t)))
     return out
@@ -573,7 +639,8 @@ def _status_change(
         return None
     line = t(f"change.status.{status}") if status in words.STATUSES else t("change.status.other")
     if str(change.new) in STOPPED_STATUSES and trial.why_stopped:
-        line += " " + t("change.reason", reason=facts.shorten(trial.why_stopped, 160))
+        reason = registry_quote(facts.shorten(trial.why_stopped, 160), t)
+        line = words.join_sentences([line, t("change.reason", reason=reason)], t)
     return line
 
 
@@ -582,7 +649,7 @@ def _why_stopped_change(
 ) -> str | None:
     if "status" in kinds or not change.new:
         return None
-    return t("change.reason_now", reason=facts.shorten(str(change.new), 160))
+    return t("change.reason_now", reason=registry_quote(facts.shorten(str(change.new), 160), t))
 
 
 def _results_change(

@@ -359,8 +359,8 @@ PAIRS = {
         "2019-03-02",
         "2021-08-13",
         [
-            "It stopped early. The reason given: “Strategic decision to progress stroke "
-            "disability programme through regional partnerships”.",
+            "It stopped early. The registry gives this reason: “Strategic decision to progress "
+            "stroke disability programme through regional partnerships”.",
             "You can now join 6 to 24 months after the stroke. Before, it was 6 to 12 months.",
         ],
     ),
@@ -500,7 +500,7 @@ def test_detail_view_adds_the_registry_facts_escaped() -> None:
     trial = trial.model_copy(update={"brief_title": "MultiStem® <Study> & \\[more\\]"})
     rendered = render_detail(trial, verdict, "en", today=TODAY)
     assert_sendable(rendered)
-    assert "Title in the registry: MultiStem® &lt;Study&gt; &amp; \\[more\\]" in rendered.text
+    assert "Title in the registry: “MultiStem® &lt;Study&gt; &amp; \\[more\\]”" in rendered.text
     assert "Registry number: NCT03545607" in rendered.text
     assert "Run by: Athersys, Inc" in rendered.text
     assert [b.text for row in rendered.buttons for b in row] == ["Open the registry record"]
