@@ -255,8 +255,8 @@ def test_a_site_with_no_city_is_not_said_to_be_near() -> None:
 
 def test_a_city_we_cannot_place_says_so() -> None:
     trial, verdict = record("NCT04631406__2022-05-10")
-    palo_alto = Site(facility="Clinic", city="Xyzzyville", state="Ohio", country="US")
-    trial = trial.model_copy(update={"sites": (palo_alto,)})
+    unknown = Site(facility="Clinic", city="Xyzzyville", state="Ohio", country="US")
+    trial = trial.model_copy(update={"sites": (unknown,)})
     text = render_new_trial(trial, verdict, near_columbus(trial), "en", today=TODAY).text
     assert where_lines(text) == [
         "• Clinic, Xyzzyville, Ohio, United States (we could not find this city on our map, so "
