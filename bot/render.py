@@ -38,6 +38,8 @@ from bot.i18n import Translator, translator
 from bot.plain import facts, words
 from bot.telegram_text import visible_length
 from trialbot.classification import Classification
+from trialbot.countries import fold
+from trialbot.geo import gazetteer
 from trialbot.identifiers import source_registry_of
 from trialbot.matching import Match, SiteMatch, SubscriptionFilter
 from trialbot.model import STOPPED_STATUSES, FieldChange, Site, SourceRef, Trial
@@ -213,14 +215,39 @@ def _disclaimer(t: Translator) -> _Section:
 
 
 def _place(site: Site, t: Translator) -> str:
+    """City, region and country as the record gives them ("Columbus, Ohio, United States")."""
+    country = words.country_name(site, t) or ""
     parts = [
         facts.shorten(site.city or "", _CITY),
-        facts.shorten(words.country_name(site, t) or "", _CITY),
+        facts.shorten(_site_region(site, country), _CITY),
+        facts.shorten(country, _CITY),
     ]
     return t("place.sep").join(p for p in parts if p)
 
 
-def _site_text(site: Site, km: float | None, t: Translator, origin: str | None) -> str:
+def _site_region(site: Site, country: str) -> str:
+    """The record's state or region, unless it only repeats the city or the country
+    ("New York, New York", "Taipei, Taipei City", "Singapore, Singapore")."""
+    region, city = fold(site.state or ""), fold(site.city or "")
+    same = {fold(country), fold(site.country_name or "")}
+    if (
+        not region
+        or region in same
+        or (city and (region.startswith(city) or city.startswith(region)))
+    ):
+        return ""
+    return (site.state or "").strip()
+
+
+def _sub_place(sub: SubscriptionFilter) -> str:
+    """The subscription's place as we name it, with its region ("Columbus, Ohio, ...")."""
+    if sub.place_name and sub.lat is not None and sub.lon is not None:
+        return gazetteer().with_region(sub.place_name, sub.lat, sub.lon)
+    return sub.place_name or ""
+
+
+def _site_text(sm: SiteMatch, t: Translator, origin: str | None) -> str:
+    site, km = sm.site, sm.distance_km
     parts = [facts.shorten(site.facility or "", _FACILITY), _place(site, t)]
     text = t("place.sep").join(p for p in parts if p) or t("where.unnamed")
     if km is not None:
@@ -230,6 +257,8 @@ def _site_text(site: Site, km: float | None, t: Translator, origin: str | None) 
             if origin
             else (t("where.distance.away", site=text, distance=away))
         )
+    elif sm.unplaced:
+        text = t(f"where.unplaced.{sm.unplaced}", site=text)
     status = (site.status or "").lower()
     suffix = t(f"where.status.{status}") if status in _SITE_STATUSES else ""
     return t("where.site", site=text, status=suffix).strip()
@@ -258,11 +287,8 @@ def _merged_sites(trial: Trial, matches: Sequence[Match]) -> list[tuple[SiteMatc
     for m in matches:
         for sm in m.sites:
             known = best.get(sm.site.key)
-            if known is None or (
-                sm.distance_km is not None
-                and (known[0].distance_km is None or sm.distance_km < known[0].distance_km)
-            ):
-                best[sm.site.key] = (sm, m.subscription.place_name)
+            if known is None or _shown_before(sm, known[0]):
+                best[sm.site.key] = (sm, _sub_place(m.subscription))
     ranked = sorted(
         enumerate(best.values()),
         key=lambda item: (item[1][0].distance_km is None, item[1][0].distance_km or 0, item[0]),
@@ -270,12 +296,20 @@ def _merged_sites(trial: Trial, matches: Sequence[Match]) -> list[tuple[SiteMatc
     return [pair for _, pair in ranked]
 
 
+def _shown_before(new: SiteMatch, old: SiteMatch) -> bool:
+    """Which of two matches of one site the alert shows: the shorter known distance; with
+    none, the one that says the site's position is unknown."""
+    if new.distance_km is not None:
+        return old.distance_km is None or new.distance_km < old.distance_km
+    return old.distance_km is None and bool(new.unplaced) and not old.unplaced
+
+
 def _where(trial: Trial, matches: Sequence[Match], t: Translator, shown: int) -> _Section:
     sites = _merged_sites(trial, matches)
     if not sites:
         return _Section([esc(t("where.none"))], heading=t("section.where"))
     lines = [
-        "• " + esc(_site_text(sm.site, sm.distance_km, t, facts.shorten(origin or "", _CITY)))
+        "• " + esc(_site_text(sm, t, facts.shorten(origin or "", _CITY)))
         for sm, origin in sites[:shown]
     ]
     return _Section(
@@ -286,24 +320,26 @@ def _where(trial: Trial, matches: Sequence[Match], t: Translator, shown: int) ->
     )
 
 
-def _region(sub: SubscriptionFilter, t: Translator) -> str:
+def _region(m: Match, t: Translator) -> str:
+    sub = m.subscription
     if sub.near:
-        place = facts.shorten(sub.place_name or "", _CITY) or t("why.region.your_place")
-        return t("why.region.near", place=place, km=words.number(sub.radius_km or 0, t))
+        place = facts.shorten(_sub_place(sub), _CITY) or t("why.region.your_place")
+        key = "why.region.near_by_country" if m.by_country_only else "why.region.near"
+        return t(key, place=place, km=words.number(sub.radius_km or 0, t))
     if sub.countries:
         names = sorted(words.country_name(Site(country=c), t) or c for c in sub.countries)
         return t("why.region.countries", countries=t("list.sep").join(names))
     return t("why.region.anywhere")
 
 
-def _alert_name(sub: SubscriptionFilter, t: Translator) -> str:
-    label = facts.shorten(sub.label or "", _LABEL)
-    region = _region(sub, t)
+def _alert_name(m: Match, t: Translator) -> str:
+    label = facts.shorten(m.subscription.label or "", _LABEL)
+    region = _region(m, t)
     return t("why.alert.labelled", label=label, region=region) if label else region
 
 
 def _why(matches: Sequence[Match], t: Translator) -> _Section:
-    names = list(dict.fromkeys(_alert_name(m.subscription, t) for m in matches))
+    names = list(dict.fromkeys(_alert_name(m, t) for m in matches))
     if not names:
         return _Section([])
     shown = names[:ALERTS_NAMED]
@@ -573,8 +609,9 @@ def _digest_block(item: DigestItem, t: Translator, today: date, number: int) -> 
         sites = _merged_sites(trial, item.matches)
         if sites:
             sm, origin = sites[0]
-            nearest = _site_text(sm.site, sm.distance_km, t, facts.shorten(origin or "", _CITY))
-            body.append(esc(t("digest.nearest", site=nearest)))
+            first = _site_text(sm, t, facts.shorten(origin or "", _CITY))
+            key = "digest.nearest" if sm.distance_km is not None else "digest.site"
+            body.append(esc(t(key, site=first)))
             if len(sites) > 1:
                 body.append(
                     esc(t.plural("where.more", len(sites) - 1, n=words.number(len(sites) - 1, t)))
@@ -766,7 +803,7 @@ def _site_change_lines(
     """Site changes inside the subscriptions' regions, nearest first, and how many changes
     were elsewhere (those alone never make an alert)."""
     anywhere = not matches or any(m.subscription.anywhere for m in matches)
-    matched = {sm.site.key: (sm, m.subscription.place_name) for m in matches for sm in m.sites}
+    matched = {sm.site.key: (sm, _sub_place(m.subscription)) for m in matches for sm in m.sites}
     near: list[tuple[float, str]] = []
     elsewhere = 0
     for change in changes:
@@ -777,9 +814,10 @@ def _site_change_lines(
         if found is None and not anywhere:
             elsewhere += 1
             continue
-        km = found[0].distance_km if found else None
+        sm = found[0] if found else SiteMatch(site)
         origin = facts.shorten(found[1] or "", _CITY) if found else ""
-        line = _site_change_line(change, site, km, origin, t)
+        line = _site_change_line(change, site, sm, origin, t)
+        km = sm.distance_km
         if line:
             near.append((km if km is not None else float("inf"), line))
     near.sort(key=lambda pair: pair[0])
@@ -791,16 +829,19 @@ def _site_change_lines(
 
 
 def _site_change_line(
-    change: FieldChange, site: Site, km: float | None, origin: str, t: Translator
+    change: FieldChange, site: Site, sm: SiteMatch, origin: str, t: Translator
 ) -> str | None:
+    """`site` as the change gives it; `sm` says how far it is, or why that is not known."""
     place = _place(site, t) or facts.shorten(site.facility or "", _FACILITY) or t("where.unnamed")
-    if km is not None:
-        away = words.distance(km, t)
+    if sm.distance_km is not None:
+        away = words.distance(sm.distance_km, t)
         place = (
             t("change.site.from", place=place, distance=away, origin=origin)
             if origin
             else t("change.site.away", place=place, distance=away)
         )
+    elif sm.unplaced:
+        place = t(f"where.unplaced.{sm.unplaced}", site=place)
     if change.kind == "site_added":
         return t("change.site.added", place=place)
     if change.kind == "site_removed":

@@ -69,7 +69,7 @@ from trialbot.classification import (
 )
 from trialbot.model import MeshTerm, Trial
 
-CLASSIFIER_VERSION = 1
+CLASSIFIER_VERSION = 2
 """Bump whenever a rule or term table changes; stored with each result so old ones can be
 re-run."""
 

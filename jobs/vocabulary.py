@@ -32,6 +32,12 @@ Bucket = Literal[
 # A word-boundary helper for "cell"/"cells".
 _CELLS = r"cells?\b"
 _SEP = r"[-\s]?"
+# After "cord blood": the parts of it that are not its stem-cell product.
+_CB_NOT_CELLS = (
+    r"(?![-\s]+(?:plasma|serum|platelets?|derived|nk\b|cik\b|natural\s+killer|t[-\s]?cells?"
+    r"|tregs?|regulatory|lymphocytes?|monocytes?|exosom\w*|extracellular|gas(?:es)?\b"
+    r"|samples?|sampling|collection|banks?|banking|storage|donors?))"
+)
 
 CELL_TERMS: tuple[tuple[str, CellKind, tuple[str, ...]], ...] = (
     # --- cell-free products first: at the same start position the first alternative wins.
@@ -163,6 +169,20 @@ CELL_TERMS: tuple[tuple[str, CellKind, tuple[str, ...]], ...] = (
             r"\b(?:human\s+)?(?:umbilical\s+)?cord[-\s]blood(?:[-\s]derived)?\s+"
             r"(?:mononuclear\s+|stem\s+|progenitor\s+)?" + _CELLS,
             r"(?-i:\bh?UCB)(?:[-\s]?mncs?\b|\s+cells?\b|[-\s]derived\b)",
+            # Cord blood is itself the cell product (domain.md 1.2: "umbilical cord blood
+            # (UCB), hUCB"); registries name it without the word "cells". Only where it is
+            # plainly given: as the whole intervention name, followed by how it is given, or
+            # after "infusion of". Plasma, serum, NK/CIK cells, samples and banking are not.
+            r"(?:^|(?<=;))\s*(?:(?:allogeneic|allogenic|autologous|human|unrelated|donor|single|"
+            r"intravenous|ia|iv)[-\s]+)*(?:umbilical[-\s]+)?cord[-\s]blood"
+            r"(?:\s*\((?-i:h?UCB)\))?\s*(?:;|$)",
+            r"\b(?:umbilical[-\s]+)?cord[-\s]blood(?:\s*\((?-i:h?UCB)\))?[-\s]+"
+            r"(?:infusions?|injections?|transfusions?|administration|therapy|treatment"
+            r"|products?|units?|grafts?|mncs?)\b",
+            r"\b(?:infusions?|injections?|transfusions?|administration|doses?)\s+of\s+"
+            r"(?:[\w-]+\s+){0,3}?(?:umbilical[-\s]+)?cord[-\s]blood\b" + _CB_NOT_CELLS,
+            r"(?-i:\bhUCB\b)" + _CB_NOT_CELLS,
+            r"(?-i:\bUCB)[-\s]+(?:infusions?|injections?|transfusions?|units?|products?)\b",
         ),
     ),
     (

@@ -31,6 +31,12 @@ DATA_FILE: Final = "cities.tsv.gz"
 SUGGEST_MIN_POPULATION: Final = 50_000
 # Same-name places without an admin1 name get "near <bigger city>" within this distance.
 NEAR_HINT_MAX_KM: Final = 200.0
+DOMINANT: Final = 10
+"""A place this many times bigger than every namesake is the one a bare name means ("Madrid");
+otherwise the name alone does not say which place it is."""
+# A stored place name is matched back to its gazetteer place within this distance of its point
+# (a pin is named after a town up to 25 km away).
+NAME_AT_POINT_KM: Final = 30.0
 
 # Rings of 1-degree cells searched by `nearest` before it falls back to scanning every city.
 _MAX_RINGS: Final = 20
@@ -246,6 +252,46 @@ class Gazetteer:
             if found := self._exact(city, keep):
                 return found[:limit]
         return []
+
+    def locate(self, city: str, country: str, region: str | None = None) -> Place | None:
+        """The one place a registry record means by its city, country and (if given) region;
+        None when the gazetteer does not know it or several places could be meant.
+
+        A region the gazetteer knows for that country must match ("Columbus" in Georgia is not
+        Columbus, Ohio); in countries whose regions it does not name, the region is not used.
+        """
+        if not city.strip():
+            return None
+
+        def in_country(p: Place) -> bool:
+            return p.country == country
+
+        found = self._exact(city, in_country)
+        if region and region.strip() and any(p.admin1 for p in found):
+            found = [p for p in found if _region_matches(p, region)]
+        if len(found) > 1 and found[0].population < DOMINANT * found[1].population:
+            return None
+        return found[0] if found else None
+
+    def with_region(self, name: str, lat: float, lon: float) -> str:
+        """A subscription's stored place name with the place's region added when the gazetteer
+        knows it: "Columbus, United States" -> "Columbus, Ohio, United States".
+
+        Names stored before they carried their region read the same as new ones; a name that
+        has its region already, or whose first part names no place near its point, is kept.
+        """
+        head, sep, tail = name.partition(",")
+        near = [
+            (haversine_km(lat, lon, p.lat, p.lon), p)
+            for p in self._exact(head, lambda p: p.admin1 is not None)
+        ]
+        near = [(d, p) for d, p in near if d <= NAME_AT_POINT_KM]
+        if not near:
+            return name
+        region = min(near, key=lambda pair: pair[0])[1].admin1 or ""
+        if fold(region) in {fold(part) for part in name.split(",")}:
+            return name
+        return f"{head.strip()}, {region}{sep}{tail}"
 
     def suggest(self, query: str, limit: int = 3) -> list[Place]:
         """Close spellings among populous cities, for "did you mean"; never auto-accept these."""

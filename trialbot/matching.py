@@ -9,15 +9,19 @@ Rules (docs/decisions.md, "Matching"):
   "stroke" (type not given) matches every condition, because it may well include theirs;
 - status: recruiting only, unless the chat opted in to trials not yet or no longer recruiting;
 - region: anywhere; or a site in one of the countries; or a site within the radius of the
-  point (great-circle distance). A site without coordinates is placed by its city through
-  the gazetteer when the caller supplies one, else by its country: it matches a radius
-  subscription when it is in the same country as the point, with no distance shown.
+  point (great-circle distance). A site without coordinates is placed by its city (and region,
+  when the record gives one) through the gazetteer when the caller supplies one. A site whose
+  position stays unknown (no city, or a city the gazetteer cannot place) matches a radius
+  subscription in the same country as the point, because the person may want to know of a
+  site in their country; its SiteMatch says why it is unplaced and carries no distance, so
+  nothing may call it near or "within N km".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from trialbot.classification import Classification
 from trialbot.geo import gazetteer, haversine_km
@@ -26,8 +30,11 @@ from trialbot.model import Site, Trial
 ALL_CONDITIONS = frozenset({"ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage"})
 RECRUITING = frozenset({"RECRUITING"})
 
-Geocoder = Callable[[str, str], tuple[float, float] | None]
-"""(city, ISO country) -> (lat, lon) or None."""
+Geocoder = Callable[[Site], tuple[float, float] | None]
+"""A site without coordinates -> (lat, lon) from its city, region and country, or None."""
+Unplaced = Literal["no_city", "unknown_city"]
+"""Why a site's position is unknown: the record gives no city, or the gazetteer cannot place
+the city it gives (unknown to it, or a name several places share)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,9 @@ class SubscriptionFilter:
 class SiteMatch:
     site: Site
     distance_km: float | None = None
+    """From the subscription's point; None without a point, or when the position is unknown."""
+    unplaced: Unplaced | None = None
+    """Set when a radius subscription matched the site by its country alone."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,12 @@ class Match:
     subscription: SubscriptionFilter
     sites: tuple[SiteMatch, ...] = field(default_factory=tuple)
     """The sites that put the trial in the subscription's region, nearest first."""
+
+    @property
+    def by_country_only(self) -> bool:
+        """A radius subscription matched only by sites whose position is unknown: nothing
+        says the trial is within its distance."""
+        return self.subscription.near and bool(self.sites) and all(s.unplaced for s in self.sites)
 
 
 def condition_matches(buckets: Iterable[str], wanted: frozenset[str]) -> bool:
@@ -80,8 +96,8 @@ def status_matches(status: str | None, include_not_recruiting: bool) -> bool:
 def _site_point(site: Site, geocode: Geocoder | None) -> tuple[float, float] | None:
     if site.lat is not None and site.lon is not None:
         return site.lat, site.lon
-    if geocode is not None and site.city and site.country:
-        return geocode(site.city, site.country)
+    if geocode is not None and site.city and site.city.strip() and site.country:
+        return geocode(site)
     return None
 
 
@@ -99,7 +115,8 @@ def sites_in_region(
                 if distance <= sub.radius_km:
                     found.append(SiteMatch(site, round(distance, 1)))
             elif site.country and site.country == sub.point_country:
-                found.append(SiteMatch(site, None))
+                why: Unplaced = "unknown_city" if (site.city or "").strip() else "no_city"
+                found.append(SiteMatch(site, None, why))
         elif sub.countries:
             if site.country in sub.countries:
                 found.append(SiteMatch(site, None))
@@ -140,7 +157,8 @@ def matches(
     return tuple(m for sub in subs if (m := match(trial, verdict, sub, geocode)))
 
 
-def gazetteer_geocoder(city: str, country: str) -> tuple[float, float] | None:
-    """Place a site that has no coordinates by its city (the biggest of that name there)."""
-    places = gazetteer().find(city, country=country, limit=1)
-    return (places[0].lat, places[0].lon) if places else None
+def gazetteer_geocoder(site: Site) -> tuple[float, float] | None:
+    """Place a site that has no coordinates by its city and region; None when the gazetteer
+    does not know the city or cannot tell which of several places of that name it is."""
+    place = gazetteer().locate(site.city or "", site.country or "", site.state)
+    return (place.lat, place.lon) if place else None

@@ -21,8 +21,9 @@ def conditions_text(conditions: list[str] | frozenset[str], t: Translator) -> st
 
 
 def region_text(sub: SubscriptionRow, t: Translator) -> str:
-    if sub.radius_km is not None and sub.lat is not None:
+    if sub.radius_km is not None and sub.lat is not None and sub.lon is not None:
         place = sub.place_name or f"{sub.lat:.3f}, {sub.lon:.3f}"
+        place = gazetteer().with_region(place, sub.lat, sub.lon)  # names stored without it
         return t("region.near", radius=sub.radius_km, place=esc(place))
     if sub.countries:
         names = ", ".join(esc(display_name(c, t.lang)) for c in sub.countries)

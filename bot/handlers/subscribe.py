@@ -38,7 +38,7 @@ from bot.parsing import DEFAULT_RADIUS_KM, ParseProblem, parse_subscribe
 from storage import chats as store
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.countries import display_name, parse_country_list, suggest_countries
-from trialbot.geo import Place, parse_coordinates, validate_radius_km
+from trialbot.geo import DOMINANT, Place, parse_coordinates, validate_radius_km
 from trialbot.matching import ALL_CONDITIONS
 
 PICK_CONDITION = callbacks.register("sc", 1)
@@ -56,18 +56,18 @@ CONDITION_CODES: dict[str, frozenset[str]] = {
 }
 RADII = (25, 50, 100, 300, 1000)
 MAX_PLACES = 6
-DOMINANT = 10
-"""A place this many times bigger than any namesake is taken without asking ("Madrid")."""
 
 
 def place_dict(place: Place, lang: str) -> dict[str, Any]:
-    return {"name": place.label(lang), "lat": place.lat, "lon": place.lon, "country": place.country}
+    """What a radius subscription stores: the name carries its region ("Columbus, Ohio")."""
+    name = place.label(lang, with_admin1=True)
+    return {"name": name, "lat": place.lat, "lon": place.lon, "country": place.country}
 
 
 def pin_place(lat: float, lon: float, lang: str) -> dict[str, Any]:
-    """A shared location, named after the nearest town for display."""
+    """A shared location, named after the nearest town (with its region) for display."""
     nearest = gazetteer().town_near(lat, lon)
-    name = nearest.label(lang) if nearest else f"{lat:.3f}, {lon:.3f}"
+    name = nearest.label(lang, with_admin1=True) if nearest else f"{lat:.3f}, {lon:.3f}"
     return {"name": name, "lat": lat, "lon": lon, "country": nearest.country if nearest else None}
 
 

@@ -109,7 +109,12 @@ async def show_recent(update: Update, context: Context, chat: ChatRow) -> None:
             (s.distance_km for m in item.matches for s in m.sites if s.distance_km is not None),
             default=None,
         )
-        where = t("recent.km", km=round(nearest)) if nearest is not None else ""
+        if nearest is not None:
+            where = t("recent.km", km=round(nearest))
+        elif any(m.by_country_only for m in item.matches):
+            where = t("recent.unplaced")  # in the country of a radius, position unknown
+        else:
+            where = ""
         lines.append(f"{number}. {esc(trial.title)} ({status}{where})")
         rows.append(
             [

@@ -8,6 +8,7 @@ import time
 
 from sqlalchemy import inspect, text
 
+from storage import chats
 from storage.tables import metadata
 from tests.bot.conftest import Bot
 
@@ -178,6 +179,31 @@ async def test_recent_lists_matching_trials(bot: Bot) -> None:
     (recent,) = await bot.says(ANA, "/recent")
     assert "match your subscriptions" in recent["text"]
     assert "NCT03545607" in str(recent["reply_markup"])  # MultiStem, recruiting in the US
+
+
+async def test_place_names_carry_their_region(bot: Bot) -> None:
+    (reply,) = await bot.says(ANA, "/subscribe any near Columbus, Ohio 100 km")
+    assert "within 100 km of Columbus, Ohio, United States" in reply["text"]
+    (sub,) = await bot.subscriptions(ANA)
+    assert sub.place_name == "Columbus, Ohio, United States"
+    async with bot.db.write() as session:  # a subscription stored before names had regions
+        await chats.add_subscription(
+            session, ANA, conditions=["ischemic"], lat=sub.lat, lon=sub.lon, radius_km=50,
+            place_name="Columbus, United States", point_country="US",
+        )  # fmt: skip
+    (listing,) = await bot.says(ANA, "/list")
+    line = "2. Ischemic stroke (a clot) · within 50 km of Columbus, Ohio, United States"
+    assert line in listing["text"]
+
+
+async def test_recent_does_not_give_a_distance_it_does_not_know(bot: Bot) -> None:
+    """NR1's only US site (Stanford Health Center) has no city: it is in the country of a
+    radius around Columbus, but how far is not known."""
+    await bot.says(ANA, "/subscribe any near Columbus, Ohio 100 km")
+    await bot.says(ANA, "/settings recruiting all")
+    (recent,) = await bot.says(ANA, "/recent")
+    (line,) = [line for line in recent["text"].splitlines() if "Neural Stem Cells" in line]
+    assert line.endswith(", distance unknown)") and "km" not in line
 
 
 async def test_forged_and_stale_buttons_change_nothing(bot: Bot) -> None:

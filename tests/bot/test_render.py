@@ -39,7 +39,7 @@ from jobs.classify import classify
 from jobs.registries.ctgov_record import normalise
 from tests.conftest import CTGOV, study
 from trialbot.classification import Classification
-from trialbot.matching import Match, SubscriptionFilter, sites_in_region
+from trialbot.matching import Match, SubscriptionFilter, gazetteer_geocoder, sites_in_region
 from trialbot.model import Arm, Eligibility, FieldChange, Intervention, Site, Trial
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -207,6 +207,105 @@ def test_where_lists_nearest_sites_first_with_rounded_distances() -> None:
         "• Virgen del Rocío, Sevilla, Spain, about 380 km from Getafe.",
     ]
     assert "near Getafe (within 600 km)" in text
+
+
+# --- where: a site whose position is unknown is never "within N km" -------------------------
+
+COLUMBUS = SubscriptionFilter(  # as stored before place names carried their region
+    id=6,
+    lat=39.9612,
+    lon=-82.9988,
+    radius_km=100,
+    point_country="US",
+    place_name="Columbus, United States",
+)
+
+
+def where_lines(text: str, heading: str = "Where") -> list[str]:
+    return text.split(f"<b>{heading}</b>\n")[1].split("\n\n")[0].splitlines()
+
+
+def near_columbus(trial: Trial) -> list[Match]:
+    return [Match(COLUMBUS, sites_in_region(trial.sites, COLUMBUS, gazetteer_geocoder))]
+
+
+def test_a_site_with_no_city_is_not_said_to_be_near() -> None:
+    """NR1's only US site is "Stanford Health Center" with no city and no coordinates."""
+    trial, verdict = record("NCT04631406__2022-05-10")
+    text = render_new_trial(trial, verdict, near_columbus(trial), "en", today=TODAY).text
+    (line,) = where_lines(text)
+    assert line == (
+        "• Stanford Health Center, United States (the record gives no city, so we cannot tell "
+        "how far away it is). It is recruiting."
+    )
+    assert "near Columbus, Ohio, United States (within 100 km; by country only" in text
+    assert "km from" not in text and "km away" not in text
+    digest = render_digest([DigestItem(trial, verdict, (), tuple(near_columbus(trial)))], "en",
+                           "daily", today=TODAY)[0].text  # fmt: skip
+    assert "Nearest site" not in digest
+    assert "Site: Stanford Health Center, United States (the record gives no city" in digest
+    for lang, heading, says in (
+        ("es", "Dónde", "Estados Unidos (el registro no indica la ciudad, así que no sabemos"),
+        ("zh", "在哪里", "美国（记录没有写明城市，所以我们无法知道它有多远）"),
+    ):
+        other = render_new_trial(trial, verdict, near_columbus(trial), lang, today=TODAY).text
+        (line,) = where_lines(other, heading)
+        assert says in line and "km" not in line and "公里" not in line
+
+
+def test_a_city_we_cannot_place_says_so() -> None:
+    trial, verdict = record("NCT04631406__2022-05-10")
+    unknown = Site(facility="Clinic", city="Xyzzyville", state="Ohio", country="US")
+    trial = trial.model_copy(update={"sites": (unknown,)})
+    text = render_new_trial(trial, verdict, near_columbus(trial), "en", today=TODAY).text
+    assert where_lines(text) == [
+        "• Clinic, Xyzzyville, Ohio, United States (we could not find this city on our map, so "
+        "we cannot tell how far away it is)."
+    ]
+
+
+def test_a_placed_site_shows_its_distance_and_region() -> None:
+    trial, verdict = record("NCT04631406__2022-05-10")
+    osu = Site(facility="Wexner Medical Center", city="Columbus", state="Ohio", country="US",
+               status="RECRUITING")  # fmt: skip
+    trial = trial.model_copy(update={"sites": (*trial.sites, osu)})
+    text = render_new_trial(trial, verdict, near_columbus(trial), "en", today=TODAY).text
+    assert where_lines(text) == [
+        "• Wexner Medical Center, Columbus, Ohio, United States, less than 1 km from Columbus, "
+        "Ohio, United States. It is recruiting.",
+        "• Stanford Health Center, United States (the record gives no city, so we cannot tell "
+        "how far away it is). It is recruiting.",
+    ]
+    assert "near Columbus, Ohio, United States (within 100 km)." in text
+
+
+def test_a_new_site_with_no_city_is_not_said_to_be_near() -> None:
+    trial, verdict = record("NCT04631406__2022-05-10")
+    (site,) = trial.sites
+    change = FieldChange(field="sites", kind="site_added", notable=True,
+                         new=site.model_dump(mode="json"))  # fmt: skip
+    rendered = render_change(trial, verdict, [change], near_columbus(trial), "en", today=TODAY)
+    assert rendered is not None
+    assert (
+        "• A new site opened in United States (the record gives no city, so we cannot tell how "
+        "far away it is)." in rendered.text
+    )
+
+
+def test_a_region_that_repeats_the_city_or_country_is_left_out() -> None:
+    trial, verdict = record("NCT04631406__2022-05-10")
+    sites = (
+        Site(facility="A", city="New York", state="New York", country="US"),
+        Site(facility="B", city="Taipei", state="Taipei City", country="TW"),
+        Site(facility="C", city="Springfield", state="Illinois", country="US"),
+    )
+    trial = trial.model_copy(update={"sites": sites})
+    text = render_new_trial(trial, verdict, [], "en", today=TODAY).text
+    assert where_lines(text) == [
+        "• A, New York, United States.",
+        "• B, Taipei, Taiwan.",
+        "• C, Springfield, Illinois, United States.",
+    ]
 
 
 def test_borderline_products_say_they_are_not_cells() -> None:

@@ -8,6 +8,7 @@ records, so the rules are tested on realistic shapes rather than on hand-written
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from jobs.classify import CLASSIFIER_VERSION, classify, inclusion_criteria
 from jobs.registries.ctgov_record import normalise
 from jobs.vocabulary import CELL_TERMS
-from tests.conftest import CTGOV, all_recorded_studies, load_json
+from tests.conftest import CTGOV, all_recorded_studies, load_json, study
 from trialbot.classification import Classification
 from trialbot.model import Design, Eligibility, Intervention, MeshTerm, Trial
 
@@ -239,6 +240,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "UCB cells",
         "hUCB-MNC",
         "cord blood mononuclear cells",
+        "Umbilical Cord Blood Infusion",
+        "Allogeneic umbilical cord blood",
+        "Human umbilical cord blood (hUCB)",
+        "hUCB",
+        "UCB infusion",
+        "cord blood units",
+        "Intravenous infusion of allogeneic umbilical cord blood",
     ),
     "stem_cell": ("autologous stem cells", "adult stem cells"),
     "hsct": ("Autologous peripheral blood stem cells",),
@@ -561,6 +569,92 @@ def test_cell_free_product_named_with_its_source_is_borderline() -> None:
         ),
     )
     assert classify(source).tier == "core"
+
+
+def cord_blood_stroke_trial(intervention: dict[str, Any]) -> Trial:
+    """SELECT2, a real acute ischaemic stroke trial (thrombectomy, so a negative), with its
+    interventions replaced by one cord-blood product and nothing else changed."""
+    raw = copy.deepcopy(study("NCT03876457__2024-03-15"))
+    raw["protocolSection"]["armsInterventionsModule"] = {
+        "armGroups": [
+            {
+                "label": "Treatment",
+                "type": "EXPERIMENTAL",
+                "interventionNames": [f"Biological: {intervention['name']}"],
+            },
+            {"label": "Medical Management", "interventionNames": ["Other: Medical Management"]},
+        ],
+        "interventions": [
+            {"type": "BIOLOGICAL", **intervention},
+            {"type": "OTHER", "name": "Medical Management"},
+        ],
+    }
+    return normalise(raw)
+
+
+CORD_BLOOD_PRODUCTS = [
+    {"name": "Umbilical Cord Blood Infusion"},
+    {
+        "name": "Human umbilical cord blood",
+        "otherNames": ["hUCB"],
+        "description": "A single intravenous infusion of allogeneic, non-HLA-matched human "
+        "umbilical cord blood, 3 to 10 days after the stroke.",
+    },
+    {"name": "hUCB", "description": "Given intravenously once."},
+]
+
+
+@pytest.mark.parametrize("product", CORD_BLOOD_PRODUCTS, ids=lambda p: p["name"])
+def test_cord_blood_given_after_a_stroke_is_core(product: dict[str, Any]) -> None:
+    """A cord-blood product is cells whether or not the record adds the word "cells"."""
+    assert classify(recorded_select2()).tier == "excluded"
+    result = classify(cord_blood_stroke_trial(product))
+    assert result.tier == "core" and result.relevant, result.reasons
+    assert result.buckets == ("ischemic",)
+    assert any(r.startswith("cell:cord_blood ") for r in result.reasons), result.reasons
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Umbilical Cord Blood Plasma",
+        "Umbilical cord blood CIK cells",
+        "Cord blood NK cells",
+        "Cord blood sample collection",
+        "cord blood gas analysis",
+        "Infusion of umbilical cord blood plasma",
+        "Certolizumab pegol (UCB)",
+        "UCB",
+    ],
+)
+def test_cord_blood_words_that_are_not_a_stem_cell_product(name: str) -> None:
+    """Plasma, immune cells, samples and the company UCB are not cord-blood cells."""
+    result = classify(cord_blood_stroke_trial({"name": name}))
+    assert result.tier == "excluded", result.reasons
+
+
+def test_cord_blood_for_a_blood_cancer_stays_excluded() -> None:
+    trial = cord_blood_stroke_trial({"name": "Umbilical cord blood infusion"}).model_copy(
+        update={"conditions": ("Acute Myeloid Leukemia", "Stroke")}
+    )
+    result = classify(trial)
+    assert result.tier == "excluded" and not result.relevant
+    assert "exclude:cells for haematological disease 'Acute Myeloid Leukemia'" in result.reasons
+
+
+def test_cord_blood_in_background_prose_is_not_promoted() -> None:
+    trial = recorded_select2().model_copy(
+        update={
+            "summary": "Umbilical cord blood infusion improved recovery after stroke in rats.",
+            "detailed_description": "Earlier work gave human umbilical cord blood (hUCB) "
+            "to animals. This trial tests thrombectomy.",
+        }
+    )
+    assert classify(trial).tier == "excluded"
+
+
+def recorded_select2() -> Trial:
+    return reconstructed("NCT03876457__2024-03-15")
 
 
 def test_title_counts_only_without_interventions_or_for_an_unnamed_cell_product() -> None:

@@ -292,3 +292,27 @@ def test_parse_coordinates(text: str, expected: tuple[float, float]) -> None:
 )
 def test_bad_coordinates(text: str) -> None:
     assert parse_coordinates(text) is None
+
+
+def test_locate_places_a_registry_city_only_when_it_is_clear(gz: Gazetteer) -> None:
+    """A record's city is placed by its region when given; a bare name several places share
+    is not guessed."""
+    ohio = gz.locate("Columbus", "US", "Ohio")
+    georgia = gz.locate("Columbus", "US", "GA")
+    assert ohio is not None and ohio.admin1 == "Ohio"
+    assert georgia is not None and georgia.admin1 == "Georgia"
+    assert gz.locate("Columbus", "US") is None  # Ohio's is not 10 times Georgia's
+    assert gz.locate("Palo Alto", "US", "Ohio") is None  # only California has one
+    assert gz.locate("", "US") is None
+    madrid = gz.locate("Madrid", "ES", "Comunidad de Madrid")  # no region names for Spain
+    assert madrid is not None and madrid.country == "ES"
+
+
+def test_stored_place_names_get_their_region(gz: Gazetteer) -> None:
+    columbus = gz.find("Columbus, Ohio")[0]
+    here = (columbus.lat, columbus.lon)
+    assert gz.with_region("Columbus, United States", *here) == "Columbus, Ohio, United States"
+    assert gz.with_region("Columbus, Estados Unidos", *here) == "Columbus, Ohio, Estados Unidos"
+    assert gz.with_region("Columbus, Ohio, United States", *here) == "Columbus, Ohio, United States"
+    assert gz.with_region("Madrid, Spain", *MADRID) == "Madrid, Spain"
+    assert gz.with_region("40.000, -83.000", 40.0, -83.0) == "40.000, -83.000"
