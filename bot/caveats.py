@@ -21,9 +21,11 @@ from datetime import date, timedelta
 from functools import cached_property
 from typing import Literal
 
-from bot.plain import facts
+from bot.plain import record
 from jobs.classify import inclusion_criteria
+from jobs.facts import extract, fold, segments, title_texts, treatment_texts
 from trialbot.classification import Classification
+from trialbot.facts import TrialFacts
 from trialbot.model import OPEN_STATUSES, Trial
 
 Severity = Literal["A", "H", "M", "I"]
@@ -55,12 +57,14 @@ class Hit:
 class Context:
     """The inputs of every predicate, with the facts several rules share computed once."""
 
-    def __init__(self, trial: Trial, verdict: Classification, today: date) -> None:
-        self.trial, self.verdict, self.today = trial, verdict, today
+    def __init__(
+        self, trial: Trial, verdict: Classification, today: date, facts: TrialFacts
+    ) -> None:
+        self.trial, self.verdict, self.today, self.facts = trial, verdict, today, facts
 
     @cached_property
     def main_cell(self) -> str | None:
-        return facts.main_cell(self.verdict)
+        return record.main_cell(self.verdict)
 
     @cached_property
     def is_cell_product(self) -> bool:
@@ -72,8 +76,8 @@ class Context:
         """The first pay-to-take-part wording that no negation cancels (R6)."""
         t = self.trial
         texts = [
-            *facts.title_texts(t),
-            *facts.prose_texts(t),
+            *title_texts(t),
+            *record.prose_texts(t),
             t.eligibility.criteria or "",
             *(a.description or "" for a in t.arms),
             *(i.description or "" for i in t.interventions),
@@ -84,7 +88,7 @@ class Context:
     def hype(self) -> str | None:
         """The first hype word in the sponsor's own descriptions (R13)."""
         t = self.trial
-        texts = [*facts.title_texts(t), *facts.prose_texts(t), *facts.treatment_texts(t)]
+        texts = [*title_texts(t), *record.prose_texts(t), *treatment_texts(t)]
         return _first_unnegated(texts, _HYPE, None)
 
 
@@ -157,7 +161,7 @@ def _first_unnegated(
     """The first match not cancelled in its sentence: by a cancelling phrase anywhere in it
     ("free of charge"), or by a negation word just before it ("no treatment fee")."""
     for text in texts:
-        for segment in facts.segments(text):
+        for segment in segments(fold(text)):
             if cancel is not None and cancel.search(segment):
                 continue
             for m in pattern.finditer(segment):
@@ -211,8 +215,11 @@ def _always(c: Context) -> Iterable[Hit]:
 
 
 def _r1_early(c: Context) -> Iterable[Hit]:
-    if set(c.trial.phases) & {"EARLY_PHASE1", "PHASE1"}:
-        yield Hit()
+    """Phase 1 checks safety and dose; say "not whether it helps" only when the record states
+    no efficacy aim and is not also phase 2."""
+    phases = set(c.trial.phases)
+    if phases & {"EARLY_PHASE1", "PHASE1"}:
+        yield Hit(".looks" if c.facts.efficacy_aim or "PHASE2" in phases else "")
 
 
 def _r1b_no_phase(c: Context) -> Iterable[Hit]:
@@ -222,38 +229,41 @@ def _r1b_no_phase(c: Context) -> Iterable[Hit]:
 
 
 def _r2_small(c: Context) -> Iterable[Hit]:
-    count = c.trial.enrollment.count
+    count = c.facts.enrollment_count
     if count is not None and 0 < count < 50:
-        estimated = c.trial.enrollment.estimated
-        open_now = c.trial.overall_status in (*OPEN_STATUSES, None)
-        planned = estimated is True or (estimated is None and open_now)
-        yield Hit(".planned" if planned else ".actual", {}, count=count)
+        kind = {True: ".actual", False: ".planned", None: ".listed"}[c.facts.enrollment_actual]
+        yield Hit(kind, {}, count=count)
 
 
 def _r3_no_control(c: Context) -> Iterable[Hit]:
-    compared = facts.comparison(c.trial)
+    compared = c.facts.control
     if compared == "none":
         yield Hit()
-    elif c.trial.design.allocation in ("NA", "NON_RANDOMIZED") and compared != "unknown":
+    elif c.facts.randomised is False and compared is not None:
         yield Hit(".nonrandom")
 
 
 def _r3b_open_label(c: Context) -> Iterable[Hit]:
-    if c.trial.design.masking == "NONE" and facts.rated_primary_outcome(c.trial):
+    if c.trial.design.masking == "NONE" and record.rated_primary_outcome(c.trial):
         yield Hit()
 
 
 def _r4_single_site(c: Context) -> Iterable[Hit]:
-    places = {(s.facility or s.key).strip().casefold() for s in c.trial.sites}
-    if len(places) == 1:
+    """Only what the record shows: it says one centre, or lists one place and does not say
+    it is multicentre."""
+    if c.facts.multicentre is False:
         yield Hit()
+        return
+    places = {(s.facility or s.key).strip().casefold() for s in c.trial.sites}
+    if c.facts.multicentre is None and len(places) == 1:
+        yield Hit(".listed")
 
 
 def _r5_sponsor(c: Context) -> Iterable[Hit]:
-    kind = c.trial.sponsor.agency_class if c.trial.sponsor else None
-    if kind == "INDUSTRY":
-        yield Hit(".industry")
-    elif kind in ("INDIV", "OTHER") and c.pay is not None:
+    sponsor = c.trial.sponsor.name if c.trial.sponsor else ""
+    if c.facts.sponsor_kind == "company":
+        yield Hit(".industry", {"sponsor": record.shorten(sponsor, 80)})
+    elif c.facts.sponsor_kind == "non_company" and c.pay is not None:
         yield Hit(".private_pay", severity="H")
 
 
@@ -269,10 +279,10 @@ def _r7_expanded(c: Context) -> Iterable[Hit]:
 
 def _r8_no_results(c: Context) -> Iterable[Hit]:
     t = c.trial
-    if t.overall_status != "COMPLETED" or t.has_results:
+    if t.overall_status != "COMPLETED" or c.facts.results_posted:
         return
     key_date = t.dates.primary_completion or t.dates.completion
-    ended = facts.parse_date(key_date.date if key_date else None)
+    ended = record.parse_date(key_date.date if key_date else None)
     if ended is not None and ended < c.today - timedelta(days=365):
         yield Hit()
 
@@ -284,47 +294,47 @@ def _r9_stopped(c: Context) -> Iterable[Hit]:
     variant = _STOPPED_VARIANTS.get(c.trial.overall_status or "")
     if variant is None:
         return
-    reason = facts.shorten(c.trial.why_stopped or "", 160)
+    reason = record.shorten(c.trial.why_stopped or "", 160)
     if reason:
         yield Hit(variant + ".reason", {"reason": reason})
     else:
         yield Hit(variant)
 
 
-def _r9b_unknown(c: Context) -> Iterable[Hit]:
-    status = c.trial.overall_status
-    if status == "UNKNOWN":
-        yield Hit()
-        return
-    updated = facts.parse_date(c.trial.last_update)
-    still_running = status in OPEN_STATUSES or status == "ACTIVE_NOT_RECRUITING"
-    if still_running and updated is not None and updated < facts.years_before(c.today, 2):
-        yield Hit(".stale")
-
-
-_INVASIVE = frozenset({"ia", "intracerebral", "intrathecal"})
+_ROUTE_RISKS = {
+    "intravenous": "iv",
+    "intraarterial": "ia",
+    "intracerebral": "intracerebral",
+    "intracavitary": "intracavitary",
+    "intraventricular": "intraventricular",
+    "intrathecal": "intrathecal",
+    "intranasal": "intranasal",
+}
+"""The routes shared/domain.md 3.3 gives risk texts for (rule R10), by their catalog key; the
+others are only worded in "how it is given"."""
+_INVASIVE = frozenset({"ia", "intracerebral", "intracavitary", "intraventricular", "intrathecal"})
 
 
 def _r10_route(c: Context) -> Iterable[Hit]:
-    found = [r for r in facts.routes(c.trial) if r in facts.CELL_ROUTES]
+    found = [_ROUTE_RISKS[r] for r in c.facts.routes if r in _ROUTE_RISKS]
     for route in found:
         yield Hit(f".{route}", {"route": route}, severity="H" if route in _INVASIVE else "M")
-    if len(found) > 1:
+    if len(found) > 1 and c.facts.routes_together:
         yield Hit(".multiple")
 
 
 def _r11_cell_line(c: Context) -> Iterable[Hit]:
-    keys = facts.cell_keys(c.verdict)
-    text = " ".join(facts.treatment_texts(c.trial))
+    keys = record.cell_keys(c.verdict)
+    text = " ".join(treatment_texts(c.trial))
     if keys & {"esc_derived", "ipsc_derived", "nsc"} or _CELL_LINE.search(text):
         yield Hit()
 
 
 def _r12_immune(c: Context) -> Iterable[Hit]:
     t = c.trial
-    texts = [*facts.treatment_texts(t), *facts.prose_texts(t), inclusion_criteria(t)]
+    texts = [*treatment_texts(t), *record.prose_texts(t), inclusion_criteria(t)]
     for text in texts:
-        for segment in facts.segments(text):
+        for segment in segments(fold(text)):
             if _EXCLUDED.search(segment):
                 continue
             m = _IMMUNO.search(segment)
@@ -335,7 +345,7 @@ def _r12_immune(c: Context) -> Iterable[Hit]:
 
 def _r13_hype(c: Context) -> Iterable[Hit]:
     if c.hype is not None:
-        yield Hit(params={"word": facts.shorten(c.hype, 40)})
+        yield Hit(params={"word": record.shorten(c.hype, 40)})
 
 
 def _r14_many_diseases(c: Context) -> Iterable[Hit]:
@@ -348,14 +358,14 @@ def _r14_many_diseases(c: Context) -> Iterable[Hit]:
 
 
 def _r15_donor(c: Context) -> Iterable[Hit]:
-    if c.main_cell not in (None, "ev", "gcsf") and facts.origin(c.trial, c.verdict) == "donor":
+    if c.main_cell not in (None, "ev", "gcsf") and record.origin(c.trial, c.verdict) == "donor":
         yield Hit()
 
 
 def _r16_harvest(c: Context) -> Iterable[Hit]:
-    if c.main_cell in (None, "ev", "gcsf") or facts.origin(c.trial, c.verdict) != "own":
+    if c.main_cell in (None, "ev", "gcsf") or record.origin(c.trial, c.verdict) != "own":
         return
-    site = facts.harvest_site(c.trial, c.verdict)
+    site = record.harvest_site(c.trial, c.verdict)
     yield Hit(f".{site}" if site else ".own")
 
 
@@ -373,7 +383,6 @@ RULES: tuple[Rule, ...] = (
     Rule("R7", "M", "caveat.r7", _r7_expanded, "expanded access is not a trial"),
     Rule("R8", "M", "caveat.r8", _r8_no_results, "finished over a year ago, no results"),
     Rule("R9", "H", "caveat.r9", _r9_stopped, "stopped early; the sponsor's reason"),
-    Rule("R9b", "M", "caveat.r9b", _r9b_unknown, "the record is out of date"),
     Rule("R10", "M", "caveat.r10", _r10_route, "risks of the way it is given"),
     Rule("R11", "M", "caveat.r11", _r11_cell_line, "cell lines: unwanted growths"),
     Rule("R12", "M", "caveat.r12", _r12_immune, "immune-suppressing drugs"),
@@ -387,9 +396,15 @@ ALWAYS: frozenset[str] = frozenset({"C0", "C1"})
 """Shown in every message's disclaimer line rather than in the list of risks."""
 
 
-def evaluate(trial: Trial, verdict: Classification, today: date | None = None) -> list[Caveat]:
-    """Every rule that fires, red flags first (A and H, then M, then I), table order within."""
-    context = Context(trial, verdict, today or date.today())
+def evaluate(
+    trial: Trial,
+    verdict: Classification,
+    today: date | None = None,
+    facts: TrialFacts | None = None,
+) -> list[Caveat]:
+    """Every rule that fires, red flags first (A and H, then M, then I), table order within.
+    `facts` are the stored facts of this version (derived from the trial when not given)."""
+    context = Context(trial, verdict, today or date.today(), facts or extract(trial))
     fired: list[tuple[int, int, Caveat]] = []
     for index, rule in enumerate(RULES):
         for hit in rule.check(context):

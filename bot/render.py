@@ -35,9 +35,11 @@ from typing import Any, Literal
 from bot import callbacks
 from bot.caveats import ALWAYS, Caveat, evaluate
 from bot.i18n import Translator, translator
-from bot.plain import facts, words
+from bot.plain import record, words
+from jobs.facts import extract
 from bot.telegram_text import visible_length
 from trialbot.classification import Classification
+from trialbot.facts import TrialFacts
 from trialbot.countries import fold
 from trialbot.geo import gazetteer
 from trialbot.identifiers import source_registry_of
@@ -77,6 +79,8 @@ class DigestItem:
     changes: tuple[FieldChange, ...]
     """Empty for a new trial."""
     matches: tuple[Match, ...]
+    facts: TrialFacts | None = None
+    """The version's stored facts; derived from the trial when None."""
 
 
 def esc(text: str) -> str:
@@ -218,9 +222,9 @@ def _place(site: Site, t: Translator) -> str:
     """City, region and country as the record gives them ("Columbus, Ohio, United States")."""
     country = words.country_name(site, t) or ""
     parts = [
-        facts.shorten(site.city or "", _CITY),
-        facts.shorten(_site_region(site, country), _CITY),
-        facts.shorten(country, _CITY),
+        record.shorten(site.city or "", _CITY),
+        record.shorten(_site_region(site, country), _CITY),
+        record.shorten(country, _CITY),
     ]
     return t("place.sep").join(p for p in parts if p)
 
@@ -248,7 +252,7 @@ def _sub_place(sub: SubscriptionFilter) -> str:
 
 def _site_text(sm: SiteMatch, t: Translator, origin: str | None) -> str:
     site, km = sm.site, sm.distance_km
-    parts = [facts.shorten(site.facility or "", _FACILITY), _place(site, t)]
+    parts = [record.shorten(site.facility or "", _FACILITY), _place(site, t)]
     text = t("place.sep").join(p for p in parts if p) or t("where.unnamed")
     if km is not None:
         away = words.distance(km, t)
@@ -304,12 +308,16 @@ def _shown_before(new: SiteMatch, old: SiteMatch) -> bool:
     return old.distance_km is None and bool(new.unplaced) and not old.unplaced
 
 
-def _where(trial: Trial, matches: Sequence[Match], t: Translator, shown: int) -> _Section:
+def _where(
+    trial: Trial, matches: Sequence[Match], t: Translator, shown: int, today: date
+) -> _Section:
     sites = _merged_sites(trial, matches)
     if not sites:
-        return _Section([esc(t("where.none"))], heading=t("section.where"))
+        # "not yet" only while people may still join
+        key = "where.none" if words.is_open(trial, today) else "where.none_closed"
+        return _Section([esc(t(key))], heading=t("section.where"))
     lines = [
-        "• " + esc(_site_text(sm, t, facts.shorten(origin or "", _CITY)))
+        "• " + esc(_site_text(sm, t, record.shorten(origin or "", _CITY)))
         for sm, origin in sites[:shown]
     ]
     return _Section(
@@ -320,10 +328,37 @@ def _where(trial: Trial, matches: Sequence[Match], t: Translator, shown: int) ->
     )
 
 
+def _contact_section(
+    trial: Trial, facts: TrialFacts, matches: Sequence[Match], t: Translator, today: date
+) -> _Section:
+    """How to ask about joining, for a study people can join: the nearest matching site's
+    contact, else the study's own contact, as public in the registry."""
+    if not words.is_open(trial, today):
+        return _Section([])
+    contact = None
+    for sm, _ in _merged_sites(trial, matches):
+        reachable = [c for c in sm.site.contacts if c.phone or c.email]
+        if reachable:
+            first = reachable[0]
+            contact = (first.name, first.phone, first.email, _place(sm.site, t))
+            break
+    if contact is None and facts.contacts:
+        first_fact = facts.contacts[0]
+        contact = (first_fact.name, first_fact.phone, first_fact.email, None)
+    if contact is None:
+        return _Section([esc(t("contact.none"))], heading=t("section.contact"), drop_rank=2)
+    name, phone, email, place = contact
+    parts = [record.shorten(v, 80) for v in (name, phone, email) if v]
+    line = t("contact.site" if place else "contact.study", who=" · ".join(parts), place=place or "")
+    return _Section(
+        [esc(line), esc(t("contact.ask"))], heading=t("section.contact"), drop_rank=2
+    )
+
+
 def _region(m: Match, t: Translator) -> str:
     sub = m.subscription
     if sub.near:
-        place = facts.shorten(_sub_place(sub), _CITY) or t("why.region.your_place")
+        place = record.shorten(_sub_place(sub), _CITY) or t("why.region.your_place")
         key = "why.region.near_by_country" if m.by_country_only else "why.region.near"
         return t(key, place=place, km=words.number(sub.radius_km or 0, t))
     if sub.countries:
@@ -333,7 +368,7 @@ def _region(m: Match, t: Translator) -> str:
 
 
 def _alert_name(m: Match, t: Translator) -> str:
-    label = facts.shorten(m.subscription.label or "", _LABEL)
+    label = record.shorten(m.subscription.label or "", _LABEL)
     region = _region(m, t)
     return t("why.alert.labelled", label=label, region=region) if label else region
 
@@ -378,7 +413,7 @@ def registry_label(ref: SourceRef, t: Translator) -> str:
         name = "WHO ICTRP" if behind == "WHO ICTRP" else t("record.via_ictrp", registry=behind)
     else:
         name = REGISTRY_NAMES.get(ref.registry, ref.registry)
-    return f"{name} {facts.shorten(ref.registry_id, _CITY)}"
+    return f"{name} {record.shorten(ref.registry_id, _CITY)}"
 
 
 def _source_links(trial: Trial, t: Translator) -> str | None:
@@ -400,39 +435,73 @@ def _sources_section(trial: Trial, t: Translator) -> _Section:
     return _Section([line] if line else [], drop_rank=3)
 
 
-def _title(prefix_key: str | None, trial: Trial, verdict: Classification, t: Translator) -> str:
-    title = words.plain_title(trial, verdict, t)
-    text = t(prefix_key, title=title) if prefix_key else title
+def _title(
+    prefix_key: str | None,
+    trial: Trial,
+    verdict: Classification,
+    facts: TrialFacts,
+    t: Translator,
+    **extra: str,
+) -> str:
+    title = words.plain_title(trial, verdict, facts, t)
+    text = t(prefix_key, title=title, **extra) if prefix_key else title
     return f"<b>{esc(text)}</b>"
+
+
+def _new_headline(trial: Trial, today: date, t: Translator) -> tuple[str, dict[str, str]]:
+    """What the alert is: a new study people can join, or one new on our list that has ended,
+    is on hold, takes no new people, or whose record is out of date."""
+    status = trial.overall_status or ""
+    if words.is_open(trial, today):
+        return "title.new", {}
+    if words.is_stale(trial, today) or status == "UNKNOWN":
+        updated = record.parse_date(trial.last_update)
+        if updated is not None:
+            return "title.new.old", {"year": str(updated.year)}
+    if status in ("COMPLETED", "TERMINATED", "WITHDRAWN"):
+        end = trial.dates.completion or trial.dates.primary_completion
+        ended = record.parse_date(end.date) if end else None
+        if ended is not None and ended <= today:
+            return "title.new.ended", {"year": str(ended.year)}
+        return "title.new.closed", {}
+    if status == "SUSPENDED":
+        return "title.new.paused", {}
+    if status == "ACTIVE_NOT_RECRUITING":
+        return "title.new.closed", {}
+    return "title.new", {}
 
 
 def _body_sections(
     trial: Trial,
     verdict: Classification,
+    facts: TrialFacts,
     matches: Sequence[Match],
     t: Translator,
     today: date,
     sites_shown: int,
 ) -> list[_Section]:
-    """The sections every full description has, in the issue's order."""
+    """The sections every full description has: what is tested, who can join, where, how far
+    along (leading with doubt when the record is out of date), how to ask, what could go
+    wrong, why it reached you."""
     return [
         _Section(
-            [esc(words.join_sentences(words.what_is_tested(trial, verdict, t), t))],
+            [esc(words.join_sentences(words.what_is_tested(trial, verdict, facts, t), t))],
             heading=t("section.what"),
         ),
         _Section(
-            _bullets(words.who_can_join(trial, verdict, t)),
+            _bullets(words.who_can_join(trial, verdict, facts, t)),
             heading=t("section.who"),
             more=lambda n: t("who.more"),
             keep=2,
         ),
-        _where(trial, matches, t, sites_shown),
+        _where(trial, matches, t, sites_shown, today),
         _Section(
-            [esc(words.join_sentences(words.how_far_along(trial, t), t))],
+            [esc(words.join_sentences(words.how_far_along(trial, facts, t, today), t))],
             heading=t("section.progress"),
         ),
+        _contact_section(trial, facts, matches, t, today),
         _Section(
-            _risk_lines(evaluate(trial, verdict, today), t),
+            _risk_lines(evaluate(trial, verdict, today, facts), t),
             heading=t("section.risks"),
             more=lambda n: t("risks.more"),
             keep=3,
@@ -451,12 +520,16 @@ def render_new_trial(
     lang: str,
     *,
     today: date | None = None,
+    facts: TrialFacts | None = None,
 ) -> Rendered:
     """The alert for a trial a subscription sees for the first time."""
     t = translator(lang, "alerts")
+    day = today or date.today()
+    facts = facts or extract(trial)
+    headline, extra = _new_headline(trial, day, t)
     sections = [
-        _Section([_title("title.new", trial, verdict, t)]),
-        *_body_sections(trial, verdict, matches, t, today or date.today(), SITES_IN_ALERT),
+        _Section([_title(headline, trial, verdict, facts, t, **extra)]),
+        *_body_sections(trial, verdict, facts, matches, t, day, SITES_IN_ALERT),
         _sources_section(trial, t),
         _disclaimer(t),
     ]
@@ -471,16 +544,18 @@ def render_change(
     lang: str,
     *,
     today: date | None = None,
+    facts: TrialFacts | None = None,
 ) -> Rendered | None:
     """What changed, in plain words; None when nothing a patient would care about changed."""
     t = translator(lang, "alerts")
+    facts = facts or extract(trial)
     lines = change_lines(trial, verdict, changes, matches, t)
     if not lines:
         return None
     status_shown = any(c.kind == "status" and c.notable for c in changes)
     flags = [
         c
-        for c in evaluate(trial, verdict, today or date.today())
+        for c in evaluate(trial, verdict, today or date.today(), facts)
         if c.severity == "H" and not (status_shown and c.rule == "R9")
     ]
     changed = _Section(
@@ -489,7 +564,7 @@ def render_change(
         more=lambda n: t.plural("change.more", n, n=words.number(n, t)),
     )
     sections = [
-        _Section([_title("title.update", trial, verdict, t)]),
+        _Section([_title("title.update", trial, verdict, facts, t)]),
         changed,
         _Section(_risk_lines(flags, t), heading=t("section.flags"), drop_rank=2),
         _why(matches, t),
@@ -506,12 +581,15 @@ def render_detail(
     *,
     matches: Sequence[Match] = (),
     today: date | None = None,
+    facts: TrialFacts | None = None,
 ) -> Rendered:
     """The `/trial` view: the full description plus the registry's own facts."""
     t = translator(lang, "alerts")
+    facts = facts or extract(trial)
+    day = today or date.today()
     sections = [
-        _Section([_title(None, trial, verdict, t)]),
-        *_body_sections(trial, verdict, matches, t, today or date.today(), SITES_IN_DETAIL),
+        _Section([_title(None, trial, verdict, facts, t)]),
+        *_body_sections(trial, verdict, facts, matches, t, day, SITES_IN_DETAIL),
         _record_section(trial, t),
         _disclaimer(t),
     ]
@@ -522,12 +600,12 @@ def _record_section(trial: Trial, t: Translator) -> _Section:
     lines = [
         t(
             "record.title",
-            title=registry_quote(facts.shorten(trial.brief_title, _REGISTRY_TITLE), t),
+            title=registry_quote(record.shorten(trial.brief_title, _REGISTRY_TITLE), t),
         ),
-        t("record.id", id=facts.shorten(trial.registry_id, _CITY)),
+        t("record.id", id=record.shorten(trial.registry_id, _CITY)),
     ]
     if trial.sponsor:
-        lines.append(t("record.sponsor", sponsor=facts.shorten(trial.sponsor.name, _SPONSOR)))
+        lines.append(t("record.sponsor", sponsor=record.shorten(trial.sponsor.name, _SPONSOR)))
     start = words.month(trial.dates.start.date if trial.dates.start else None, t)
     end_date = trial.dates.primary_completion or trial.dates.completion
     end = words.month(end_date.date if end_date else None, t)
@@ -594,7 +672,8 @@ def render_digest(
 
 def _digest_block(item: DigestItem, t: Translator, today: date, number: int) -> str | None:
     trial, verdict = item.trial, item.verdict
-    title = words.plain_title(trial, verdict, t)
+    facts = item.facts or extract(trial)
+    title = words.plain_title(trial, verdict, facts, t)
     if item.changes:
         lines = change_lines(trial, verdict, item.changes, item.matches, t)
         if not lines:
@@ -604,19 +683,23 @@ def _digest_block(item: DigestItem, t: Translator, today: date, number: int) -> 
     else:
         head = t("digest.new", n=number, title=title)
         body = [
-            esc(words.join_sentences([words.status_line(trial, t), words.phase_line(trial, t)], t))
+            esc(
+                words.join_sentences(
+                    [words.status_line(trial, t, today), words.phase_line(trial, facts, t)], t
+                )
+            )
         ]
         sites = _merged_sites(trial, item.matches)
         if sites:
             sm, origin = sites[0]
-            first = _site_text(sm, t, facts.shorten(origin or "", _CITY))
+            first = _site_text(sm, t, record.shorten(origin or "", _CITY))
             key = "digest.nearest" if sm.distance_km is not None else "digest.site"
             body.append(esc(t(key, site=first)))
             if len(sites) > 1:
                 body.append(
                     esc(t.plural("where.more", len(sites) - 1, n=words.number(len(sites) - 1, t)))
                 )
-    flags = [c for c in evaluate(trial, verdict, today) if c.severity == "H"]
+    flags = [c for c in evaluate(trial, verdict, today, facts) if c.severity == "H"]
     body += _risk_lines(flags, t)
     links = _source_links(trial, t)
     if links:
@@ -676,7 +759,7 @@ def _status_change(
         return None
     line = t(f"change.status.{status}") if status in words.STATUSES else t("change.status.other")
     if str(change.new) in STOPPED_STATUSES and trial.why_stopped:
-        reason = registry_quote(facts.shorten(trial.why_stopped, 160), t)
+        reason = registry_quote(record.shorten(trial.why_stopped, 160), t)
         line = words.join_sentences([line, t("change.reason", reason=reason)], t)
     return line
 
@@ -686,7 +769,7 @@ def _why_stopped_change(
 ) -> str | None:
     if "status" in kinds or not change.new:
         return None
-    return t("change.reason_now", reason=registry_quote(facts.shorten(str(change.new), 160), t))
+    return t("change.reason_now", reason=registry_quote(record.shorten(str(change.new), 160), t))
 
 
 def _results_change(
@@ -815,7 +898,7 @@ def _site_change_lines(
             elsewhere += 1
             continue
         sm = found[0] if found else SiteMatch(site)
-        origin = facts.shorten(found[1] or "", _CITY) if found else ""
+        origin = record.shorten(found[1] or "", _CITY) if found else ""
         line = _site_change_line(change, site, sm, origin, t)
         km = sm.distance_km
         if line:
@@ -832,7 +915,7 @@ def _site_change_line(
     change: FieldChange, site: Site, sm: SiteMatch, origin: str, t: Translator
 ) -> str | None:
     """`site` as the change gives it; `sm` says how far it is, or why that is not known."""
-    place = _place(site, t) or facts.shorten(site.facility or "", _FACILITY) or t("where.unnamed")
+    place = _place(site, t) or record.shorten(site.facility or "", _FACILITY) or t("where.unnamed")
     if sm.distance_km is not None:
         away = words.distance(sm.distance_km, t)
         place = (
