@@ -3,7 +3,8 @@
 Works on the JSON snapshots (`Trial.snapshot()`), so a version stored months ago diffs the
 same way as a fresh one. The fields patients care about (status, sites, enrollment, phases,
 key dates, results, why stopped, eligibility, title) are `notable`; every other content
-change is recorded as not notable, so history is complete but alerts stay quiet.
+change is recorded as not notable, so history is complete but alerts stay quiet. Contacts, the
+study's and each site's, are such content: a new phone number is not news about the trial.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _SCALARS: dict[str, ChangeKind] = {
     "has_results": "results_posted",
     "enrollment": "enrollment",
 }
-_HANDLED = {*_SCALARS, "sites", "phases", "dates", "eligibility", "sources"}
+_HANDLED = {*_SCALARS, "sites", "phases", "dates", "eligibility", "sources", "contacts"}
 
 
 def _site_key(site: Mapping[str, Any]) -> str:
@@ -97,6 +98,30 @@ def _diff_sources(old: Snapshot, new: Snapshot) -> list[FieldChange]:
     return changes
 
 
+def _diff_contacts(old: Snapshot, new: Snapshot) -> list[FieldChange]:
+    """The study's or a kept site's contacts changed: recorded, not alerted. A snapshot stored
+    before contacts were kept has none, which is no change from an empty list."""
+    changes: list[FieldChange] = []
+    was, now = old.get("contacts") or [], new.get("contacts") or []
+    if was != now:
+        changes.append(FieldChange(field="contacts", kind="other", notable=False, old=was, new=now))
+    before = {_site_key(s): s for s in old.get("sites") or []}
+    after = {_site_key(s): s for s in new.get("sites") or []}
+    for key in sorted(before.keys() & after.keys()):
+        was, now = before[key].get("contacts") or [], after[key].get("contacts") or []
+        if was != now:
+            changes.append(
+                FieldChange(
+                    field="sites.contacts",
+                    kind="other",
+                    notable=False,
+                    old={**_site_view(before[key]), "contacts": was},
+                    new={**_site_view(after[key]), "contacts": now},
+                )
+            )
+    return changes
+
+
 def diff(old: Snapshot, new: Snapshot) -> list[FieldChange]:
     """Everything that differs, most important kinds first."""
     changes: list[FieldChange] = []
@@ -146,6 +171,7 @@ def diff(old: Snapshot, new: Snapshot) -> list[FieldChange]:
             )
     changes.extend(_diff_sites(old.get("sites") or [], new.get("sites") or []))
     changes.extend(_diff_sources(old, new))
+    changes.extend(_diff_contacts(old, new))
     for field in sorted((old.keys() | new.keys()) - _HANDLED):
         if old.get(field) != new.get(field):
             changes.append(
@@ -156,6 +182,10 @@ def diff(old: Snapshot, new: Snapshot) -> list[FieldChange]:
     return changes
 
 
+def _where(site: Mapping[str, Any]) -> str:
+    return ", ".join(str(site.get(k)) for k in ("facility", "city", "country") if site.get(k))
+
+
 def summarise(change: FieldChange, limit: int = 80) -> str:
     """A one-line plain description for logs and the CLI (alerts render their own)."""
 
@@ -163,9 +193,14 @@ def summarise(change: FieldChange, limit: int = 80) -> str:
         text = str(value)
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
+    # contacts are public, but only counted here: this line goes to logs
+    if change.field == "contacts":
+        return f"contacts: {len(change.old or [])} -> {len(change.new or [])}"
+    if change.field == "sites.contacts":
+        was, now = (len(v.get("contacts") or []) for v in (change.old, change.new))
+        return f"site {_where(change.new)}: contacts {was} -> {now}"
     if change.kind.startswith("site_"):
-        site = change.new or change.old or {}
-        where = ", ".join(str(site.get(k)) for k in ("facility", "city", "country") if site.get(k))
+        where = _where(change.new or change.old)
         if change.kind == "site_status":
             return f"site {where}: {change.old.get('status')} -> {change.new.get('status')}"
         return f"{change.kind.replace('_', ' ')}: {where}"
