@@ -37,6 +37,19 @@ def _site_view(site: Mapping[str, Any]) -> dict[str, Any]:
     return {k: site.get(k) for k in keys}
 
 
+def _kept_site_change(
+    field: str, kind: ChangeKind, notable: bool, was: Mapping[str, Any], now: Mapping[str, Any]
+) -> FieldChange:
+    """A change of a site listed before and after; a contacts change shows the contacts too."""
+
+    def view(site: Mapping[str, Any]) -> dict[str, Any]:
+        shown = _site_view(site)
+        contacts = field == "sites.contacts"
+        return {**shown, "contacts": site.get("contacts") or []} if contacts else shown
+
+    return FieldChange(field=field, kind=kind, notable=notable, old=view(was), new=view(now))
+
+
 def _diff_sites(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]) -> list[FieldChange]:
     before = {_site_key(s): s for s in old}
     after = {_site_key(s): s for s in new}
@@ -52,17 +65,13 @@ def _diff_sites(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]) -> l
             )
         )
     for key in sorted(before.keys() & after.keys()):
-        was, now = before[key].get("status"), after[key].get("status")
-        if was != now:
-            changes.append(
-                FieldChange(
-                    field="sites",
-                    kind="site_status",
-                    notable=True,
-                    old=_site_view(before[key]),
-                    new=_site_view(after[key]),
-                )
-            )
+        was, now = before[key], after[key]
+        if was.get("status") != now.get("status"):
+            changes.append(_kept_site_change("sites", "site_status", True, was, now))
+        # a site's contacts: recorded, never a site change (a snapshot stored before contacts
+        # were kept has none, which is no change from an empty list)
+        if (was.get("contacts") or []) != (now.get("contacts") or []):
+            changes.append(_kept_site_change("sites.contacts", "other", False, was, now))
     return changes
 
 
@@ -95,30 +104,6 @@ def _diff_sources(old: Snapshot, new: Snapshot) -> list[FieldChange]:
         )
         for key in sorted(before.keys() - after.keys())
     ]
-    return changes
-
-
-def _diff_contacts(old: Snapshot, new: Snapshot) -> list[FieldChange]:
-    """The study's or a kept site's contacts changed: recorded, not alerted. A snapshot stored
-    before contacts were kept has none, which is no change from an empty list."""
-    changes: list[FieldChange] = []
-    was, now = old.get("contacts") or [], new.get("contacts") or []
-    if was != now:
-        changes.append(FieldChange(field="contacts", kind="other", notable=False, old=was, new=now))
-    before = {_site_key(s): s for s in old.get("sites") or []}
-    after = {_site_key(s): s for s in new.get("sites") or []}
-    for key in sorted(before.keys() & after.keys()):
-        was, now = before[key].get("contacts") or [], after[key].get("contacts") or []
-        if was != now:
-            changes.append(
-                FieldChange(
-                    field="sites.contacts",
-                    kind="other",
-                    notable=False,
-                    old={**_site_view(before[key]), "contacts": was},
-                    new={**_site_view(after[key]), "contacts": now},
-                )
-            )
     return changes
 
 
@@ -171,7 +156,9 @@ def diff(old: Snapshot, new: Snapshot) -> list[FieldChange]:
             )
     changes.extend(_diff_sites(old.get("sites") or [], new.get("sites") or []))
     changes.extend(_diff_sources(old, new))
-    changes.extend(_diff_contacts(old, new))
+    was, now = old.get("contacts") or [], new.get("contacts") or []
+    if was != now:  # the study's contacts: recorded, not alerted; "none" as before they were kept
+        changes.append(FieldChange(field="contacts", kind="other", notable=False, old=was, new=now))
     for field in sorted((old.keys() | new.keys()) - _HANDLED):
         if old.get(field) != new.get(field):
             changes.append(

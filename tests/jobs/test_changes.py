@@ -126,6 +126,11 @@ def test_a_site_whose_only_change_is_its_contacts_is_no_site_change() -> None:
     assert (change.field, change.kind, change.notable) == ("sites.contacts", "other", False)
     assert change.new["city"] == site.city and len(change.new["contacts"]) == len(site.contacts) + 1
     assert trial.fingerprint() != moved.fingerprint()
+    closed = sites[index].model_copy(update={"status": "COMPLETED"})
+    both = trial.model_copy(update={"sites": (*sites[:index], closed, *sites[index + 1 :])})
+    kinds = {c.kind: c for c in diff(trial.snapshot(), both.snapshot())}
+    assert set(kinds) == {"site_status", "other"} and kinds["site_status"].notable
+    assert "contacts" not in kinds["site_status"].new  # a site change shows the site only
 
 
 def test_a_reordered_or_changed_central_contact_is_not_notable() -> None:
