@@ -3,7 +3,8 @@
 Works on the JSON snapshots (`Trial.snapshot()`), so a version stored months ago diffs the
 same way as a fresh one. The fields patients care about (status, sites, enrollment, phases,
 key dates, results, why stopped, eligibility, title) are `notable`; every other content
-change is recorded as not notable, so history is complete but alerts stay quiet.
+change is recorded as not notable, so history is complete but alerts stay quiet. Contacts, the
+study's and each site's, are such content: a new phone number is not news about the trial.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ _SCALARS: dict[str, ChangeKind] = {
     "has_results": "results_posted",
     "enrollment": "enrollment",
 }
-_HANDLED = {*_SCALARS, "sites", "phases", "dates", "eligibility", "sources"}
+_HANDLED = {*_SCALARS, "sites", "phases", "dates", "eligibility", "sources", "contacts"}
 
 
 def _site_key(site: Mapping[str, Any]) -> str:
@@ -35,6 +36,19 @@ def _site_key(site: Mapping[str, Any]) -> str:
 def _site_view(site: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("facility", "city", "state", "country", "country_name", "lat", "lon", "status")
     return {k: site.get(k) for k in keys}
+
+
+def _kept_site_change(
+    field: str, kind: ChangeKind, notable: bool, was: Mapping[str, Any], now: Mapping[str, Any]
+) -> FieldChange:
+    """A change of a site listed before and after; a contacts change shows the contacts too."""
+
+    def view(site: Mapping[str, Any]) -> dict[str, Any]:
+        shown = _site_view(site)
+        contacts = field == "sites.contacts"
+        return {**shown, "contacts": site.get("contacts") or []} if contacts else shown
+
+    return FieldChange(field=field, kind=kind, notable=notable, old=view(was), new=view(now))
 
 
 def _diff_sites(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]) -> list[FieldChange]:
@@ -52,17 +66,13 @@ def _diff_sites(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]) -> l
             )
         )
     for key in sorted(before.keys() & after.keys()):
-        was, now = before[key].get("status"), after[key].get("status")
-        if was != now:
-            changes.append(
-                FieldChange(
-                    field="sites",
-                    kind="site_status",
-                    notable=True,
-                    old=_site_view(before[key]),
-                    new=_site_view(after[key]),
-                )
-            )
+        was, now = before[key], after[key]
+        if was.get("status") != now.get("status"):
+            changes.append(_kept_site_change("sites", "site_status", True, was, now))
+        # a site's contacts: recorded, never a site change (a snapshot stored before contacts
+        # were kept has none, which is no change from an empty list)
+        if (was.get("contacts") or []) != (now.get("contacts") or []):
+            changes.append(_kept_site_change("sites.contacts", "other", False, was, now))
     return changes
 
 
@@ -147,6 +157,9 @@ def diff(old: Snapshot, new: Snapshot) -> list[FieldChange]:
             )
     changes.extend(_diff_sites(old.get("sites") or [], new.get("sites") or []))
     changes.extend(_diff_sources(old, new))
+    was, now = old.get("contacts") or [], new.get("contacts") or []
+    if was != now:  # the study's contacts: recorded, not alerted; "none" as before they were kept
+        changes.append(FieldChange(field="contacts", kind="other", notable=False, old=was, new=now))
     for field in sorted((old.keys() | new.keys()) - _HANDLED):
         if old.get(field) != new.get(field):
             changes.append(
@@ -157,6 +170,10 @@ def diff(old: Snapshot, new: Snapshot) -> list[FieldChange]:
     return changes
 
 
+def _where(site: Mapping[str, Any]) -> str:
+    return ", ".join(str(site.get(k)) for k in ("facility", "city", "country") if site.get(k))
+
+
 def summarise(change: FieldChange, limit: int = 80) -> str:
     """A one-line plain description for logs and the CLI (alerts render their own)."""
 
@@ -164,9 +181,14 @@ def summarise(change: FieldChange, limit: int = 80) -> str:
         text = str(value)
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
+    # contacts are public, but only counted here: this line goes to logs
+    if change.field == "contacts":
+        return f"contacts: {len(change.old or [])} -> {len(change.new or [])}"
+    if change.field == "sites.contacts":
+        was, now = (len(v.get("contacts") or []) for v in (change.old, change.new))
+        return f"site {_where(change.new)}: contacts {was} -> {now}"
     if change.kind.startswith("site_"):
-        site = change.new or change.old or {}
-        where = ", ".join(str(site.get(k)) for k in ("facility", "city", "country") if site.get(k))
+        where = _where(change.new or change.old)
         if change.kind == "site_status":
             return f"site {where}: {change.old.get('status')} -> {change.new.get('status')}"
         return f"{change.kind.replace('_', ' ')}: {where}"

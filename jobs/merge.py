@@ -14,7 +14,10 @@ dates and design come from it alone: mixing sentences from several records would
 description no registry wrote. What registries add without contradicting each other is
 combined: conditions, keywords, secondary ids and sites (a site in a city the primary already
 lists is taken to be the same site, so differently spelled hospital names do not show as "new
-sites"). `sources` lists every record with its link, primary first.
+sites"). Each site keeps its own record's contacts. The study's contacts are the primary
+record's, or, when it lists none, those of the first other record that does: one registry's
+list, never a mix, so the first contact stays the one that registry put first. `sources`
+lists every record with its link, primary first.
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ def merge(records: Sequence[Trial]) -> Trial:
             "keywords": _union([t.keywords for t in (primary, *others)]),
             "interventions": primary.interventions
             or next((t.interventions for t in others if t.interventions), ()),
+            "contacts": primary.contacts or next((t.contacts for t in others if t.contacts), ()),
             "sites": _merged_sites(primary, others),
             "dates": dates,
             "sources": tuple(

@@ -96,6 +96,23 @@ class Eligibility(_Model):
     healthy_volunteers: bool | None = None
 
 
+class Contact(_Model):
+    """Someone the registry names for questions about the study or one site: how a reader can
+    ask about joining.
+
+    Public registry data, kept as the registry gives it, but never logged. Adapters keep a
+    contact only when it can be reached (a phone or an email: a bare name cannot), once, in the
+    registry's order (the first is the main contact). `role` is the registry's own word
+    ("CONTACT", "PRINCIPAL_INVESTIGATOR", "Public", "Scientific"); `phone` keeps any extension
+    ("+1 555 123 4567 ext 89").
+    """
+
+    name: str | None = None
+    role: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
 class Site(_Model):
     facility: str | None = None
     city: str | None = None
@@ -108,6 +125,8 @@ class Site(_Model):
     lon: float | None = None
     status: str | None = None
     """Site recruitment status; None means "see the overall status"."""
+    contacts: tuple[Contact, ...] = ()
+    """The site's own contacts (the study's are `Trial.contacts`)."""
 
     @property
     def key(self) -> str:
@@ -156,6 +175,8 @@ class Trial(_Model):
     has_expanded_access: bool | None = None
     dates: Dates = Field(default_factory=Dates)
     has_results: bool = False
+    contacts: tuple[Contact, ...] = ()
+    """The study's central contacts: whom to ask about the whole study (sites have their own)."""
     sites: tuple[Site, ...] = ()
     sources: tuple[SourceRef, ...] = ()
     """Every registry record of this trial when there are several, primary first; empty when
@@ -194,9 +215,15 @@ def fingerprint_of(snapshot: dict[str, Any]) -> str:
     """A hash over content, not bookkeeping.
 
     Dates that move without the study changing (the registry's own "last update posted" and
-    "verified" stamps) are left out, so a re-post with nothing new is no new version.
+    "verified" stamps) are left out, so a re-post with nothing new is no new version. Fields
+    added later are left out while empty, so a trial without them hashes as it did before they
+    existed and an upgrade makes no new versions.
     """
     data = dict(snapshot)
+    if not data.get("contacts"):
+        data.pop("contacts", None)
+    if data.get("sites"):
+        data["sites"] = [_without_empty_contacts(site) for site in data["sites"]]
     dates = dict(data.get("dates") or {})
     for volatile in FINGERPRINT_EXCLUDED_DATES:
         dates.pop(volatile, None)
@@ -209,6 +236,12 @@ def fingerprint_of(snapshot: dict[str, Any]) -> str:
         ]
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _without_empty_contacts(site: Any) -> Any:
+    if isinstance(site, dict) and "contacts" in site and not site["contacts"]:
+        return {k: v for k, v in site.items() if k != "contacts"}
+    return site
 
 
 ChangeKind = Literal[

@@ -13,10 +13,11 @@ import re
 from typing import Any
 
 from jobs.registries.base import RawRecord, RecordError
-from jobs.registries.records import dict_at, list_at, site_order
+from jobs.registries.records import contact, dict_at, list_at, site_order, unique_contacts
 from trialbot.countries import to_iso2
 from trialbot.model import (
     Arm,
+    Contact,
     Dates,
     Design,
     Eligibility,
@@ -37,6 +38,7 @@ STUDY_URL = "https://clinicaltrials.gov/study/{}"
 NCT_RE = re.compile(r"^NCT\d{8}$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>^~|=])")
+_CALLING_CODE = re.compile(r"(?:\+|00)\d{1,3}")
 
 KNOWN_ENUMS: dict[str, frozenset[str]] = {
     "status": frozenset(
@@ -159,6 +161,25 @@ def _float(value: Any) -> float | None:
     return None
 
 
+def _phone(item: dict[str, Any]) -> str | None:
+    """`phone` with its `phoneExt` ("617-643-7250 ext 110"). Some records put the country
+    calling code in `phoneExt` ("917277223" + "+34"): that goes in front, not after "ext"."""
+    phone, ext = _text(item.get("phone")), _text(item.get("phoneExt"))
+    if phone is None or ext is None:
+        return phone
+    if _CALLING_CODE.fullmatch(ext):
+        return f"{ext} {phone}"
+    return f"{phone} ext {ext}"
+
+
+def _contacts(items: list[Any]) -> tuple[Contact, ...]:
+    return unique_contacts(
+        contact(_text(c.get("name")), _text(c.get("role")), _phone(c), _text(c.get("email")))
+        for c in items
+        if isinstance(c, dict)
+    )
+
+
 def _site(item: dict[str, Any], nct_id: str) -> Site:
     geo = dict_at(item, "geoPoint")
     lat, lon = _float(geo.get("lat")), _float(geo.get("lon"))
@@ -178,6 +199,7 @@ def _site(item: dict[str, Any], nct_id: str) -> Site:
         lat=lat,
         lon=lon,
         status=_enum("status", item.get("status"), nct_id),
+        contacts=_contacts(list_at(item, "contacts")),
     )
 
 
@@ -212,6 +234,7 @@ def normalise(raw: RawRecord) -> Trial:
     arms_mod = dict_at(proto, "armsInterventionsModule")
     elig = dict_at(proto, "eligibilityModule")
     outcomes = dict_at(proto, "outcomesModule")
+    places = dict_at(proto, "contactsLocationsModule")
     derived = dict_at(raw, "derivedSection")
 
     arms = tuple(
@@ -321,5 +344,10 @@ def normalise(raw: RawRecord) -> Trial:
             status_verified=_plain_date(status.get("statusVerifiedDate")),
         ),
         has_results=raw.get("hasResults") is True or "resultsSection" in raw,
-        sites=_sites(dict_at(proto, "contactsLocationsModule"), nct_id),
+        # overallOfficials are investigators; v2 gives them no phone or email, so they count
+        # only if a record ever does
+        contacts=_contacts(
+            list_at(places, "centralContacts") + list_at(places, "overallOfficials")
+        ),
+        sites=_sites(places, nct_id),
     )

@@ -16,10 +16,13 @@ code), `decisionDate`, `publishDate`, `startDateEU`/`endDateEU`, and under
 * `authorizedPartI.products[]` (or `productRoleGroupInfos[].products[]`) - `productName`,
   `productDictionaryInfo.{prodName,activeSubstanceName,productSubstances[]}`,
   `jsonActiveSubstanceNames`, `therapies[]` (advanced-therapy details: an ATMP), `routes[]`;
-* `authorizedPartI.sponsors[]`, `authorizedPartI.medicalConditions[]` (older layout);
+* `authorizedPartI.sponsors[]` (with `publicContacts[]`/`scientificContacts[]`
+  `{type,functionalName,telephone,functionalEmailAddress}`), `authorizedPartI.medicalConditions[]`
+  (older layout);
 * `authorizedPartsII[]` - one per member state: `mscInfo.{countryName,mscName,trialStatus}`,
   `recruitmentSubjectCount`, `trialSites[].organisationAddressInfo.{organisation.name,
-  address.{city,countryName}}`;
+  address.{city,countryName},phone,email}`, `trialSites[].personInfo.{firstName,lastName,
+  telephone,email}`;
 * `eudraCt.eudraCtCode` for trials transitioned from EudraCT; `events.{trialEvents[],
   trialGlobalEndDate}`; `results`.
 
@@ -45,6 +48,7 @@ from jobs.registries.base import RawRecord, RecordError
 from jobs.registries.records import dict_at, list_at
 from trialbot.countries import to_iso2
 from trialbot.model import (
+    Contact,
     Dates,
     Design,
     Eligibility,
@@ -537,6 +541,44 @@ def _sponsor(item: dict[str, Any]) -> Sponsor | None:
     return Sponsor(name=name, agency_class=agency)
 
 
+def _person(item: dict[str, Any]) -> str:
+    return " ".join(p for p in (_text(item.get("firstName")), _text(item.get("lastName"))) if p)
+
+
+def _study_contacts(sponsors: list[dict[str, Any]]) -> tuple[Contact, ...]:
+    """Each sponsor's public, then scientific contacts (`functionalName`, `telephone`,
+    `functionalEmailAddress`), the lead sponsor's first. The sponsors' `thirdParties` (contract
+    research organisations) are not whom a patient asks about joining and are not read."""
+    found: list[Contact | None] = []
+    for sponsor in sponsors:
+        for key, role in (("publicContacts", "Public"), ("scientificContacts", "Scientific")):
+            found += [
+                records.contact(
+                    _first_text(item.get("functionalName")) or _person(item),
+                    _first_text(item.get("type"), role),
+                    _first_text(item.get("telephone"), item.get("phone")),
+                    _first_text(item.get("functionalEmailAddress"), item.get("email")),
+                )
+                for item in _dicts(sponsor, key)
+            ]
+    return records.unique_contacts(found)
+
+
+def _site_contacts(item: dict[str, Any]) -> tuple[Contact, ...]:
+    """The site's contact person (`personInfo`); the site organisation's own phone and email
+    (`organisationAddressInfo`), without a name, only when the person gives neither."""
+    person, organisation = dict_at(item, "personInfo"), dict_at(item, "organisationAddressInfo")
+    found = records.contact(
+        _person(person),
+        None,
+        _first_text(person.get("telephone"), person.get("phone")),
+        _text(person.get("email")),
+    ) or records.contact(
+        None, None, _text(organisation.get("phone")), _text(organisation.get("email"))
+    )
+    return records.unique_contacts([found])
+
+
 def _site(item: dict[str, Any], fallback_country: str | None, ct: str) -> Site | None:
     info = dict_at(item, "organisationAddressInfo")
     org, address = dict_at(info, "organisation"), dict_at(info, "address")
@@ -554,7 +596,13 @@ def _site(item: dict[str, Any], fallback_country: str | None, ct: str) -> Site |
     code = to_iso2(country_name)
     if country_name and code is None:
         _warn_once("country", country_name, ct)
-    return Site(facility=facility, city=city, country=code, country_name=country_name)
+    return Site(
+        facility=facility,
+        city=city,
+        country=code,
+        country_name=country_name,
+        contacts=_site_contacts(item),
+    )
 
 
 def _sites(parts_ii: list[dict[str, Any]], ct: str) -> tuple[Site, ...]:
@@ -752,5 +800,8 @@ def normalise(raw: RawRecord) -> Trial:
             last_update_posted=_last_update(raw, row, ct),
         ),
         has_results=_has_results(raw),
+        contacts=_study_contacts(
+            [lead_item, *(i for i in sponsors if i is not lead_item)] if lead_item else []
+        ),
         sites=_sites(parts_ii, ct),
     )

@@ -21,8 +21,9 @@ characteristics):
   WARNING (status -> UNKNOWN, phase -> none, study type -> upper-cased as given).
 
 The export has no summary/description column, no per-site list (only country names) and no
-arm table: sites are one per country without a city, and labelled interventions
-("Intervention group: ...; Control group: ...") become both an intervention and an arm.
+arm table: sites are one per country without a city (and without contacts), and labelled
+interventions ("Intervention group: ...; Control group: ...") become both an intervention and
+an arm. The study's contacts come from the public and scientific contact columns (`_contacts`).
 """
 
 from __future__ import annotations
@@ -36,10 +37,18 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from jobs.registries.base import RecordError
-from jobs.registries.records import WarnOnce, squash_spaces, tidy_lines, unescape_html
+from jobs.registries.records import (
+    WarnOnce,
+    contact,
+    squash_spaces,
+    tidy_lines,
+    unescape_html,
+    unique_contacts,
+)
 from trialbot.countries import to_iso2
 from trialbot.model import (
     Arm,
+    Contact,
     Dates,
     Design,
     Eligibility,
@@ -146,6 +155,14 @@ _EXTRA_ALIASES: Final[dict[str, str]] = {
     "primaryoutcomes": "Primary_Outcome",
     "bridgingflagtruefalse": "Bridging_flag",
     "targetsamplesize": "Target_size",
+    # the portal's downloads (CSV with a header, "Export to XML") have one set of contact
+    # columns instead of the full export's public and scientific ones
+    "contactfirstname": "Contact_Firstname",
+    "contactlastname": "Contact_Lastname",
+    "contactaddress": "Contact_Address",
+    "contactemail": "Contact_Email",
+    "contacttel": "Contact_Tel",
+    "contactaffiliation": "Contact_Affiliation",
 }
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -670,6 +687,39 @@ def _sites(row: Mapping[str, Any], trial_id: str) -> tuple[Site, ...]:
     return tuple(sorted(sites.values(), key=lambda s: (s.country or "~", s.country_name or "")))
 
 
+_CONTACT_COLUMNS: Final = (
+    ("Public_Contact_", "Public"),
+    ("Scientific_Contact_", "Scientific"),
+    ("Contact_", None),
+)
+
+
+def _contacts(row: Mapping[str, Any]) -> tuple[Contact, ...]:
+    """The public, then the scientific contact (or the downloads' single contact columns).
+
+    A cell may list several people, `;`-separated and aligned across the name, email and tel
+    cells (CT.gov rows: "A, MD;B, MD" with "a@x;b@y"); they are split by position. When the
+    cells do not split into the same number of parts ("Huang Luqi; Li Zhiqiang" with one
+    email) nobody can tell whose phone is whose, so the cells stay whole, as one contact.
+    Affiliation and address are places, not ways to reach someone, and are not kept; neither
+    are the ethics committee's contact columns.
+    """
+    found: list[Contact | None] = []
+    for prefix, role in _CONTACT_COLUMNS:
+        cells = [
+            clean_text(row.get(prefix + name)) or ""
+            for name in ("Firstname", "Lastname", "Email", "Tel")
+        ]
+        parts = [cell.split(";") if cell else [] for cell in cells]
+        if len({len(p) for p in parts if p}) > 1:
+            parts = [[cell] if cell else [] for cell in cells]
+        for i in range(max(map(len, parts))):
+            first, last, email, tel = (p[i] if i < len(p) else "" for p in parts)
+            name = " ".join(n for n in (squash_spaces(first), squash_spaces(last)) if n)
+            found.append(contact(name, role, tel, email))
+    return unique_contacts(found)
+
+
 def _sponsors(row: Mapping[str, Any]) -> tuple[Sponsor | None, tuple[Sponsor, ...]]:
     primary = split_items(row.get("Primary_sponsor"))
     lead = Sponsor(name=primary[0]) if primary else None
@@ -764,5 +814,6 @@ def normalise(raw: Mapping[str, Any]) -> Trial:
             results_first_posted=results_posted,
         ),
         has_results=results in ("yes", "true", "1", "y") or results_posted is not None,
-        sites=_sites(row, trial_id),
+        contacts=_contacts(row),
+        sites=_sites(row, trial_id),  # one per country: the export lists no sites to contact
     )

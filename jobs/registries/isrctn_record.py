@@ -26,6 +26,8 @@ shared/registries.md 2.3 and seen in public parsers (ctrdata, dl_isrctn, ToolUni
   `last_update_posted` = trial/@lastUpdated; allocation and masking are read from the design
   wording ("randomised", "double-blind", "open-label"); enrolment is the final count when
   given, else the target (estimated). No primary-completion date exists.
+* Contacts: each public `<contact>` (title, forename and surname; its `contactTypes` as the
+  role; `contactDetails` telephone and email) that can be reached. Trial centres list none.
 * Secondary ids: every id in `externalRefs` (NCT, EudraCT, IRAS, protocol number and each
   typed `secondaryNumber`), verbatim, split on "," and ";", placeholders dropped, de-duplicated
   (the specific fields repeat in `secondaryNumbers`); the record's own DOI is not an id.
@@ -47,6 +49,7 @@ from jobs.registries import records
 from jobs.registries.base import RawRecord, RecordError
 from trialbot.countries import to_iso2
 from trialbot.model import (
+    Contact,
     Dates,
     Design,
     Eligibility,
@@ -635,6 +638,37 @@ def _sponsors(full: ET.Element) -> tuple[Sponsor | None, tuple[Sponsor, ...]]:
     return lead, tuple(sorted(others.values(), key=lambda s: s.name.casefold()))
 
 
+def _contacts(full: ET.Element) -> tuple[Contact, ...]:
+    """The `<contact>` siblings of `<trial>`, in the record's order ("Public" usually first).
+
+    A contact whose `privacy` is set and is not "Public" is skipped: ISRCTN shows it to nobody
+    (its phone and email are blanked in the answers seen anyway). One person may hold several
+    `contactTypes` ("Scientific", "Public"): the role is all of them, in the record's order.
+    Sponsors' and ethics committees' `contactDetails` are organisations' addresses, not people
+    to ask about joining, and are not read.
+    """
+    found: list[Contact | None] = []
+    for elem in _children(full, "contact"):
+        privacy = _text(elem, "privacy")
+        if privacy is not None and _fold(privacy) != "public":
+            continue
+        parts = (_text(elem, "title"), _text(elem, "forename"), _text(elem, "surname"))
+        types = _children(_child(elem, "contactTypes"), "contactType")
+        roles = dict.fromkeys(
+            t for e in (*types, *_children(elem, "contactType")) if (t := _text(e))
+        )
+        details = _child(elem, "contactDetails")
+        found.append(
+            records.contact(
+                " ".join(p for p in parts if p) or _text(elem, "name"),
+                ", ".join(roles) or None,
+                _text(details, "telephone"),
+                _text(details, "email"),
+            )
+        )
+    return records.unique_contacts(found)
+
+
 def _outcomes(desc: ET.Element | None) -> tuple[str, ...]:
     measures = [
         text
@@ -780,7 +814,8 @@ def normalise(raw: RawRecord, today: date | None = None) -> Trial:
             last_update_posted=_key_date(trial.get("lastUpdated")),
         ),
         has_results=_has_results(trial),
-        sites=_sites(participants, record_id),
+        contacts=_contacts(full),
+        sites=_sites(participants, record_id),  # trialCentres carry no contacts
     )
 
 

@@ -2,9 +2,9 @@
 
 Why here: each registry's normaliser turns a different format into the same `Trial`, but the
 chores are the same - make registry text plain, read JSON without trusting its shape, order
-sites so a reordered record keeps its fingerprint, and log an unknown value once rather than
-on every record. Each record module keeps only what is its own (its markup, its sentinels,
-its vocabulary).
+sites so a reordered record keeps its fingerprint, keep only the contacts a reader can reach,
+and log an unknown value once rather than on every record. Each record module keeps only
+what is its own (its markup, its sentinels, its vocabulary).
 """
 
 from __future__ import annotations
@@ -12,12 +12,30 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from trialbot.model import Site
+from trialbot.model import Contact, Site
 
 _BLANK_RUN = re.compile(r"\n{3,}")
+_CONTACT_PLACEHOLDERS = frozenset(
+    {
+        "n/a",
+        "na",
+        "n.a",
+        "nil",
+        "nil known",
+        "none",
+        "none known",
+        "null",
+        "not applicable",
+        "not available",
+        "not known",
+        "not provided",
+        "not specified",
+        "unknown",
+    }
+)
 
 
 def unescape_html(
@@ -67,6 +85,47 @@ def site_order(site: Site) -> tuple[str, str, str]:
     """Sort key of a record's sites: by country (unmapped last), city, then identity, so a
     registry listing the same sites in another order gives the same trial."""
     return (site.country or "~", site.city or "", site.key)
+
+
+def contact_text(value: object) -> str | None:
+    """One contact field on one line; a placeholder ("N/A", "Nil known", "-", "none") -> None."""
+    if not isinstance(value, str):
+        return None
+    text = squash_spaces(value)
+    if not any(ch.isalnum() for ch in text) or text.casefold().rstrip(".") in _CONTACT_PLACEHOLDERS:
+        return None
+    return text
+
+
+def contact(name: object, role: object, phone: object, email: object) -> Contact | None:
+    """A `Contact` from registry fields, or None when it cannot be reached.
+
+    A phone needs at least three digits ("1-877-ALNYLAM" is a real one) and an email an "@":
+    anything else there is a note, not a way to reach anyone.
+    """
+    number = contact_text(phone)
+    if number is not None and sum(ch.isdigit() for ch in number) < 3:
+        number = None
+    address = contact_text(email)
+    if address is not None and "@" not in address:
+        address = None
+    if number is None and address is None:
+        return None
+    return Contact(name=contact_text(name), role=contact_text(role), phone=number, email=address)
+
+
+def unique_contacts(found: Iterable[Contact | None]) -> tuple[Contact, ...]:
+    """Reachable contacts in the registry's order (the first is the main one), each person once.
+
+    The same name, phone and email under another role (a sponsor's call centre listed as both
+    the public and the scientific contact; a site's contact who is also its investigator) is a
+    duplicate: the first entry, with its role, is kept.
+    """
+    kept: dict[tuple[str | None, str | None, str | None], Contact] = {}
+    for item in found:
+        if item is not None:
+            kept.setdefault((item.name, item.phone, item.email), item)
+    return tuple(kept.values())
 
 
 class WarnOnce:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from jobs.merge import merge, ordered
 from jobs.registries.ctgov_record import normalise
 from tests.conftest import study
-from trialbot.model import SecondaryId, Site, Trial
+from trialbot.model import Contact, SecondaryId, Site, Trial
 
 
 def _ctgov() -> Trial:
@@ -73,3 +73,27 @@ def test_the_merged_fingerprint_ignores_each_records_update_stamp() -> None:
     assert merge([ctgov, ctis]).sources[1].last_update is not None
     assert merge([ctgov, later]).sources[1].last_update is None
     assert merge([ctgov, ctis]).fingerprint() == merge([ctgov, later]).fingerprint()
+
+
+def test_contacts_are_the_primarys_else_the_next_records_never_mixed() -> None:
+    ctgov = _ctgov()
+    office = Contact(name="Trial office", role="Public", phone="+34 91 000 0000")
+    nurse = Contact(name="Research nurse", role="CONTACT", email="nurse@example.org")
+    madrid = Site(
+        facility="Hospital Universitario La Paz",
+        city="Madrid",
+        country="ES",
+        country_name="Spain",
+        contacts=(office,),
+    )
+    ctis = _elsewhere(ctgov, "ctis", "2024-520423-88-00", (madrid,))
+    ctis = ctis.model_copy(update={"contacts": (office,)})
+    assert ctgov.contacts == ()  # the reconstructed MASTERS-2 record lists none
+    merged = merge([ctgov, ctis])
+    assert merged.contacts == (office,)
+    assert next(s for s in merged.sites if s.city == "Madrid").contacts == (office,)
+    with_own = ctgov.model_copy(update={"contacts": (nurse,)})
+    assert merge([ctis, with_own]).contacts == (nurse,)
+    isrctn = _elsewhere(ctgov, "isrctn", "ISRCTN90000001", ())
+    isrctn = isrctn.model_copy(update={"contacts": (nurse,)})
+    assert merge([isrctn, ctis, ctgov]).contacts == (office,)  # CTIS ranks above ISRCTN

@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import func, select
 
 from jobs.poll import poll, refresh
-from storage import poll_state
+from storage import chats, poll_state
 from storage import trials as store
 from storage.db import Database
 from storage.tables import TrialRow, TrialVersionRow
@@ -203,3 +203,31 @@ async def test_a_merged_record_keeps_its_history(db: Database, fake: FakeCtgov) 
     assert report.ok and report.missing == 0
     versions = await _versions(db)
     assert "NCT04811651" not in versions and versions["NCT09999999"] == 2
+
+
+async def test_contacts_kept_after_the_upgrade_make_one_quiet_version(
+    db: Database, fake: FakeCtgov
+) -> None:
+    """A stored trial whose record lists contacts gets one new version on its next fetch, with
+    non-notable changes only: nobody is alerted. A status change later still is."""
+    real = study("NCT03629275__2019-03-02")  # recruiting; one central contact
+    as_before = copy.deepcopy(real)  # what a poll stored before contacts were kept
+    del as_before["protocolSection"]["contactsLocationsModule"]["centralContacts"]
+    fake.upsert(as_before)
+    async with db.write() as session:
+        await chats.ensure_chat(session, 1, chat_type="private", language="en")
+        await chats.add_subscription(session, 1, conditions=["ischemic"])
+    async with client_for(fake) as registry:
+        await poll(db, registry)
+        fake.upsert(real)
+        upgraded = await refresh(db, registry, older_than=timedelta(0), batch_size=50)
+        stopped = copy.deepcopy(real)
+        stopped["protocolSection"]["statusModule"]["overallStatus"] = "SUSPENDED"
+        fake.upsert(stopped)
+        suspended = await refresh(db, registry, older_than=timedelta(0), batch_size=50)
+    (changed,) = upgraded.changed_trials
+    assert changed.uid == "ctgov:NCT03629275" and changed.version == 2
+    assert [(c.field, c.kind, c.notable) for c in changed.changes] == [("contacts", "other", False)]
+    assert changed.changes[0].new[0]["email"] == "info@reneuron.com"
+    assert upgraded.alerts_queued == 0
+    assert suspended.changed == 1 and suspended.alerts_queued == 1  # the chat does match

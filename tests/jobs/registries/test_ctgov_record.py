@@ -11,6 +11,7 @@ import pytest
 from jobs.registries.base import RecordError
 from jobs.registries.ctgov_record import normalise
 from tests.conftest import CTGOV, all_recorded_studies, load_json, study
+from trialbot.model import Contact
 
 
 def test_every_recorded_and_reconstructed_record_normalises() -> None:
@@ -108,3 +109,93 @@ def test_records_without_id_or_title_are_rejected(mutate: Any) -> None:
 def test_non_object_is_rejected() -> None:
     with pytest.raises(RecordError):
         normalise(["not", "a", "study"])  # type: ignore[arg-type]
+
+
+# -- contacts (issue 11) ----------------------------------------------------------------------
+
+
+def _downloaded(nct_id: str) -> dict[str, Any]:
+    """One study of the recorded website downloads (tests/fixtures/ctgov/downloads)."""
+    for path in sorted((CTGOV / "downloads").glob("*.json")):
+        for item in load_json(path):
+            if item["protocolSection"]["identificationModule"]["nctId"] == nct_id:
+                return dict(item)
+    raise LookupError(nct_id)
+
+
+def _places(raw: dict[str, Any]) -> dict[str, Any]:
+    module: dict[str, Any] = raw["protocolSection"]["contactsLocationsModule"]
+    return module
+
+
+def test_central_and_site_contacts_of_a_recorded_study() -> None:
+    raw = load_json(CTGOV / "search-pages" / "aact_single_study_page_NCT03281889.json")
+    trial = normalise(raw["studies"][0])
+    mgh = Contact(
+        name="Shannon MacDonald, MD",
+        role="CONTACT",
+        phone="617-643-7250",
+        email="smacdonald@mgh.harvard.edu",
+    )
+    # the overall official (a name, affiliation and role) cannot be reached: not a contact
+    assert trial.contacts == (mgh,)
+    by_city = {s.city: s.contacts for s in trial.sites}
+    # each site's PRINCIPAL_INVESTIGATOR entry has a name only: dropped
+    assert by_city["Boston"] == (mgh,)
+    assert by_city["Houston"] == (
+        Contact(name="Susan McGovern, MD", role="CONTACT", email="slmcgove@mdanderson.org"),
+    )
+
+
+def test_phone_extensions_are_kept_and_a_calling_code_goes_in_front() -> None:
+    nursing = normalise(_downloaded("NCT03466944"))
+    assert nursing.contacts[1] == Contact(
+        name="Katherine May, BSc",
+        role="CONTACT",
+        phone="0208 642 6011 ext 4109",
+        email="katherine.may@rmh.nhs.uk",
+    )
+    madrid = normalise(_downloaded("NCT05304754"))  # phone "917277223", phoneExt "+34"
+    assert madrid.contacts[0].phone == "+34 917277223"
+
+
+def test_name_only_contacts_are_dropped_and_nameless_reachable_ones_kept() -> None:
+    trial = normalise(_downloaded("NCT05756322"))  # each site's only contact is {"name": "PI"}
+    assert trial.sites and all(s.contacts == () for s in trial.sites)
+    assert [c.name for c in trial.contacts] == ["Lin BioScience Clinical Operations"]
+    leiden = normalise(study("NCT01949129"))  # one site contact is an email without a name
+    assert Contact(role="CONTACT", email="A.Lankester@lumc.nl") in {
+        c for s in leiden.sites for c in s.contacts
+    }
+
+
+def test_a_study_without_contacts_has_none() -> None:
+    trial = normalise(study("NCT02210780"))
+    assert "centralContacts" not in _places(study("NCT02210780"))
+    assert trial.contacts == () and all(s.contacts == () for s in trial.sites)
+
+
+def test_contact_placeholders_order_duplicates_and_reachable_officials() -> None:
+    """Variations of a real record, made here: placeholders, a repeated entry, an official
+    that does give an email, and a contact listed again under another role."""
+    raw = copy.deepcopy(study("NCT01949129"))
+    places = _places(raw)
+    first, second = places["centralContacts"]
+    places["centralContacts"] = [
+        {"name": "Trial office", "role": "CONTACT", "phone": "N/A", "email": "none"},
+        second,
+        first,
+        dict(second),
+        {**first, "role": "PRINCIPAL_INVESTIGATOR"},
+        {"name": "Nil known", "role": "CONTACT", "phone": " - ", "email": "office@example.org"},
+    ]
+    official = places["overallOfficials"][0]
+    places["overallOfficials"][0] = {**official, "email": "chair@example.org"}
+    trial = normalise(raw)
+    assert [(c.name, c.role) for c in trial.contacts] == [
+        (second["name"], "CONTACT"),
+        (first["name"], "CONTACT"),
+        (None, "CONTACT"),
+        (official["name"], official["role"]),
+    ]
+    assert trial.contacts[2].phone is None and trial.contacts[2].email == "office@example.org"

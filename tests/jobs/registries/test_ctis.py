@@ -1,5 +1,6 @@
 """EU CTIS: the normaliser on the BUILT fixtures, and CtisClient against the fake CTIS over real
-HTTP (no monkeypatching). Fixtures are built, not recorded: see tests/fixtures/ctis/README.md.
+HTTP (no monkeypatching). Fixtures are built, not recorded (see tests/fixtures/ctis/README.md),
+except one real recorded trial, used for contacts.
 Backoff is shrunk to milliseconds and spacing to 0 so the file runs in a few seconds.
 """
 
@@ -32,7 +33,7 @@ from jobs.registries.ctis_record import normalise, parse_date, phases_from, stat
 from jobs.registries.http import HttpOptions
 from tests.fakes.ctis_server import FakeCtis, built_record, search_row
 from tests.jobs.helpers import FAST_HTTP
-from trialbot.model import KeyDate, Trial
+from trialbot.model import Contact, KeyDate, Trial
 from trialbot.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ctis"
@@ -645,3 +646,96 @@ async def test_registry_protocol_settings_and_no_data_version() -> None:
         assert client.stats.requests == 0
     with pytest.raises(ValueError):
         CtisClient("https://x.invalid", page_size=0)
+
+
+# -- contacts (issue 11), on the real recorded record ------------------------------------------
+
+GSK_CALL_CENTRE = Contact(
+    name="EU GSK Clinical Trials Call Center",
+    role="Public",
+    phone="+442089904466",
+    email="GSKClinicalSupportHD@gsk.com",
+)
+
+
+def recorded() -> dict[str, Any]:
+    """The real CTIS trial 2024-510663-34-00 (tests/fixtures/ctis/README.md, "Recorded")."""
+    path = FIXTURES / "recorded" / "ctrdata-demo_2024-510663-34-00.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _sponsor(raw: dict[str, Any]) -> dict[str, Any]:
+    sponsor: dict[str, Any] = raw["authorizedApplication"]["authorizedPartI"]["sponsors"][0]
+    return sponsor
+
+
+def test_recorded_study_contacts_are_the_sponsors_public_then_scientific_ones() -> None:
+    raw = recorded()
+    trial = normalise(raw)
+    # the scientific contact is the same call centre again: kept once, under its first role
+    scientific = _sponsor(raw)["scientificContacts"][0]
+    assert scientific["type"] == "Scientific" and scientific["telephone"] == "+442089904466"
+    assert trial.contacts == (GSK_CALL_CENTRE,)
+
+
+def test_recorded_site_contacts_are_each_sites_person() -> None:
+    trial = normalise(recorded())
+    by_city = {s.city: s.contacts for s in trial.sites}
+    assert len(trial.sites) == 6 and all(len(c) == 1 for c in by_city.values())
+    assert by_city["Esplugues De Llobregat"] == (
+        Contact(
+            name="Mónica Balaguer Gargallo",
+            phone="+34932804000",
+            email="mbalaguer@sjdhospitalbarcelona.org",
+        ),
+    )
+    assert by_city["Madrid"][0].phone == "917277000"
+
+
+def test_contacts_without_a_phone_or_email_or_with_placeholders_are_dropped() -> None:
+    raw = copy.deepcopy(recorded())
+    sponsor = _sponsor(raw)
+    sponsor["publicContacts"][0].update(telephone="N/A", functionalEmailAddress="-")
+    sponsor["scientificContacts"][0].update(telephone="", functionalEmailAddress=None)
+    for part in raw["authorizedApplication"]["authorizedPartsII"]:
+        for site in part["trialSites"]:
+            site["personInfo"].update(telephone="none", email="Nil known")
+            site["organisationAddressInfo"].update(phone="", email="")
+    trial = normalise(raw)
+    assert trial.contacts == () and all(s.contacts == () for s in trial.sites)
+
+
+def test_records_without_contacts_have_none() -> None:
+    raw = copy.deepcopy(recorded())
+    for key in ("publicContacts", "scientificContacts"):
+        del _sponsor(raw)[key]
+    for part in raw["authorizedApplication"]["authorizedPartsII"]:
+        for site in part["trialSites"]:
+            del site["personInfo"], site["organisationAddressInfo"]["phone"]
+            del site["organisationAddressInfo"]["email"]
+    trial = normalise(raw)
+    assert trial.contacts == () and all(s.contacts == () for s in trial.sites)
+    for built in (positive(), fixture("sparse_numeric_status")):  # built: no contacts given
+        assert normalise(built).contacts == ()
+
+
+def test_the_lead_sponsors_contacts_come_first_and_a_site_falls_back_to_its_organisation() -> None:
+    raw = copy.deepcopy(recorded())
+    lead = _sponsor(raw)
+    partner = {
+        "primary": False,
+        "organisation": {"name": "Partner university"},
+        "publicContacts": [
+            {"type": "Public", "functionalName": "Partner office", "telephone": "+39 06 1234"}
+        ],
+    }
+    raw["authorizedApplication"]["authorizedPartI"]["sponsors"] = [partner, lead]
+    site = raw["authorizedApplication"]["authorizedPartsII"][0]["trialSites"][0]
+    site["personInfo"].update(telephone=None, email=None)
+    trial = normalise(raw)
+    assert [c.name for c in trial.contacts] == [GSK_CALL_CENTRE.name, "Partner office"]
+    barcelona = next(s for s in trial.sites if s.city == "Esplugues De Llobregat")
+    assert barcelona.contacts == (
+        Contact(phone="+34932804000", email="mbalaguer@sjdhospitalbarcelona.org"),
+    )

@@ -52,7 +52,15 @@ from tests.fakes.ictrp_server import (
 )
 from tests.jobs.helpers import FAST_HTTP
 from trialbot.identifiers import source_registry_of
-from trialbot.model import Dates, Eligibility, Enrollment, KeyDate, SecondaryId, Trial
+from trialbot.model import (
+    Contact,
+    Dates,
+    Eligibility,
+    Enrollment,
+    KeyDate,
+    SecondaryId,
+    Trial,
+)
 from trialbot.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ictrp"
@@ -917,3 +925,93 @@ async def test_built_record_round_trip_through_the_fake() -> None:
     assert source_registry_of(trial.registry_id) == "jRCT"
     verdict = classify(trial)
     assert verdict.relevant and verdict.tier == "core" and verdict.buckets == ("ischemic",)
+
+
+# -- contacts (issue 11), on real rows of a WHO download ---------------------------------------
+# tests/fixtures/ictrp/recorded/ holds nine rows, byte for byte, of a real WHO ICTRP download
+# (README.md there). It has one set of contact columns ("Contact Firstname", ...); the full
+# export's public and scientific columns are filled from its real cells, in code, below.
+
+RECORDED = FIXTURES / "recorded" / "ebmdatalab_COVID19_7Apr2020_contact_rows.csv"
+CONTACT_CELLS = ("Firstname", "Lastname", "Email", "Tel", "Address", "Affiliation")
+
+
+def _recorded(trial_id: str) -> RawRecord:
+    return _rows(RECORDED)[trial_id]
+
+
+def test_recorded_rows_give_each_reachable_contact() -> None:
+    trials = {i: normalise(row) for i, row in _rows(RECORDED).items()}
+    assert trials["JPRN-jRCTs031190226"].contacts == (
+        Contact(name="Tetsuya Nakamura", phone="+81-27-220-8740", email="nakamurt@gunma-u.ac.jp"),
+    )
+    # two people, aligned across the cells; the first's tel is the placeholder "-"
+    assert trials["ISRCTN86534580"].contacts == (
+        Contact(name="Emma Ogburn", email="emma.ogburn@phc.ox.ac.uk"),
+        Contact(name="Julie Allen", phone="+44 (0)1865 617868", email="julie.allen@phc.ox.ac.uk"),
+    )
+    assert trials["ISRCTN50189673"].contacts == (
+        Contact(name="Michelle Nunn", email="recoverytrial@ndph.ox.ac.uk"),
+    )
+    # a CT.gov row: three entries, the first without phone or email, the other two the same
+    assert trials["NCT04245631"].contacts == (
+        Contact(name="Yao Xie, Doctor", phone="8610-84322200", email="xieyao00120184@sina.com"),
+    )
+    assert trials["NCT04252885"].contacts == (
+        Contact(name="Yueping Li, MD, Master", phone="020- 36052117", email="lipipi007@163.com"),
+    )
+    # sites are one per country and list no contacts
+    assert all(s.contacts == () for t in trials.values() for s in t.sites)
+
+
+def test_cells_that_do_not_align_stay_one_contact() -> None:
+    """Two names, one email, one tel: whose they are is not said, so nothing is split."""
+    chictr = normalise(_recorded("ChiCTR2000029763"))
+    assert chictr.contacts == (
+        Contact(
+            name="Huang Luqi; Li Zhiqiang", phone="+86 010-64089801", email="huangluqi01@126.com"
+        ),
+    )
+    (many,) = normalise(_recorded("ChiCTR2000029993")).contacts
+    assert many.phone == "+86 13710494278; +86 13622273918" and many.email == "yefeng@gird.cn"
+
+
+def test_rows_without_a_reachable_contact_have_none() -> None:
+    assert normalise(_recorded("ACTRN12620000421932")).contacts == ()  # every contact cell empty
+    assert normalise(_recorded("NCT04251767")).contacts == ()  # a name, no phone or email
+    assert all(normalise(row).contacts == () for row in _rows(BUILT).values() if _title(row))
+
+
+def _title(row: RawRecord) -> bool:
+    return bool(clean_text(row.get("public_title")) or clean_text(row.get("Scientific_title")))
+
+
+def _as_full_export(row: RawRecord, public: RawRecord, scientific: RawRecord) -> RawRecord:
+    """`row` with the full export's contact columns, filled from two real rows' contact cells."""
+    out = {k: v for k, v in row.items() if not k.startswith("Contact_")}
+    for prefix, source in (("Public_Contact_", public), ("Scientific_Contact_", scientific)):
+        out |= {prefix + cell: source.get("Contact_" + cell, "") for cell in CONTACT_CELLS}
+    return out
+
+
+def test_the_full_exports_public_contact_comes_before_the_scientific_one() -> None:
+    jprn, chictr = _recorded("JPRN-jRCTs031190226"), _recorded("ChiCTR2000029763")
+    trial = normalise(_as_full_export(jprn, public=chictr, scientific=jprn))
+    assert [(c.name, c.role) for c in trial.contacts] == [
+        ("Huang Luqi; Li Zhiqiang", "Public"),
+        ("Tetsuya Nakamura", "Scientific"),
+    ]
+    same = normalise(_as_full_export(jprn, public=jprn, scientific=jprn))
+    assert [(c.name, c.role) for c in same.contacts] == [("Tetsuya Nakamura", "Public")]
+    # the header-less full export reads the same columns by position
+    assert {"Public_Contact_Tel", "Scientific_Contact_Email"} <= set(COLUMNS)
+
+
+def test_placeholder_contact_cells_are_missing() -> None:
+    row = dict(_recorded("JPRN-jRCTs031190226"))
+    row.update(Contact_Tel="N/A", Contact_Email="none")
+    assert normalise(row).contacts == ()
+    row.update(Contact_Tel="Nil known", Contact_Email="nakamurt@gunma-u.ac.jp")
+    assert normalise(row).contacts == (
+        Contact(name="Tetsuya Nakamura", email="nakamurt@gunma-u.ac.jp"),
+    )

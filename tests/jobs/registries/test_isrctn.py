@@ -1,6 +1,7 @@
 """The ISRCTN adapter: normaliser on the built fixtures, client against the fake over real HTTP.
 
-Fixtures are BUILT (tests/fixtures/isrctn/README.md). Backoff is shrunk to milliseconds and
+Fixtures are BUILT (tests/fixtures/isrctn/README.md), except two real recorded answers used for
+contacts. Backoff is shrunk to milliseconds and
 spacing to 0 so the file runs in a few seconds; "today" and "now" are injected.
 """
 
@@ -34,6 +35,7 @@ from jobs.registries.isrctn import (
 from jobs.registries.isrctn_record import derive_status, map_phase, normalise, parse_xml
 from tests.fakes.isrctn_server import FakeIsrctn, built_record, compile_query
 from tests.jobs.helpers import FAST_HTTP
+from trialbot.model import Contact
 from trialbot.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "isrctn"
@@ -849,3 +851,73 @@ def test_fake_loads_fixture_files_and_records_requests(fake: FakeIsrctn) -> None
     [(method, target, body)] = fake.requests
     assert (method, body) == ("GET", "")
     assert target.startswith("/api/query/format/default?") and "limit=0" in target
+
+
+# -- contacts (issue 11) ----------------------------------------------------------------------
+# The real recorded answers (tests/fixtures/isrctn/README.md, "Recorded") were trimmed of their
+# <contact> elements by the project that recorded them, so contacts are added here, in code, in
+# the shape ISRCTN gives them (dl_isrctn's XML model: title, forename, surname, orcid,
+# contactTypes, contactDetails, privacy). Names, numbers and addresses are made up.
+
+RECORDED = FIXTURES / "recorded"
+
+
+def _recorded(name: str, contacts: str = "") -> list[RawRecord]:
+    """The real answer's records, with `contacts` placed before each <sponsor> if given."""
+    xml = (RECORDED / name).read_text(encoding="utf-8")
+    if contacts:
+        xml = xml.replace("<sponsor ", contacts + "<sponsor ")
+    return parse_search_page(xml.encode("utf-8"), name).records
+
+
+def _contact(types: str, telephone: str, email: str, privacy: str = "Public") -> str:
+    kinds = "".join(f"<contactType>{t}</contactType>" for t in types.split(","))
+    return (
+        '<contact id="0a5f1b2c-0000-4aaa-8bbb-00000000000c"><title>Dr</title>'
+        "<forename>Ann</forename><surname>Example</surname><orcid/>"
+        f"<contactTypes>{kinds}</contactTypes><contactDetails><address>1 Example Road</address>"
+        "<city>Leeds</city><state/><country>United Kingdom</country><zip>LS1 1AA</zip>"
+        f"<telephone>{telephone}</telephone><email>{email}</email></contactDetails>"
+        f"<privacy>{privacy}</privacy></contact>"
+    )
+
+
+def test_recorded_records_without_contacts_have_none() -> None:
+    records = _recorded("search_mecfs.xml") + _recorded("record_cpms_nct.xml")
+    assert len(records) == 4
+    for raw in records:
+        trial = normalise(raw, TODAY)
+        assert trial.contacts == () and all(s.contacts == () for s in trial.sites)
+
+
+def test_public_contacts_with_their_types_in_the_records_order() -> None:
+    contacts = _contact(
+        "Scientific,Public", "+44 (0)113 000 0000", "ann.example@example.org"
+    ) + _contact("Principal investigator", "-", "pi@example.org")
+    (raw,) = _recorded("record_cpms_nct.xml", contacts)
+    trial = normalise(raw, TODAY)
+    assert trial.contacts == (
+        Contact(
+            name="Dr Ann Example",
+            role="Scientific, Public",
+            phone="+44 (0)113 000 0000",
+            email="ann.example@example.org",
+        ),
+        Contact(name="Dr Ann Example", role="Principal investigator", email="pi@example.org"),
+    )
+    assert all(s.contacts == () for s in trial.sites)  # trial centres list no contacts
+
+
+def test_protected_blank_placeholder_and_repeated_contacts_are_dropped() -> None:
+    contacts = (
+        _contact("Public", "+44 113 000 0001", "hidden@example.org", privacy="Protected")
+        + _contact("Scientific", "", "")
+        + _contact("Public", "Not provided at time of registration", "Nil known")
+        + _contact("Public", "+44 113 000 0002", "")
+        + _contact("Public", "+44 113 000 0002", "")
+    )
+    (raw,) = _recorded("record_cpms_nct.xml", contacts)
+    trial = normalise(raw, TODAY)
+    assert trial.contacts == (
+        Contact(name="Dr Ann Example", role="Public", phone="+44 113 000 0002"),
+    )

@@ -8,12 +8,15 @@ import pytest
 
 from jobs.registries.records import (
     WarnOnce,
+    contact,
+    contact_text,
     site_order,
     squash_spaces,
     tidy_lines,
     unescape_html,
+    unique_contacts,
 )
-from trialbot.model import Site
+from trialbot.model import Contact, Site
 
 log = logging.getLogger("tests.records")
 
@@ -72,3 +75,26 @@ def test_sites_sort_by_country_then_city_with_unmapped_countries_last() -> None:
         "Lyon",
         "Zurich",
     ]
+
+
+@pytest.mark.parametrize("value", ["N/A", "n/a.", " - ", "Nil known", "none", "NULL", "", None, 7])
+def test_contact_placeholders_are_missing(value: object) -> None:
+    assert contact_text(value) is None
+
+
+def test_a_contact_needs_a_phone_or_an_email_it_can_be_reached_by() -> None:
+    assert contact("Dr A", "CONTACT", None, None) is None  # a bare name
+    assert contact("Dr A", "CONTACT", "ask the site", "see website") is None
+    assert contact("Dr A", "CONTACT", "+86", None) is None  # a calling code only
+    vanity = contact("Info line", "CONTACT", "1-877-ALNYLAM", "N/A")
+    assert vanity == Contact(name="Info line", role="CONTACT", phone="1-877-ALNYLAM")
+    assert contact("  Dr\n A ", "", "-", "a@example.org") == Contact(
+        name="Dr A", email="a@example.org"
+    )
+
+
+def test_unique_contacts_keep_the_first_entry_of_each_person_in_order() -> None:
+    a = Contact(name="A", role="CONTACT", phone="111 222")
+    b = Contact(name="B", role="CONTACT", email="b@example.org")
+    a_again = a.model_copy(update={"role": "PRINCIPAL_INVESTIGATOR"})
+    assert unique_contacts([None, b, a, b, a_again, None]) == (b, a)
