@@ -316,6 +316,7 @@ def _rendered_lines(rendered: Any) -> str:
 async def _preview(settings: Settings, ident: str, lang: str, change: bool) -> int:
     """The alert for a stored trial as an "anywhere" subscription would receive it."""
     from bot.render import render_change, render_new_trial
+    from jobs.facts import facts_of
     from storage.trials import stored_trial
     from trialbot.matching import Match, SubscriptionFilter, sites_in_region
 
@@ -327,15 +328,16 @@ async def _preview(settings: Settings, ident: str, lang: str, change: bool) -> i
     latest = hist.versions[-1]
     stored = stored_trial(row, latest, (c for c in hist.changes if c.version_id == latest.id))
     trial, verdict = stored.trial, stored.verdict
+    facts = facts_of(trial, stored.facts)
     anywhere = SubscriptionFilter(id=0)
     matches = [Match(anywhere, sites_in_region(trial.sites, anywhere))]
     if not change:
-        print(_rendered_lines(render_new_trial(trial, verdict, matches, lang)))
+        print(_rendered_lines(render_new_trial(trial, verdict, matches, lang, facts=facts)))
         return 0
     if len(hist.versions) < 2:
         print(f"{row.registry_id} has one stored version: nothing has changed yet.")
         return 0
-    rendered = render_change(trial, verdict, stored.changes, matches, lang)
+    rendered = render_change(trial, verdict, stored.changes, matches, lang, facts=facts)
     if rendered is None:
         print(
             f"Version {latest.version} of {row.registry_id} has no change a patient would "

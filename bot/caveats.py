@@ -26,7 +26,7 @@ from jobs.classify import inclusion_criteria
 from jobs.facts import extract, fold, segments, title_texts, treatment_texts
 from trialbot.classification import Classification
 from trialbot.facts import TrialFacts
-from trialbot.model import OPEN_STATUSES, Trial
+from trialbot.model import Trial
 
 Severity = Literal["A", "H", "M", "I"]
 SEVERITY_RANK: Mapping[Severity, int] = {"A": 0, "H": 1, "M": 2, "I": 3}
@@ -238,7 +238,9 @@ def _r2_small(c: Context) -> Iterable[Hit]:
 def _r3_no_control(c: Context) -> Iterable[Hit]:
     compared = c.facts.control
     if compared == "none":
-        yield Hit()
+        # "after a stroke" only where the study is about stroke
+        stroke = bool(c.verdict.buckets) and c.facts.population != "newborns"
+        yield Hit("" if stroke else ".general")
     elif c.facts.randomised is False and compared is not None:
         yield Hit(".nonrandom")
 

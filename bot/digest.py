@@ -18,6 +18,7 @@ from telegram.error import Forbidden, TelegramError
 
 from bot.markup import to_markup
 from bot.render import DigestItem, render_digest
+from jobs.facts import facts_of
 from storage import chats, outbox
 from storage.db import Database
 from storage.tables import ChatRow, utcnow
@@ -82,7 +83,8 @@ async def _one(db: Database, bot: Bot, chat_id: int, now: datetime) -> int:
         stored = ctx.stored
         found = matches(stored.trial, stored.verdict, ctx.filters, gazetteer_geocoder)
         changes = stored.changes if row.kind == "change" else ()
-        items.append(DigestItem(stored.trial, stored.verdict, changes, found))
+        facts = facts_of(stored.trial, stored.facts)
+        items.append(DigestItem(stored.trial, stored.verdict, changes, found, facts))
     period: Literal["daily", "weekly"] = "weekly" if chat.delivery == "weekly" else "daily"
     messages = render_digest(items, chat.language or "en", period) if items else []
     try:

@@ -36,11 +36,11 @@ from bot import callbacks
 from bot.caveats import ALWAYS, Caveat, evaluate
 from bot.i18n import Translator, translator
 from bot.plain import record, words
-from jobs.facts import extract
 from bot.telegram_text import visible_length
+from jobs.facts import extract
 from trialbot.classification import Classification
-from trialbot.facts import TrialFacts
 from trialbot.countries import fold
+from trialbot.facts import TrialFacts
 from trialbot.geo import gazetteer
 from trialbot.identifiers import source_registry_of
 from trialbot.matching import Match, SiteMatch, SubscriptionFilter
@@ -335,7 +335,7 @@ def _contact_section(
     contact, else the study's own contact, as public in the registry."""
     if not words.is_open(trial, today):
         return _Section([])
-    contact = None
+    contact: tuple[str | None, str | None, str | None, str | None] | None = None
     for sm, _ in _merged_sites(trial, matches):
         reachable = [c for c in sm.site.contacts if c.phone or c.email]
         if reachable:
@@ -350,9 +350,7 @@ def _contact_section(
     name, phone, email, place = contact
     parts = [record.shorten(v, 80) for v in (name, phone, email) if v]
     line = t("contact.site" if place else "contact.study", who=" · ".join(parts), place=place or "")
-    return _Section(
-        [esc(line), esc(t("contact.ask"))], heading=t("section.contact"), drop_rank=2
-    )
+    return _Section([esc(line), esc(t("contact.ask"))], heading=t("section.contact"), drop_rank=2)
 
 
 def _region(m: Match, t: Translator) -> str:
@@ -463,7 +461,7 @@ def _new_headline(trial: Trial, today: date, t: Translator) -> tuple[str, dict[s
         ended = record.parse_date(end.date) if end else None
         if ended is not None and ended <= today:
             return "title.new.ended", {"year": str(ended.year)}
-        return "title.new.closed", {}
+        return "title.new.ended_undated", {}
     if status == "SUSPENDED":
         return "title.new.paused", {}
     if status == "ACTIVE_NOT_RECRUITING":
@@ -730,8 +728,12 @@ def change_lines(
     matches: Sequence[Match],
     t: Translator,
 ) -> list[str]:
-    """Plain sentences for the changes a patient would care about (none for the rest)."""
+    """Plain sentences for the changes a patient would care about (none for the rest). When the
+    same update stops or ends the study, changes to who can join and where are left out: they
+    no longer help anyone decide to join."""
     notable = [c for c in changes if c.notable]
+    if any(c.kind == "status" and str(c.new) in _CLOSED for c in notable):
+        notable = [c for c in notable if c.kind not in _JOINING]
     lines: list[str] = []
     kinds: set[str] = {c.kind for c in notable}
     for change in notable:
@@ -749,6 +751,8 @@ def change_lines(
 
 
 ChangeWords = Callable[[FieldChange, Trial, Classification, Translator, set[str]], str | None]
+_CLOSED = frozenset({"COMPLETED", "TERMINATED", "WITHDRAWN", "SUSPENDED"})
+_JOINING = frozenset({"eligibility", "fact", "site_added", "site_status"})
 
 
 def _status_change(
@@ -789,8 +793,11 @@ def _enrollment_change(
     old, new = _count(change.old), _count(change.new)
     if new is None or new == old:
         return None
-    estimated = isinstance(change.new, dict) and change.new.get("estimated") is not False
+    flag = change.new.get("estimated") if isinstance(change.new, dict) else None
     n = words.number(new, t)
+    if flag is None:  # the record does not say whether it is a plan or the final count
+        return t.plural("change.enrollment.listed", new, n=n)
+    estimated = flag is True
     if old is None:
         key = "change.enrollment.first" if estimated else "change.enrollment.final"
         return t.plural(key, new, n=n)
@@ -805,7 +812,7 @@ def _phase_change(
     new = {p for p in change.new or [] if p != "NA"}
     if old == new or not new:
         return None
-    return t("change.phases", phase=words.phase_line(trial, t))
+    return t("change.phases", phase=words.phase_line(trial, extract(trial), t))
 
 
 def _date_value(value: Any) -> str | None:
@@ -821,6 +828,9 @@ def _date_change(
     old, new = words.month(_date_value(change.old), t), words.month(_date_value(change.new), t)
     if new is None or old == new:
         return None
+    actual = isinstance(change.new, dict) and change.new.get("estimated") is False
+    if name == "primary_completion" and actual:
+        return t("change.date.primary_completion.actual", new=new)
     if old is None:
         return t(f"change.date.{name}.new", new=new)
     return t(f"change.date.{name}", old=old, new=new)
@@ -841,21 +851,43 @@ def _eligibility_change(
     if field_name == "criteria" and not change.old:
         return t("change.criteria.new")
     if field_name in ("minimum_age", "maximum_age"):
-        ages = words.age_line(trial, t)
+        ages = words.age_line(extract(trial), t)
         return t("change.ages", ages=ages) if ages else t("change.criteria")
-    if field_name == "criteria" and isinstance(change.old, str):
-        before = trial.model_copy(
-            update={"eligibility": trial.eligibility.model_copy(update={"criteria": change.old})}
-        )
-        old_window = facts.stroke_window(before, verdict)
-        new_window = facts.stroke_window(trial, verdict)
-        if old_window and new_window and old_window != new_window:
-            return t(
-                "change.window",
-                new=words.window_words(new_window, t),
-                old=words.window_words(old_window, t),
-            )
+    if "fact" in kinds:
+        return None  # what changed in the criteria is said by the facts it changed
     return t("change.criteria")
+
+
+def _fact_change(
+    change: FieldChange, trial: Trial, verdict: Classification, t: Translator, kinds: set[str]
+) -> str | None:
+    """A fact the record states changed: said from the old and new values themselves."""
+    key = change.field.removeprefix("facts.")
+    if key == "stroke_window_days":
+        new, old = _window(change.new), _window(change.old)
+        if new is None:
+            return t("change.criteria")
+        if old is None:
+            return t("who.when.window", window=words.window_words(new, t))
+        return t("change.window", new=words.window_words(new, t), old=words.window_words(old, t))
+    if key in ("age_min_years", "age_max_years"):
+        ages = words.age_line(extract(trial), t)
+        return t("change.ages", ages=ages) if ages else None
+    if key == "population":
+        return t("change.fact.population")
+    if key == "routes":
+        how = words.what_is_tested(trial, verdict, extract(trial), t)[-1]
+        return t("change.fact.routes", how=how)
+    return None
+
+
+def _window(value: Any) -> tuple[float, float | None] | None:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return None
+    low, high = value
+    if not isinstance(low, int | float) or not (high is None or isinstance(high, int | float)):
+        return None
+    return float(low), None if high is None else float(high)
 
 
 _CHANGE_WORDS: dict[str, ChangeWords] = {
@@ -866,6 +898,7 @@ _CHANGE_WORDS: dict[str, ChangeWords] = {
     "phases": _phase_change,
     "date": _date_change,
     "eligibility": _eligibility_change,
+    "fact": _fact_change,
 }
 """Title changes are left out on purpose: our title is our own, and registry title edits are
 mostly typo fixes."""

@@ -32,6 +32,7 @@ from telegram.ext import ExtBot
 from bot.markup import to_markup
 from bot.ratelimit import NO_RETRY
 from bot.render import Rendered, render_change, render_new_trial
+from jobs.facts import facts_of
 from storage import outbox
 from storage.db import Database
 from storage.tables import OutboxRow, utcnow
@@ -64,11 +65,12 @@ class SenderStats:
 def render_alert(ctx: outbox.AlertContext, row: OutboxRow) -> Rendered | None:
     """The alert as the chat should read it now (its language, its matched subscriptions)."""
     trial, verdict = ctx.stored.trial, ctx.stored.verdict
+    facts = facts_of(trial, ctx.stored.facts)
     lang = ctx.chat.language or "en"
     found = matches(trial, verdict, ctx.filters, gazetteer_geocoder)
     if row.kind == "new":
-        return render_new_trial(trial, verdict, found, lang)
-    return render_change(trial, verdict, ctx.stored.changes, found, lang)
+        return render_new_trial(trial, verdict, found, lang, facts=facts)
+    return render_change(trial, verdict, ctx.stored.changes, found, lang, facts=facts)
 
 
 class OutboxSender:

@@ -219,5 +219,9 @@ def diff_facts(old: TrialFacts, new: TrialFacts) -> list[FieldChange]:
             new=after[key],
         )
         for key in FACT_KEYS
-        if before[key] != after[key] and key not in ("results_posted", "enrollment_count")
+        if before[key] != after[key] and key not in _OWN_CHANGE
     ]
+
+
+_OWN_CHANGE = frozenset({"results_posted", "enrollment_count", "enrollment_actual", "contacts"})
+"""Facts that are record fields read as they are: the record's own change already says it."""

@@ -750,7 +750,7 @@ def _contacts(trial: Trial) -> tuple[tuple[ContactFact, ...], str]:
     found = tuple(
         dict.fromkeys(
             ContactFact(name=c.name, phone=c.phone, email=c.email)
-            for c in getattr(trial, "contacts", ())  # until the model carries contacts
+            for c in trial.contacts
             if c.phone or c.email
         )
     )

@@ -12,6 +12,7 @@ from bot import callbacks
 from bot.handlers.common import Context, Deps, chat_of, command_args, echo, esc, keyboard, reply
 from bot.markup import to_markup
 from bot.render import Rendered, render_detail
+from jobs.facts import facts_of
 from storage import chats as store
 from storage import trials as trial_store
 from storage.chats import filter_of
@@ -78,9 +79,11 @@ async def show_trial(update: Update, context: Context, chat: ChatRow, ident: str
         await reply(update, t("trial.unknown", id=echo(ident)))
         return
     found = matches(stored.trial, stored.verdict, [filter_of(chat, s) for s in subs], geocode)
-    await send_rendered(
-        update, render_detail(stored.trial, stored.verdict, chat.language or "en", matches=found)
+    facts = facts_of(stored.trial, stored.facts)
+    rendered = render_detail(
+        stored.trial, stored.verdict, chat.language or "en", matches=found, facts=facts
     )
+    await send_rendered(update, rendered)
 
 
 async def recent_command(update: Update, context: Context) -> None:

@@ -18,8 +18,8 @@ from bot.i18n import Translator
 from bot.plain import record
 from jobs.facts import is_placebo
 from trialbot.classification import Classification
-from trialbot.facts import Route, TrialFacts
 from trialbot.countries import display_name
+from trialbot.facts import Route, TrialFacts
 from trialbot.model import OPEN_STATUSES, Site, Trial
 
 BUCKET_ORDER = ("ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage")
@@ -127,28 +127,8 @@ ROUTE_KEYS: dict[Route, str] = {
 }
 """Each route's key in the `alerts` catalog (`route.<key>.title/.how/.way`)."""
 
-ACUTE_DAYS, CHRONIC_DAYS = 7.0, 182.0
-"""A window that ends within a week is "in the first week"; one that starts after about six
-months is "more than 6 months after" (shared/domain.md 2.2)."""
 
-
-def _window_phase(facts: TrialFacts) -> str:
-    """The title's "for people ... after a stroke", from the record's own window only: the
-    word "acute" alone says nothing about days."""
-    window = facts.stroke_window_days
-    if window is None:
-        return "unspecified"
-    low, high = window
-    if high is not None and high <= ACUTE_DAYS:
-        return "acute"
-    if low >= CHRONIC_DAYS:
-        return "chronic"
-    return "unspecified"
-
-
-def plain_title(
-    trial: Trial, verdict: Classification, facts: TrialFacts, t: Translator
-) -> str:
+def plain_title(trial: Trial, verdict: Classification, facts: TrialFacts, t: Translator) -> str:
     """Our title: what is given, how, and for whom; never the registry's title."""
     parts = [t(f"cell.{_cell_key(trial, verdict)}.name")]
     routes = facts.routes
@@ -159,7 +139,11 @@ def plain_title(
     if facts.population == "newborns":
         parts.append(t("title.for.newborns"))
     elif stroke := stroke_words(verdict, t, "a"):
-        parts.append(t(f"title.for.{_window_phase(facts)}", stroke=stroke))
+        window = facts.stroke_window_days
+        if window is not None:  # the record's own window; the word "acute" alone is no window
+            parts.append(t("title.for.window", window=window_words(window, t), stroke=stroke))
+        else:
+            parts.append(t("title.for.unspecified", stroke=stroke))
     return t("title.sep").join(parts)
 
 
@@ -211,17 +195,19 @@ _HOURS_PER_DAY, _DAYS_PER_MONTH, _DAYS_PER_YEAR = 24.0, 30.44, 365.25
 def _in_unit(days: float) -> tuple[float, str]:
     """A number of days in the unit a registry would have used: hours under two days when
     not whole days, months or years when it is a whole number of them, else days/weeks."""
+
     def whole(x: float) -> bool:
         return abs(x - round(x)) < 0.02
 
+    years, months = days / _DAYS_PER_YEAR, days / _DAYS_PER_MONTH
     if days < 2 and not whole(days):
         return round(days * _HOURS_PER_DAY, 1), "hour"
-    if days >= _DAYS_PER_YEAR and whole(days / _DAYS_PER_YEAR) and not whole(days / _DAYS_PER_MONTH):
-        return round(days / _DAYS_PER_YEAR), "year"
-    if days >= 28 and whole(days / _DAYS_PER_MONTH):
-        return round(days / _DAYS_PER_MONTH), "month"
-    if days >= _DAYS_PER_YEAR and whole(days / _DAYS_PER_YEAR):
-        return round(days / _DAYS_PER_YEAR), "year"
+    if whole(years) and years >= 2:
+        return round(years), "year"
+    if days >= 28 and whole(months):
+        return round(months), "month"
+    if whole(years) and years >= 1:
+        return round(years), "year"
     if days >= 14 and whole(days / 7) and not whole(days):
         return round(days / 7), "week"
     return round(days, 1), "day"
@@ -241,6 +227,9 @@ def window_words(window: tuple[float, float | None], t: Translator) -> str:
     if low == 0:
         return t("window.within", n=number(top, t), unit=_unit(top_unit, top, t))
     bottom, bottom_unit = _in_unit(low)
+    months = (low / _DAYS_PER_MONTH, high / _DAYS_PER_MONTH)
+    if bottom_unit == "month" and all(abs(m - round(m)) < 0.02 for m in months) and months[1] <= 36:
+        bottom, top, top_unit = round(months[0]), round(months[1]), "month"  # "6 to 24 months"
     if bottom_unit == top_unit:
         return t(
             "window.range", low=number(bottom, t), high=number(top, t), unit=_unit(top_unit, top, t)
@@ -264,7 +253,9 @@ def when_line(verdict: Classification, facts: TrialFacts, t: Translator) -> str 
     return t("who.when.unknown")
 
 
-def who_can_join(trial: Trial, verdict: Classification, facts: TrialFacts, t: Translator) -> list[str]:
+def who_can_join(
+    trial: Trial, verdict: Classification, facts: TrialFacts, t: Translator
+) -> list[str]:
     """Who the study is for, time since stroke, age, then up to three rules that decide most
     cases, each from the facts."""
     lines: list[str] = []
@@ -422,6 +413,9 @@ def record_lines(trial: Trial, facts: TrialFacts, t: Translator, today: date) ->
     end = planned_end(trial)
     if end is not None and end >= today and _open_like(trial.overall_status):
         lines.append(t("how.planned_end", end=month(_end(trial), t)))
+    updated = month(trial.last_update, t)
+    if updated and not is_stale(trial, today) and trial.overall_status != "UNKNOWN":
+        lines.append(t("how.updated", updated=updated))  # the stale line already says it
     if facts.results_posted:
         lines.append(t("how.results"))
     return lines

@@ -27,7 +27,7 @@ from jobs.registries.ctgov_record import normalise
 from tests.conftest import CTGOV, all_recorded_studies, load_json, study
 from trialbot.classification import Classification
 from trialbot.matching import Match, SubscriptionFilter, sites_in_region
-from trialbot.model import Trial
+from trialbot.model import Eligibility, Trial
 
 TODAY = date(2026, 1, 15)
 ANYWHERE = SubscriptionFilter(id=1)
@@ -105,10 +105,12 @@ def test_chinese_sentences_of_a_reason_run_together() -> None:
     assert "研究提前停止了。登记记录给出的原因：“Strategic decision" in rendered.text
 
 
-def test_chinese_chronic_window_says_more_than_six_months() -> None:
+def test_chinese_window_of_at_least_six_months_says_at_least() -> None:
     trial, verdict = record(CHRONIC)
+    criteria = "Inclusion Criteria:\n\n* Stroke at least 6 months before enrolment"
+    trial = trial.model_copy(update={"eligibility": Eligibility(criteria=criteria)})
     text = visible_text(render_new_trial(trial, verdict, [], "zh", today=TODAY).text)
-    assert "• 距中风发生已超过6个月。" in text.splitlines()
+    assert "• 中风后至少6个月可以参加。" in text.splitlines()
     for _, text in messages("zh"):
         assert "中风发生在6个月以前" not in text
 
@@ -184,8 +186,7 @@ def test_spanish_disclaimer_does_not_read_as_nobody_checked() -> None:
 def test_spanish_titles_say_how_long_ago_the_stroke_was() -> None:
     trial, verdict = record(CHRONIC)
     text = visible_text(render_new_trial(trial, verdict, [], "es", today=TODAY).text)
-    assert "para personas que tuvieron un ictus" in text.splitlines()[0]
-    assert "hace más de 6 meses" in text.splitlines()[0]
+    assert "para personas de 6 meses a 10 años después de un ictus" in text.splitlines()[0]
 
 
 def test_spanish_addresses_the_reader_as_usted_throughout() -> None:

@@ -34,8 +34,9 @@ from bot.render import (
     render_new_trial,
 )
 from bot.telegram_text import visible_length
-from jobs.changes import diff
+from jobs.changes import diff, diff_facts
 from jobs.classify import classify
+from jobs.facts import extract
 from jobs.registries.ctgov_record import normalise
 from tests.conftest import CTGOV, study
 from trialbot.classification import Classification
@@ -184,7 +185,8 @@ def test_new_trial_sections_in_order_with_buttons() -> None:
         "What could go wrong",
         "Why you got this",
     ]
-    assert rendered.text.startswith("<b>New study: ") and trial.brief_title not in rendered.text
+    assert rendered.text.startswith("<b>New on our list: a study last updated in 2022: ")
+    assert trial.brief_title not in rendered.text
     assert rendered.text.splitlines()[-1].startswith("<i>This is not medical advice.")
     assert "“Dad” (in Taiwan)" in rendered.text
     ((registry, details),) = rendered.buttons
@@ -450,7 +452,7 @@ PAIRS = {
         "2019-08-13",
         "2022-02-09",
         [
-            "The date for the main results moved from December 2020 to September 2022.",
+            "The planned date for the main results moved from December 2020 to September 2022.",
             "A new site opened in Taipei City, Taiwan.",
         ],
     ),
@@ -460,7 +462,6 @@ PAIRS = {
         [
             "It stopped early. The registry gives this reason: “Strategic decision to progress "
             "stroke disability programme through regional partnerships”.",
-            "You can now join 6 to 24 months after the stroke. Before, it was 6 to 12 months.",
         ],
     ),
     "NCT04074408": (
@@ -475,7 +476,7 @@ def change_for(nct: str, lang: str = "en") -> Rendered | None:
     before, after, _ = PAIRS[nct]
     old, _ = record(f"{nct}__{before}")
     trial, verdict = record(f"{nct}__{after}")
-    changes = diff(old.snapshot(), trial.snapshot())
+    changes = diff(old.snapshot(), trial.snapshot()) + diff_facts(extract(old), extract(trial))
     return render_change(trial, verdict, changes, matched(trial, MUM_ANYWHERE), lang, today=TODAY)
 
 
@@ -670,7 +671,9 @@ def test_preview_prints_the_alert_as_sent(
 
     assert cli.main(["preview", "NCT03629275"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("<b>New study: Nerve stem cells grown in a lab, put into the brain")
+    assert out.startswith(
+        "<b>New on our list: a study that ended in 2021: Nerve stem cells grown in a lab, put"
+    )
     assert out.rstrip().endswith(
         "[Open the registry record](https://clinicaltrials.gov/study/NCT03629275)\n"
         "[Details](td:ctgov:NCT03629275)"
