@@ -22,6 +22,7 @@ from functools import cached_property
 from typing import Literal
 
 from bot.plain import record
+from bot.plain.words import ROUTE_KEYS
 from jobs.classify import inclusion_criteria
 from jobs.facts import extract, fold, segments, title_texts, treatment_texts
 from trialbot.classification import Classification
@@ -303,22 +304,16 @@ def _r9_stopped(c: Context) -> Iterable[Hit]:
         yield Hit(variant)
 
 
-_ROUTE_RISKS = {
-    "intravenous": "iv",
-    "intraarterial": "ia",
-    "intracerebral": "intracerebral",
-    "intracavitary": "intracavitary",
-    "intraventricular": "intraventricular",
-    "intrathecal": "intrathecal",
-    "intranasal": "intranasal",
-}
+_ROUTE_RISKS = frozenset(
+    {"iv", "ia", "intracerebral", "intracavitary", "intraventricular", "intrathecal", "intranasal"}
+)
 """The routes shared/domain.md 3.3 gives risk texts for (rule R10), by their catalog key; the
 others are only worded in "how it is given"."""
 _INVASIVE = frozenset({"ia", "intracerebral", "intracavitary", "intraventricular", "intrathecal"})
 
 
 def _r10_route(c: Context) -> Iterable[Hit]:
-    found = [_ROUTE_RISKS[r] for r in c.facts.routes if r in _ROUTE_RISKS]
+    found = [k for r in c.facts.routes if (k := ROUTE_KEYS[r]) in _ROUTE_RISKS]
     for route in found:
         yield Hit(f".{route}", {"route": route}, severity="H" if route in _INVASIVE else "M")
     if len(found) > 1 and c.facts.routes_together:
