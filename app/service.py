@@ -29,7 +29,7 @@ from bot.handlers.start import set_commands
 from bot.sender import OutboxSender
 from jobs.poll import PollReport
 from jobs.registries.catalog import build_registries
-from jobs.scheduler import MISFIRE_GRACE_SECONDS, add_poll_jobs
+from jobs.scheduler import MISFIRE_GRACE_SECONDS, RunningJobs, add_poll_jobs
 from storage import poll_state
 from storage.db import Database
 from storage.instance_lock import AlreadyRunning, InstanceLock
@@ -56,6 +56,7 @@ class Service:
             lease=timedelta(seconds=settings.sender_lease_seconds),
         )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.running = RunningJobs()
         self.watch = RegistryWatch.from_settings(settings)
         self.health: HealthServer | None = None
 
@@ -114,7 +115,12 @@ class Service:
 
     def _schedule(self) -> None:
         add_poll_jobs(
-            self.scheduler, self.db, self.registries, self.settings, after_poll=self.after_poll
+            self.scheduler,
+            self.db,
+            self.registries,
+            self.settings,
+            after_poll=self.after_poll,
+            running=self.running,
         )
 
         async def digests() -> None:
@@ -123,7 +129,7 @@ class Service:
                 log.info("sent %d digest(s)", sent)
 
         self.scheduler.add_job(
-            digests,
+            self.running.track(digests),
             IntervalTrigger(minutes=5),
             id="digests",
             coalesce=True,
@@ -155,7 +161,8 @@ class Service:
         return self.exit_code
 
     async def _shutdown(self, sender: asyncio.Task[None]) -> None:
-        self.scheduler.shutdown(wait=False)  # cancels a running poll; it rolls back
+        self.scheduler.shutdown(wait=False)
+        await self.running.cancel(timeout=SHUTDOWN_SECONDS / 4)  # a running poll rolls back
         try:
             await asyncio.wait_for(sender, timeout=SHUTDOWN_SECONDS / 2)
         except TimeoutError:

@@ -442,6 +442,9 @@ async def refresh_facts(db: Database, *, batch: int = 200) -> int:
     upgrade, or a FACTS_VERSION bump). The record did not change, so no alert follows."""
     done = 0
     while True:
+        async with db.read() as session:  # most polls find nothing: take no write lock then
+            if not await store.versions_with_stale_facts(session, facts.FACTS_VERSION, limit=1):
+                break
         async with db.write() as session:
             stale = await store.versions_with_stale_facts(session, facts.FACTS_VERSION, limit=batch)
             for version in stale:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -25,7 +26,45 @@ from trialbot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 MISFIRE_GRACE_SECONDS = 600
+
+
+class RunningJobs:
+    """The job coroutines running now, so a stop can cancel them while the event loop and the
+    database are still up.
+
+    APScheduler's `shutdown(wait=False)` leaves running coroutine jobs alone; `asyncio.run`
+    then cancels every task at once at exit, including the task SQLAlchemy shields to close a
+    cancelled connection, and aiosqlite's (non-daemon) connection thread is left waiting: the
+    process never exits. Cancelled here, the close completes and the transaction rolls back.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    def track(self, job: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[object, object, R]]:
+        async def tracked(*args: P.args, **kwargs: P.kwargs) -> R:
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks.add(task)
+            try:
+                return await job(*args, **kwargs)
+            finally:
+                if task is not None:
+                    self._tasks.discard(task)
+
+        return tracked
+
+    async def cancel(self, timeout: float) -> None:
+        """Cancel what runs and wait (at most `timeout`) for it to unwind."""
+        tasks = [t for t in self._tasks if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
 
 
 def add_poll_jobs(
@@ -35,11 +74,14 @@ def add_poll_jobs(
     settings: Settings,
     *,
     after_poll: Callable[[poller.PollReport], Awaitable[None]] | None = None,
+    running: RunningJobs | None = None,
 ) -> None:
     """Register the poll and refresh jobs; the first poll runs at once to catch up.
 
-    `after_poll` sees every report (the service wakes the sender and watches for failures).
+    `after_poll` sees every report (the service wakes the sender and watches for failures);
+    `running` tracks the jobs so a stop can cancel them cleanly.
     """
+    running = running or RunningJobs()
     jitter = max(1, settings.poll_interval_seconds // 20)
     refresh_age = timedelta(seconds=settings.refresh_interval_seconds)
 
@@ -67,14 +109,14 @@ def add_poll_jobs(
             "args": [registry],
         }
         scheduler.add_job(
-            run_poll,
+            running.track(run_poll),
             IntervalTrigger(seconds=settings.poll_interval_seconds, jitter=jitter),
             id=f"poll:{registry.name}",
             next_run_time=now,
             **common,
         )
         scheduler.add_job(
-            run_refresh,
+            running.track(run_refresh),
             IntervalTrigger(seconds=max(3600, settings.refresh_interval_seconds // 24)),
             id=f"refresh:{registry.name}",
             next_run_time=now + timedelta(minutes=5),
@@ -87,7 +129,8 @@ async def run_poller(settings: Settings) -> None:
     db = Database(settings.database_url)
     registries = build_registries(settings)
     scheduler = AsyncIOScheduler(timezone=UTC)
-    add_poll_jobs(scheduler, db, registries, settings)
+    running = RunningJobs()
+    add_poll_jobs(scheduler, db, registries, settings, running=running)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -98,6 +141,7 @@ async def run_poller(settings: Settings) -> None:
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
+        await running.cancel(timeout=10)
         for registry in registries:
             await registry.aclose()
         await db.dispose()
