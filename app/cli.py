@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from jobs.changes import summarise
+from jobs.registries.catalog import REGISTRY_NAMES
 from trialbot import __version__
 from trialbot.logs import configure_logging
 from trialbot.settings import Settings, SettingsError, load_settings
@@ -54,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--change", action="store_true", help="the change alert for the latest stored version"
     )
+
+    parse = sub.add_parser(
+        "parse", help="print the records of a saved registry answer as they are read (no storing)"
+    )
+    parse.add_argument("file", help="a saved answer: JSON, XML, CSV or zip")
+    parse.add_argument("--registry", required=True, choices=list(REGISTRY_NAMES))
+    parse.add_argument("--json", action="store_true", help="one normalised record per line")
 
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
@@ -364,6 +372,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.log_level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
+        if args.command == "parse":  # reads a file only: no database
+            from pathlib import Path
+
+            from app.parse import parse_command
+
+            return parse_command(Path(args.file), args.registry, args.json)
         if args.command == "doctor":  # before the upgrade below: it reports migrations
             from app.doctor import doctor_command
 

@@ -6,8 +6,32 @@ or changes its format never stops the others.
 
 from __future__ import annotations
 
-from jobs.registries.base import Registry
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobs.registries.base import RawRecord, Registry
+from trialbot.model import Trial
 from trialbot.settings import Settings
+
+REGISTRY_NAMES = ("ctgov", "ctis", "isrctn", "ictrp")
+
+
+@dataclass(frozen=True)
+class SavedAnswers:
+    """How `trialbot parse` reads a registry answer saved to a file: the raw records in it
+    (the format told by content, not by file name), and the adapter's own normaliser."""
+
+    records: Callable[[Path], Iterator[RawRecord]]
+    normalise: Callable[[RawRecord], Trial]
+
+
+def saved_answers(registry: str) -> SavedAnswers:
+    if registry == "ctgov":
+        from jobs.registries import ctgov, ctgov_record
+
+        return SavedAnswers(ctgov.read_saved, ctgov_record.normalise)
+    raise ValueError(f"no reader for saved {registry} answers")
 
 
 def build_registries(settings: Settings) -> list[Registry]:

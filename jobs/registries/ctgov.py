@@ -14,10 +14,12 @@ Why it looks like this (see shared/registries.md §1):
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from jobs import search_terms
@@ -235,3 +237,20 @@ def _ids_of(study: RawRecord) -> set[str]:
     if isinstance(aliases, list):
         ids.update(aliases)
     return {i.upper() for i in ids if isinstance(i, str)}
+
+
+def read_saved(path: Path) -> Iterator[RawRecord]:
+    """The study objects in a saved CT.gov answer: one study (`GET /studies/{id}`), a search
+    page (`{"studies": [...]}`) or a JSON list of studies (a bulk download)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RegistryError(f"{path.name}: not a CT.gov JSON answer ({exc})") from exc
+    studies: object = None
+    if isinstance(data, list):
+        studies = data
+    elif isinstance(data, dict):
+        studies = data.get("studies", [data])
+    if not isinstance(studies, list):
+        raise RegistryError(f"{path.name}: not a CT.gov study, search page or list of studies")
+    yield from (s for s in studies if isinstance(s, dict))
