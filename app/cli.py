@@ -115,6 +115,8 @@ def _print_report(report: Any, as_json: bool) -> None:
     )
     if report.mode == "refresh":
         head += f", missing {report.missing}"
+    if report.swept:
+        head += f"; swept without the date filter (the registry matches {report.matching})"
     print(f"{head} ({report.requests} requests, {mb:.2f} MB, {report.seconds:.1f} s)")
     if report.error:
         print(f"  FAILED: {report.error}")

@@ -63,6 +63,8 @@ class PollReport:
     bytes_received: int = 0
     seconds: float = 0.0
     error: str | None = None
+    swept: bool = False
+    """This poll also read everything without the date filter (`_sweep_if_missing`)."""
     alerts_queued: int = 0
     matching: int | None = None
     """The registry's own count of what its search matches, all dates (`count_matching`)."""
@@ -77,6 +79,7 @@ class PollReport:
         return {
             "mode": self.mode,
             "skipped": self.skipped,
+            "swept": self.swept,
             "fetched": self.fetched,
             "new": self.new,
             "changed": self.changed,
@@ -185,6 +188,7 @@ async def store_page(
     ids = [t.registry_id for t, _ in items] + [a for t, _ in items for a in t.aliases]
     keys = set().union(*(r.keys for r in records))
     async with db.write() as session:
+        await poll_state.mark_seen(session, registry_name, (t.registry_id for t, _ in items), now)
         stored = await poll_page.load(session, registry_name, ids, keys)
         plan = linking.plan(registry_name, records, stored)
         views = {ref: _merged(members, results) for ref, members in plan.trials.items()}
@@ -377,6 +381,7 @@ async def poll(db: Database, registry: Registry, *, now: datetime | None = None)
             await poll_state.record_attempt(session, registry.name, now)
             state = await poll_state.get(session, registry.name)
             watermark, known_version = state.watermark, state.data_version
+            last_sweep = state.last_sweep_at
         version = storable_version(await registry.data_version())
         if version is not None and version == known_version and watermark is not None:
             report.skipped = True
@@ -389,6 +394,8 @@ async def poll(db: Database, registry: Registry, *, now: datetime | None = None)
             )
             _check_format(registry.name, report)
             report.matching = await registry.count_matching()
+            if since is not None:
+                await _sweep_if_missing(db, registry, report, now, last_sweep)
         await _finish(db, registry, report, started, before)
         async with db.write() as session:
             await poll_state.record_success(
@@ -410,6 +417,40 @@ async def poll(db: Database, registry: Registry, *, now: datetime | None = None)
         await _record_failure(db, registry.name, report.error)
     _count(report, now)
     return report
+
+
+SWEEP_EVERY = timedelta(hours=20)
+"""At most one full sweep a day per registry: a record that cannot be read at all (no id to
+remember) would otherwise keep the count short and sweep at every poll."""
+
+
+async def _sweep_if_missing(
+    db: Database, registry: Registry, report: PollReport, now: datetime, last: datetime | None
+) -> None:
+    """The safety net: the registry says its search matches more records than have ever
+    reached us (stored or rejected), so some record appeared with an older "last update"
+    than the watermark (a late-published registration, a registry clock fix) and the
+    incremental query will never return it. Read everything once, without the date filter;
+    what is new is announced like any new trial."""
+    if report.matching is None or (last is not None and now - last < SWEEP_EVERY):
+        return
+    async with db.read() as session:
+        seen = await poll_state.count_seen(session, registry.name)
+    if report.matching <= seen:
+        return
+    log.warning(
+        "%s: the search matches %d records but %d have reached us; sweeping without the date",
+        registry.name,
+        report.matching,
+        seen,
+    )
+    report.swept = True
+    report.mode = "sweep"
+    await _consume(db, registry, registry.changed_since(None), report, now, announce_new=True)
+    _check_format(registry.name, report)
+    async with db.write() as session:
+        await poll_state.record_sweep(session, registry.name, now)
+    metrics.SWEEPS.labels(registry=registry.name).inc()
 
 
 UNREADABLE_SHARE = 0.5

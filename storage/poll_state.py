@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.tables import PollStateRow, utcnow
+from storage.tables import PollStateRow, SeenRecordRow, utcnow
 
 MAX_REASON = 500
 
@@ -69,4 +73,38 @@ async def record_failure(
 async def record_refresh(session: AsyncSession, registry: str, now: datetime | None = None) -> None:
     row = await get(session, registry, for_update=True)
     row.last_refresh_at = now or utcnow()
+    session.add(row)
+
+
+async def mark_seen(
+    session: AsyncSession, registry: str, ids: Iterable[str], now: datetime | None = None
+) -> None:
+    """Remember record ids the registry's search gave us (already known ones are left)."""
+    when = now or utcnow()
+    values = [
+        {"registry_name": registry, "registry_id": i, "first_seen_at": when}
+        for i in sorted(set(ids))
+        if i and len(i) <= 64
+    ]
+    if not values:
+        return
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    for start in range(0, len(values), 500):
+        statement = (
+            insert(SeenRecordRow)
+            .values(values[start : start + 500])
+            .on_conflict_do_nothing(index_elements=["registry_name", "registry_id"])
+        )
+        await session.exec(statement)
+
+
+async def count_seen(session: AsyncSession, registry: str) -> int:
+    query = select(func.count()).where(col(SeenRecordRow.registry_name) == registry)
+    return int((await session.exec(query)).one())
+
+
+async def record_sweep(session: AsyncSession, registry: str, now: datetime | None = None) -> None:
+    row = await get(session, registry, for_update=True)
+    row.last_sweep_at = now or utcnow()
     session.add(row)

@@ -148,6 +148,22 @@ class PollStateRow(SQLModel, table=True):
     last_counts: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(_json(), nullable=False)
     )
+    last_sweep_at: datetime | None = None
+    """The last full re-read without the date filter (see SeenRecordRow)."""
+
+
+class SeenRecordRow(SQLModel, table=True):
+    """Every record id a registry's search has given us, stored or rejected.
+
+    When the registry says its search matches more records than this, some record never
+    reached us (published late with an older "last update" date): a full sweep fetches it.
+    """
+
+    __tablename__ = "seen_record"
+
+    registry_name: str = Field(primary_key=True, max_length=16)
+    registry_id: str = Field(primary_key=True, max_length=64)
+    first_seen_at: datetime = Field(default_factory=utcnow)
 
 
 class ChatRow(SQLModel, table=True):

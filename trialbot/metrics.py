@@ -15,6 +15,13 @@ POLLS = Counter(
     ["registry", "mode", "outcome"],
     registry=REGISTRY,
 )
+SWEEPS = Counter(
+    "trialbot_sweeps",
+    "Full re-reads without the date filter, run because a registry matched more records than "
+    "ever reached us",
+    ["registry"],
+    registry=REGISTRY,
+)
 RECORDS_FETCHED = Counter(
     "trialbot_records_fetched", "Registry records fetched", ["registry"], registry=REGISTRY
 )

@@ -231,3 +231,41 @@ async def test_contacts_kept_after_the_upgrade_make_one_quiet_version(
     assert changed.changes[0].new[0]["email"] == "info@reneuron.com"
     assert upgraded.alerts_queued == 0
     assert suspended.changed == 1 and suspended.alerts_queued == 1  # the chat does match
+
+
+def _late_registration() -> dict[str, object]:
+    """A real positive record registered under a new id whose "last update" is years older
+    than the watermark: what a late-published registration looks like to the date filter."""
+    late = copy.deepcopy(study("NCT04631406__2022-05-10"))
+    protocol = late["protocolSection"]
+    protocol["identificationModule"]["nctId"] = "NCT09000001"
+    protocol["statusModule"]["lastUpdatePostDateStruct"] = {"date": "2018-03-01", "type": "ACTUAL"}
+    return late
+
+
+async def test_a_record_published_late_with_an_old_date_is_found_by_a_sweep(
+    db: Database, fake: FakeCtgov
+) -> None:
+    async with client_for(fake) as registry:
+        await poll(db, registry)
+        fake.upsert(_late_registration())
+        fake.set_data_timestamp("2020-01-02T09:00:00")
+        found = await poll(db, registry)
+        fake.set_data_timestamp("2020-01-03T09:00:00")
+        after = await poll(db, registry)
+    assert found.ok and found.swept and found.mode == "sweep"
+    assert found.matching == len(fake.study_ids) and found.new_ids == ["ctgov:NCT09000001"]
+    assert not after.swept and after.new_ids == []  # everything has reached us now
+    async with db.read() as session:
+        assert await poll_state.count_seen(session, "ctgov") == len(fake.study_ids)
+        assert (await poll_state.get(session, "ctgov")).last_sweep_at is not None
+
+
+async def test_no_sweep_while_everything_the_search_matches_has_reached_us(
+    db: Database, fake: FakeCtgov
+) -> None:
+    async with client_for(fake) as registry:
+        await poll(db, registry)
+        fake.set_data_timestamp("2020-01-02T09:00:00")
+        report = await poll(db, registry)
+    assert report.ok and not report.swept and report.mode == "incremental"
