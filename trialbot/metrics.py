@@ -22,6 +22,13 @@ SWEEPS = Counter(
     ["registry"],
     registry=REGISTRY,
 )
+UNKNOWN_VALUES = Counter(
+    "trialbot_unknown_values",
+    "Registry values an adapter could not decode (a status, code, phase, country...), each "
+    "occurrence, by registry and kind; the first of each value is also logged",
+    ["registry", "kind"],
+    registry=REGISTRY,
+)
 RECORDS_FETCHED = Counter(
     "trialbot_records_fetched", "Registry records fetched", ["registry"], registry=REGISTRY
 )

@@ -43,7 +43,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from jobs.registries import records
+from jobs.registries import ctis_codes, records
 from jobs.registries.base import RawRecord, RecordError
 from jobs.registries.records import dict_at, list_at
 from trialbot.countries import to_iso2
@@ -187,6 +187,25 @@ def parse_date(value: Any) -> str | None:
     return None
 
 
+_ANY_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def _earliest(value: Any) -> Any:
+    """The earliest date of a per-country list ("ES: 24/04/2024, IT: 23/10/2024",
+    "DE:2022-08-03") as `YYYY-MM-DD`; the value itself when it holds no such date."""
+    if not isinstance(value, str):
+        return value
+    found = [
+        d
+        for d in (
+            *(_valid(int(y), int(m), int(d)) for y, m, d in _ANY_ISO_DATE.findall(value)),
+            *(_valid(int(y), int(m), int(d)) for d, m, y in _EU_DATE.findall(value)),
+        )
+        if d
+    ]
+    return min(found) if found else value
+
+
 def _valid(year: int, month: int | None, day: int | None) -> str | None:
     if not 1900 <= year <= 2200:
         return None
@@ -243,33 +262,79 @@ def status_from_words(text: str) -> tuple[str | None, bool]:
     return None, False
 
 
-def _status(
-    raw: RawRecord, row: dict[str, Any], parts_ii: list[dict[str, Any]], ct: str
-) -> str | None:
-    value = raw.get("ctStatus")
+def _status_of(value: Any, ct: str, kind: str) -> tuple[str | None, bool]:
+    """(CT.gov status, is_vague) of one CTIS status value: a public status code (decoded with
+    `ctis_codes.PUBLIC_STATUS`, then read as its words) or the words themselves. An unknown
+    code or phrase is logged once and counted; (None, False) for a blank value."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        value = row.get("ctStatus")
+        return None, False
+    code = ctis_codes.code_of(value)
+    if code is not None:
+        words = ctis_codes.PUBLIC_STATUS.get(code)
+        if words is None:
+            _warn_once(f"{kind} code", value, ct)
+            return "UNKNOWN", True  # the member states may say more
+        return status_from_words(words)
+    text = _text(value)
+    if not text:
+        return None, False
+    mapped, vague = status_from_words(text)
+    if mapped is None:
+        _warn_once(kind, text, ct)
+        return _NON_WORD.sub("_", text.upper()).strip("_") or None, False
+    return mapped, vague
+
+
+def _ended_early(events: dict[str, Any], member_states: int) -> bool:
+    """Whether every member state notified an early termination, as ctrdata reads an "Ended"
+    trial (`f_statusRecruitment.R`: CTIS's "Ended" includes ending early)."""
+    ended = [
+        entry
+        for entry in _dicts(events, "trialEvents")
+        if any(
+            "EARLY_TERMINATION" in str(sub.get("notificationType", "")).upper()
+            for sub in _dicts(entry, "events")
+        )
+    ]
+    return bool(ended) and len(ended) >= max(member_states, 1)
+
+
+def _status(
+    raw: RawRecord,
+    row: dict[str, Any],
+    app: dict[str, Any],
+    parts_ii: list[dict[str, Any]],
+    events: dict[str, Any],
+    ct: str,
+) -> str | None:
+    """The trial's status: its own public status (code or words) when it says something
+    definite, else the most open of its member states' statuses (codes, then words)."""
     overall: str | None = None
     vague = True
-    if isinstance(value, str) and value.strip() and not value.strip().isdigit():
-        mapped, vague = status_from_words(value)
-        if mapped is None:
-            _warn_once("status", value, ct)
-            overall = _NON_WORD.sub("_", value.strip().upper()).strip("_") or None
-            vague = False
-        else:
-            overall = mapped
-    elif _int(value) is not None:
-        _warn_once("status code", value, ct)
-        overall = "UNKNOWN"
+    for value in (
+        raw.get("ctPublicStatusCode"),
+        raw.get("ctStatus"),
+        row.get("ctPublicStatusCode"),
+        row.get("ctStatus"),
+    ):
+        overall, vague = _status_of(value, ct, "status")
+        if overall is not None:
+            break
+    concerned = _dicts(app, "memberStatesConcerned") or _dicts(raw, "memberStatesConcerned")
+    if overall == "COMPLETED" and _ended_early(events, len(concerned) or len(parts_ii)):
+        overall = "TERMINATED"
     if overall is not None and not vague:
         return overall
-    per_msc = [
-        status_from_words(s)[0]
-        for s in (_text(dict_at(p, "mscInfo").get("trialStatus")) for p in parts_ii)
-        if s
+    per_msc: list[str | None] = [
+        _status_of(m.get("mscPublicStatusCode"), ct, "member-state status")[0] for m in concerned
     ]
-    known = [s for s in per_msc if s is not None]
+    known = [s for s in per_msc if s is not None and s != "UNKNOWN"]
+    if not known:
+        words = [_text(dict_at(p, "mscInfo").get("trialStatus")) for p in parts_ii] + [
+            _text(m.get("trialStatus")) for m in concerned
+        ]
+        known = [s for s in (status_from_words(w)[0] for w in words if w) if s is not None]
+    known = [s for s in known if s in OPEN_ORDER]
     if known:
         return min(known, key=OPEN_ORDER.index)
     return overall
@@ -302,13 +367,29 @@ def phases_from(value: Any, ct: str) -> tuple[str, ...]:
 # -- parts ---------------------------------------------------------------------------------
 
 
+_NUMBER_SEPARATOR = re.compile(r"\s*[;\n]\s*|,\s+|\s+and\s+", re.IGNORECASE)
+"""Between several numbers typed into one field ("75,061; 125,097", "12345, 67890"). A comma
+with no space after it stays: it groups digits ("75,061" is one IND number)."""
+
+
+def _numbers(text: str | None) -> list[str]:
+    """One registry-number field as its numbers; the text as it is if a part has no digit
+    (then it is not a list of numbers)."""
+    if not text:
+        return []
+    parts = [p.strip() for p in _NUMBER_SEPARATOR.split(text) if p.strip()]
+    if len(parts) > 1 and all(any(ch.isdigit() for ch in p) for p in parts):
+        return parts
+    return [text]
+
+
 def _secondary_ids(
-    app: dict[str, Any], identifiers: dict[str, Any], ct: str
+    app: dict[str, Any], identifiers: dict[str, Any], row: dict[str, Any], ct: str
 ) -> tuple[SecondaryId, ...]:
     found: dict[tuple[str, str], SecondaryId] = {}
 
     def add(number: str | None, kind: str, domain: str | None = None) -> None:
-        if not number or number.upper() == ct:
+        if not number or number.upper() == ct or records.is_placeholder(number):
             return
         found.setdefault((kind, number.upper()), SecondaryId(id=number, type=kind, domain=domain))
 
@@ -317,29 +398,34 @@ def _secondary_ids(
     add(_number(numbers.get("isrctnNumber")), "ISRCTN")
     add(_number(numbers.get("whoUniversalTrialNumber")), "REGISTRY", "WHO UTN")
     for extra in list_at(numbers, "additionalRegistries"):
-        number = _number(extra) or (
+        field = _number(extra) or (
             _text(extra.get("registryNumber")) if isinstance(extra, dict) else None
         )
-        if not number:
-            continue
         domain = (
-            _first_text(extra.get("otherRegistryName"), extra.get("ctRegistryCode"))
-            if isinstance(extra, dict)
-            else None
-        )
-        if NCT_RE.match(number):
-            add(number, "NCT", domain)
-        elif ISRCTN_RE.match(number):
-            add(number, "ISRCTN", domain)
-        elif EUDRACT_RE.match(number):
-            add(number, "EUDRACT_NUMBER", domain)
-        elif CT_NUMBER_RE.match(number):
-            add(number, "CTIS", domain)
-        else:
-            add(number, "REGISTRY", domain)
-    for key in ("protocolCode", "sponsorProtocolCode"):
-        add(_text(identifiers.get(key)), "OTHER", "sponsor protocol code")
-    add(_text(dict_at(app, "eudraCt").get("eudraCtCode")), "EUDRACT_NUMBER")
+            _text(extra.get("otherRegistryName")) if isinstance(extra, dict) else None
+        )  # its `ctRegistryCode` is not decoded: the name is given beside it
+        for number in _numbers(field):
+            if NCT_RE.match(number):
+                add(number, "NCT", domain)
+            elif ISRCTN_RE.match(number):
+                add(number, "ISRCTN", domain)
+            elif EUDRACT_RE.match(number):
+                add(number, "EUDRACT_NUMBER", domain)
+            elif CT_NUMBER_RE.match(number):
+                add(number, "CTIS", domain)
+            else:
+                add(number, "REGISTRY", domain)
+    # The sponsor's protocol code: CTIS keeps it in `shortTitle` (real answers hold "200925",
+    # "MK-5592-127", "KIN001-204" there, and the search row repeats it as `shortTitle`).
+    for value in (
+        identifiers.get("shortTitle"),
+        identifiers.get("protocolCode"),
+        identifiers.get("sponsorProtocolCode"),
+        row.get("shortTitle"),
+    ):
+        add(_text(value), "OTHER", "sponsor protocol code")
+    eudract = dict_at(app, "eudraCt") or dict_at(app, "eudraCtInfo")
+    add(_text(eudract.get("eudraCtCode")), "EUDRACT_NUMBER")
     return tuple(sorted(found.values(), key=lambda s: (s.type or "", s.id)))
 
 
@@ -366,31 +452,82 @@ def _meddra_terms(info: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _products(part_i: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
-    """(product, role name) pairs from `products[]` or, failing that, the role groups."""
-    found: list[tuple[dict[str, Any], str | None]] = [(p, None) for p in _dicts(part_i, "products")]
-    if not found:
-        for group in _dicts(part_i, "productRoleGroupInfos"):
-            role = _text(group.get("productRoleName"))
-            found += [(p, role) for p in _dicts(group, "products")]
-    return found
+    """(product, role name) pairs from `products[]` or, failing that, the role groups.
+
+    `products[]` carries no role name; the role group that lists the same product (by `id`)
+    says it ("Test", "Placebo", "Comparator")."""
+    roles: dict[Any, str] = {}
+    grouped: list[tuple[dict[str, Any], str | None]] = []
+    for group in _dicts(part_i, "productRoleGroupInfos"):
+        role = _text(group.get("productRoleName"))
+        for product in _dicts(group, "products"):
+            grouped.append((product, role))
+            if role and product.get("id") is not None:
+                roles.setdefault(product["id"], role)
+    found = [(p, roles.get(p.get("id"))) for p in _dicts(part_i, "products")]
+    return found or grouped
 
 
-def _intervention(product: dict[str, Any], role: str | None) -> Intervention | None:
+_JUNK_NAMES = frozenset({"chemical", "biological", "biotechnological", "synthetic", "other"})
+"""Words CTIS forms hold where a name was wanted: what kind of substance it is, not what it is
+called."""
+
+
+def _name(value: Any) -> str | None:
+    """A product or substance name, or None for a placeholder ("NA", "n/a", "-", "chemical")."""
+    text = _text(value)
+    if not text or records.is_placeholder(text):
+        return None
+    return None if text.casefold().strip(" .") in _JUNK_NAMES else text
+
+
+def _characteristics(product: dict[str, Any], ct: str) -> tuple[list[str], bool]:
+    """The product's characteristics as words, and whether one says it is an advanced therapy.
+
+    Codes are decoded with `ctis_codes.PRODUCT_CHARACTERISTICS` ("Other" with the product's
+    `otherMedicinalProduct` text); an unknown code is logged once and counted, never shown.
+    Words (older or other shapes, `{"name": ...}` items) are kept as they are."""
+    described: list[str] = []
+    atmp = False
+    other = _text(product.get("otherMedicinalProduct"))
+    for item in list_at(product, "characteristics"):
+        value = item.get("name") or item.get("code") if isinstance(item, dict) else item
+        code = ctis_codes.code_of(value)
+        if code is not None:
+            words = ctis_codes.PRODUCT_CHARACTERISTICS.get(code)
+            if words is None:
+                _warn_once("product characteristic", value, ct)
+                continue
+        else:
+            words = _text(value)
+            if not words:
+                continue
+        if words == "Other" and other:
+            words = f"Other: {other}"
+        atmp = atmp or "advanced therap" in words.casefold() or "atmp" in words.casefold()
+        described.append(words)
+    return described, atmp
+
+
+def _intervention(product: dict[str, Any], role: str | None, ct: str) -> Intervention | None:
     info = dict_at(product, "productDictionaryInfo")
     substances = [
-        _first_text(s.get("actSubstName"), s.get("substanceName"), s.get("nameOrg"))
+        _first_text(s.get("actSubstName"), s.get("substanceName"))
         for s in _dicts(info, "productSubstances")
     ]
+    # Names only from name fields: `otherMedicinalProduct` describes the "Other"
+    # characteristic ("chemical", "antidiabetic, antiinflammatory"), and `nameOrg` is the
+    # company holding the product.
     names = [
-        _text(product.get("productName")),
-        _text(info.get("prodName")),
-        _text(product.get("otherMedicinalProduct")),
-        _text(product.get("jsonActiveSubstanceNames")),
-        _text(info.get("activeSubstanceName")),
-        *substances,
-        _text(info.get("activeSubstanceOtherDescriptiveName")),
-        _text(info.get("productOtherName")),
-        _text(info.get("sponsorProductCode")),
+        _name(product.get("productName")),
+        _name(info.get("prodName")),
+        _name(product.get("jsonActiveSubstanceNames")),
+        _name(info.get("activeSubstanceName")),
+        *(_name(s) for s in substances),
+        _name(info.get("activeSubstanceOtherDescriptiveName")),
+        _name(info.get("productOtherName")),
+        _name(info.get("sponsorProductCode")),
+        _name(product.get("sponsorProductCodeEdit")),
     ]
     present = [n for n in names if n]
     if not present:
@@ -398,29 +535,37 @@ def _intervention(product: dict[str, Any], role: str | None) -> Intervention | N
     name = present[0]
     other_names = _sorted_unique(n for n in present[1:] if n.casefold() != name.casefold())
 
-    therapies = _dicts(product, "therapies")
+    # An ATMP is recognised by its advanced-therapy details (`therapies[]`); no
+    # characteristics code is known to say it (ctis_codes).
+    therapies = [t for t in _dicts(product, "therapies") if any(v for v in t.values())]
     atmp_words: list[str] = []
     for therapy in therapies:
-        atmp_words += [
-            t
-            for t in (
-                _text(therapy.get("advancedTherapyType")),
-                _text(therapy.get("cellTypeMoreInformation")),
-                _text(therapy.get("cellTypeOtherSomatic")),
-                _text(therapy.get("description")),
-            )
-            if t
-        ]
-    is_atmp = bool(therapies) or product.get("isAtmp") is True or info.get("isAtmp") is True
-    characteristics = [t for t in (_text(c) for c in list_at(product, "characteristics")) if t]
-    if any("advanced therap" in c.casefold() or "atmp" in c.casefold() for c in characteristics):
-        is_atmp = True
+        for key in (
+            "advancedTherapyType",
+            "cellTypeMoreInformation",
+            "cellTypeOtherSomatic",
+            "cellOriginSpeciesOfOrigin",
+            "geneOfInterest",
+            "description",
+        ):
+            value = therapy.get(key)
+            if ctis_codes.code_of(value) is None:  # a bare code says nothing to a reader
+                text = _text(value)
+                if text:
+                    atmp_words.append(text)
+    characteristics, atmp_characteristic = _characteristics(product, ct)
+    is_atmp = (
+        bool(therapies)
+        or atmp_characteristic
+        or product.get("isAtmp") is True
+        or info.get("isAtmp") is True
+    )
     origins = " ".join(
         (_first_text(s.get("actSubstOrigin"), s.get("substanceOrigin")) or "").casefold()
         for s in _dicts(info, "productSubstances")
     )
     gene = any(_GENE_THERAPY.search(w) for w in atmp_words) or any(
-        t.get("isGmo") is True for t in therapies
+        t.get("isGmo") is True or _text(t.get("geneOfInterest")) for t in therapies
     )
     kind = (
         "GENETIC"
@@ -434,10 +579,12 @@ def _intervention(product: dict[str, Any], role: str | None) -> Intervention | N
     if is_atmp:
         described.append("Advanced therapy medicinal product (ATMP)")
     described += atmp_words
-    routes = [t for t in (_text(r) for r in list_at(product, "routes")) if t]
+    if characteristics:
+        described.append("Characteristics: " + "; ".join(dict.fromkeys(characteristics)))
+    routes = [t for t in (_name(r) for r in list_at(product, "routes")) if t]
     if routes:
         described.append("Route: " + ", ".join(sorted(set(routes))))
-    form = _text(product.get("pharmaceuticalFormDisplay"))
+    form = _name(product.get("pharmaceuticalFormDisplay"))
     if form:
         described.append(f"Form: {form}")
     role_text = role or _text(product.get("mpRoleInTrial"))
@@ -449,6 +596,73 @@ def _intervention(product: dict[str, Any], role: str | None) -> Intervention | N
         description="\n".join(dict.fromkeys(described)) or None,
         other_names=other_names,
     )
+
+
+_KIND_ORDER = ("GENETIC", "BIOLOGICAL", "DRUG")
+
+
+def _first_of_each(lines: Iterable[str]) -> list[str]:
+    """Non-empty lines in order, each once whatever its case."""
+    kept: dict[str, str] = {}
+    for line in lines:
+        if line:
+            kept.setdefault(line.casefold(), line)
+    return list(kept.values())
+
+
+def _interventions(part_i: dict[str, Any], ct: str) -> tuple[Intervention, ...]:
+    """One intervention per product name: a product CTIS lists twice (two pack sizes or
+    forms, the same product in two role groups) is one intervention, with the other names and
+    descriptions of every listing."""
+    merged: dict[str, Intervention] = {}
+    for product, role in _products(part_i):
+        item = _intervention(product, role, ct)
+        if item is None:
+            continue
+        key = item.name.casefold()
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = item
+            continue
+        kinds = [k for k in (seen.type, item.type) if k]
+        lines = [*(seen.description or "").split("\n"), *(item.description or "").split("\n")]
+        merged[key] = Intervention(
+            type=min(kinds, key=lambda k: _KIND_ORDER.index(k) if k in _KIND_ORDER else 99)
+            if kinds
+            else None,
+            name=seen.name,
+            description="\n".join(_first_of_each(lines)) or None,
+            other_names=_sorted_unique(
+                n for n in (*seen.other_names, *item.other_names) if n.casefold() != key
+            ),
+        )
+    return tuple(sorted(merged.values(), key=lambda iv: (iv.name.casefold(), iv.description or "")))
+
+
+def _scopes(objective: dict[str, Any], ct: str) -> tuple[list[str], str | None]:
+    """The trial's scopes as words, and its CT.gov primary purpose when exactly one scope says
+    what the trial is for (diagnosis, prophylaxis or therapy). Unknown codes are logged once
+    and counted."""
+    words: list[str] = []
+    purposes: set[str] = set()
+    for item in _dicts(objective, "trialScopes"):
+        value = item.get("code")
+        code = ctis_codes.code_of(value)
+        if code is None:
+            text = _first_text(item.get("name"), value)
+            if text:
+                words.append(text)
+            continue
+        name = ctis_codes.TRIAL_SCOPES.get(code)
+        if name is None:
+            _warn_once("trial scope code", value, ct)
+            continue
+        other = _text(item.get("otherDescription")) if name == "Other" else None
+        words.append(f"Other ({other})" if other else name)
+        if code in ctis_codes.SCOPE_PURPOSES:
+            purposes.add(ctis_codes.SCOPE_PURPOSES[code])
+    purpose = next(iter(purposes)) if len(purposes) == 1 else None
+    return list(dict.fromkeys(words)), purpose
 
 
 def _criteria(info: dict[str, Any]) -> str | None:
@@ -483,18 +697,43 @@ def _sex(population: dict[str, Any]) -> str | None:
     return None
 
 
-def _ages(population: dict[str, Any]) -> tuple[str | None, str | None]:
-    """CT.gov-style minimum/maximum age ("18 Years") from the age-range categories."""
-    labels = [
-        _first_text(r.get("ageRangeCategory"), r.get("ctAgeRange"))
-        for r in _dicts(population, "ageRanges") + _dicts(population, "ageRangeSecondaryIds")
-    ]
+def _age_labels(population: dict[str, Any], row: dict[str, Any], ct: str) -> list[str] | None:
+    """The trial's age groups as words ("18-64 years"); None when one cannot be read.
+
+    Codes come from `ageRanges[]` (`ageRangeCategoryCode`, or `ageRangeCategory` when it is a
+    number) and from the category each `ageRangeSecondaryIds[]` entry names, decoded with
+    `ctis_codes.AGE_GROUPS`; older and built records give the words themselves. Without any,
+    the search row's `ageGroup` ("65+ years, 18-64 years") is read.
+    """
+    labels: list[str] = []
+    for item in _dicts(population, "ageRanges") + _dicts(population, "ageRangeSecondaryIds"):
+        value = item.get("ageRangeCategoryCode")
+        if ctis_codes.code_of(value) is None:
+            value = item.get("ageRangeCategory")
+        code = ctis_codes.code_of(value)
+        if code is not None:
+            label = ctis_codes.AGE_GROUPS.get(code)
+            if label is None:
+                _warn_once("age group code", value, ct)
+                return None
+            labels.append(label)
+        else:
+            fine = item.get("ctAgeRange")  # a sub-range code is not decoded (ctis_codes)
+            text = _text(value) or (_text(fine) if ctis_codes.code_of(fine) is None else None)
+            if text:
+                labels.append(text)
+    if not labels:
+        group = _text(row.get("ageGroup"))
+        labels = [part.strip() for part in (group or "").split(",") if part.strip()]
+    return list(dict.fromkeys(labels))
+
+
+def _ages(labels: list[str] | None) -> tuple[str | None, str | None]:
+    """CT.gov-style minimum/maximum age ("18 Years") from the age groups' words."""
     lows: list[tuple[float, str]] = []
     highs: list[tuple[float, str]] = []
     open_ended = False
-    for label in labels:
-        if not label:
-            continue
+    for label in labels or []:
         ranged, plus = _AGE_RANGE.search(label), _AGE_PLUS.search(label)
         if ranged:
             unit = ranged.group(3).capitalize() + "s"
@@ -681,12 +920,16 @@ def normalise(raw: RawRecord) -> Trial:
     """One CTIS full record -> Trial. Raises RecordError without a usable ctNumber or title."""
     if not isinstance(raw, dict):
         raise RecordError("record is not a JSON object")
-    row = dict_at(raw, SEARCH_ROW_KEY)
+    # The search row: attached by our client, or merged over the record's top level (how
+    # ctrdata stores it, and what a bare search row is).
+    row = dict_at(raw, SEARCH_ROW_KEY) or raw
     ct_value = raw.get("ctNumber") or row.get("ctNumber")
     ct = ct_value.strip().upper() if isinstance(ct_value, str) else ""
     if not CT_NUMBER_RE.match(ct):
         raise RecordError(f"missing or malformed ctNumber: {str(ct_value)[:40]!r}")
     app = dict_at(raw, "authorizedApplication") or dict_at(raw, "authorisedApplication")
+    if not app and isinstance(raw.get("authorizedPartI"), dict):
+        app = raw  # the pre-2024 portal's record: Part I and Parts II at the top level
     part_i = dict_at(app, "authorizedPartI") or dict_at(app, "authorisedPartI")
     details = dict_at(part_i, "trialDetails")
     identifiers = dict_at(details, "clinicalTrialIdentifiers")
@@ -698,7 +941,7 @@ def normalise(raw: RawRecord) -> Trial:
         identifiers.get("publicTitle"),
         identifiers.get("fullTitle"),
         row.get("ctTitle"),
-        row.get("shortTitle"),
+        raw.get("title"),
     )
     if not title:
         raise RecordError(f"{ct} has no title")
@@ -714,8 +957,9 @@ def normalise(raw: RawRecord) -> Trial:
         )
         if t
     ]
+    scopes, purpose = _scopes(objective, ct)
     population = dict_at(info, "populationOfTrialSubjects")
-    minimum_age, maximum_age = _ages(population)
+    minimum_age, maximum_age = _ages(_age_labels(population, row, ct))
     duration = dict_at(info, "trialDuration")
     category = dict_at(info, "trialCategory")
     phase_value = category.get("trialPhase")
@@ -735,34 +979,39 @@ def normalise(raw: RawRecord) -> Trial:
     collaborators = tuple(
         s for s in (_sponsor(i) for i in sponsors if i is not lead_item) if s is not None
     )
-    interventions = sorted(
-        (iv for iv in (_intervention(p, role) for p, role in _products(part_i)) if iv),
-        key=lambda iv: (iv.name.casefold(), iv.description or ""),
-    )
+    interventions = _interventions(part_i, ct)
 
     started = _event_date(events, ("START_OF_TRIAL", "START_OF_RECRUITMENT", "TRIAL_START"))
-    status = _status(raw, row, parts_ii, ct)
+    status = _status(raw, row, app, parts_ii, events, ct)
 
     return Trial(
         registry=REGISTRY,
         registry_id=ct,
         url=PUBLIC_URL.format(ct),
-        secondary_ids=_secondary_ids(app, identifiers, ct),
+        secondary_ids=_secondary_ids(app, identifiers, row, ct),
         brief_title=title,
         official_title=_text(identifiers.get("fullTitle")),
-        acronym=_text(identifiers.get("shortTitle")),
+        # No CTIS field is known to hold an acronym: `shortTitle` is the protocol code (a
+        # secondary id above), so only an explicit `acronym` is read.
+        acronym=_text(identifiers.get("acronym")),
         summary=_text(objective.get("mainObjective")),
-        detailed_description=(
-            "Secondary objectives:\n" + "\n".join(f"* {t}" for t in secondary_objectives)
-            if secondary_objectives
-            else None
-        ),
+        detailed_description="\n\n".join(
+            part
+            for part in (
+                f"Scope: {', '.join(scopes)}" if scopes else "",
+                "Secondary objectives:\n" + "\n".join(f"* {t}" for t in secondary_objectives)
+                if secondary_objectives
+                else "",
+            )
+            if part
+        )
+        or None,
         conditions=_conditions(part_i, info),
         keywords=_meddra_terms(info),
-        interventions=tuple(interventions),
+        interventions=interventions,
         phases=phases_from(phase_value, ct),
         enrollment=_enrollment(part_i, parts_ii),
-        design=Design(study_type="INTERVENTIONAL"),
+        design=Design(study_type="INTERVENTIONAL", primary_purpose=purpose),
         eligibility=Eligibility(
             criteria=_criteria(info),
             sex=_sex(population),
@@ -792,7 +1041,7 @@ def normalise(raw: RawRecord) -> Trial:
                 estimated=True,
             ),
             first_posted=_key_date(
-                raw.get("decisionDate") or row.get("decisionDateOverall"),
+                row.get("decisionDateOverall") or _earliest(raw.get("decisionDate")),
                 ct,
                 "decision",
                 estimated=None,

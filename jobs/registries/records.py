@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from trialbot import metrics
 from trialbot.model import Contact, Site
 
 _BLANK_RUN = re.compile(r"\n{3,}")
@@ -87,14 +88,20 @@ def site_order(site: Site) -> tuple[str, str, str]:
     return (site.country or "~", site.city or "", site.key)
 
 
+def is_placeholder(text: str) -> bool:
+    """True for text that stands for nothing: "N/A", "NA", "none", "-", "Not applicable"."""
+    squashed = squash_spaces(text)
+    return not any(ch.isalnum() for ch in squashed) or (
+        squashed.casefold().rstrip(".") in _CONTACT_PLACEHOLDERS
+    )
+
+
 def contact_text(value: object) -> str | None:
     """One contact field on one line; a placeholder ("N/A", "Nil known", "-", "none") -> None."""
     if not isinstance(value, str):
         return None
     text = squash_spaces(value)
-    if not any(ch.isalnum() for ch in text) or text.casefold().rstrip(".") in _CONTACT_PLACEHOLDERS:
-        return None
-    return text
+    return None if is_placeholder(text) else text
 
 
 def contact(name: object, role: object, phone: object, email: object) -> Contact | None:
@@ -129,7 +136,9 @@ def unique_contacts(found: Iterable[Contact | None]) -> tuple[Contact, ...]:
 
 
 class WarnOnce:
-    """Log an unknown value (status word, phase, country...) the first time it is seen.
+    """Log an unknown value (status word, phase, country...) the first time it is seen, and
+    count every time it is met (`trialbot_unknown_values_total{registry,kind}`), so a registry
+    that starts sending a new code shows on the dashboard, not only once in a log.
 
     A months-long service meets new values for ever, so at most `limit` distinct (kind, value)
     pairs are remembered, the oldest forgotten first; one forgotten and seen again is logged
@@ -148,6 +157,7 @@ class WarnOnce:
         self._seen: dict[tuple[str, str], None] = {}  # insertion-ordered: oldest first
 
     def __call__(self, kind: str, value: object, record_id: str) -> None:
+        metrics.UNKNOWN_VALUES.labels(self._registry, kind).inc()
         key = (kind, str(value).casefold())
         if key in self._seen:
             return
