@@ -31,6 +31,10 @@ def saved_answers(registry: str) -> SavedAnswers:
         from jobs.registries import ctgov, ctgov_record
 
         return SavedAnswers(ctgov.read_saved, ctgov_record.normalise)
+    if registry == "ctis":
+        from jobs.registries import ctis, ctis_record
+
+        return SavedAnswers(ctis.read_saved, ctis_record.normalise)
     raise ValueError(f"no reader for saved {registry} answers")
 
 

@@ -36,10 +36,12 @@ The search (documented choice):
 
 from __future__ import annotations
 
+import json
 import logging
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from jobs import search_terms
@@ -305,6 +307,36 @@ class CtisClient(RegistryClient):
         if not all(isinstance(row, dict) for row in body["data"]):
             raise RegistryError(f"ctis POST /search page {page}: a row is not an object")
         return body
+
+
+class NotACtisAnswer(RegistryError):
+    """A saved file that is not a CTIS answer (`trialbot parse --registry ctis`)."""
+
+
+def read_saved(path: Path) -> Iterator[RawRecord]:
+    """The trials in a saved CTIS answer, told by content: a `GET /retrieve/{ctNumber}` record
+    (with or without the search row merged over its top level, as ctrdata stores it), a
+    `POST /search` answer (`{"pagination": ..., "data": [row, ...]}`: each row read as the
+    normaliser reads a record that has only its row), or a JSON list of either."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise NotACtisAnswer(f"{path.name}: not a CTIS JSON answer ({exc})") from exc
+    if isinstance(data, dict) and isinstance(data.get("data"), list):
+        items: list[Any] = data["data"]
+    elif isinstance(data, dict):
+        items = [data]
+    elif isinstance(data, list):
+        items = data
+    else:
+        items = []
+    trials = [i for i in items if isinstance(i, dict) and isinstance(i.get("ctNumber"), str)]
+    if not trials and not (isinstance(data, dict) and data.get("data") == []):
+        raise NotACtisAnswer(
+            f"{path.name}: not a CTIS retrieve record, search answer or list of records "
+            "(no object with a ctNumber)"
+        )
+    yield from trials
 
 
 def _ct_number(row: Mapping[str, Any]) -> str | None:
