@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from jobs.registries import ctis_record
 from jobs.registries.ctgov_record import normalise
 from tests.conftest import CTGOV, load_json
 
@@ -52,3 +53,58 @@ def test_a_file_that_is_not_a_registry_answer_says_so(
     assert "cannot read" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["parse", str(path), "--registry", "clinicaltrials"])
+
+
+CTIS = Path(__file__).resolve().parents[1] / "fixtures" / "ctis"
+CTIS_RECORDED = CTIS / "recorded" / "ctrdata-demo_2024-510663-34-00.json"
+
+
+def test_a_recorded_ctis_answer_as_json_is_the_normalised_record(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["parse", str(CTIS_RECORDED), "--registry", "ctis", "--json"]) == 0
+    out = capsys.readouterr()
+    (line,) = out.out.splitlines()
+    assert json.loads(line) == ctis_record.normalise(load_json(CTIS_RECORDED)).snapshot()
+    assert json.loads(line)["overall_status"] == "RECRUITING"  # ctStatus code 4
+    assert "1 records read, 0 skipped" in out.err
+
+
+@pytest.mark.parametrize(
+    ("name", "records"),
+    [
+        ("positive_adsc_ischaemic_stroke.json", 1),
+        ("negative_cells_crohn_fistula.json", 1),
+        ("negative_stroke_no_cells.json", 1),
+        ("sparse_numeric_status.json", 1),
+        ("search_page.json", 2),  # a search answer: each row as a record
+    ],
+)
+def test_built_ctis_fixtures_as_json_are_the_normalised_records(
+    name: str, records: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = CTIS / name
+    data = load_json(path)
+    raws = data.get("data", [data])
+    assert main(["parse", str(path), "--registry", "ctis", "--json"]) == 0
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert len(lines) == len(raws) == records
+    assert [json.loads(line) for line in lines] == [
+        ctis_record.normalise(raw).snapshot() for raw in raws
+    ]
+    assert f"{records} records read, 0 skipped" in out.err
+
+
+def test_ctis_text_output_and_what_is_not_a_ctis_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["parse", str(CTIS_RECORDED), "--registry", "ctis"]) == 0
+    out = capsys.readouterr().out
+    assert "ctis:2024-510663-34-00" in out and "status RECRUITING" in out
+    assert "ages 0 Years to 17 Years" in out and "classifier: " in out
+    assert main(["parse", str(CTIS / "malformed_no_title.json"), "--registry", "ctis"]) == 0
+    assert "0 records read, 1 skipped" in capsys.readouterr().err
+    ctgov_study = CTGOV / "reconstructed" / "NCT03629275__2021-08-13.json"
+    assert main(["parse", str(ctgov_study), "--registry", "ctis"]) == 1
+    assert "cannot read" in capsys.readouterr().err

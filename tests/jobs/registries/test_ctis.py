@@ -1,6 +1,7 @@
 """EU CTIS: the normaliser on the BUILT fixtures, and CtisClient against the fake CTIS over real
 HTTP (no monkeypatching). Fixtures are built, not recorded (see tests/fixtures/ctis/README.md),
-except one real recorded trial, used for contacts.
+except one real recorded trial, used for contacts and for the codes, names and ids of the real
+API (variants of it are derived in code).
 Backoff is shrunk to milliseconds and spacing to 0 so the file runs in a few seconds.
 """
 
@@ -26,13 +27,16 @@ from jobs.registries.ctis import (
     CONDITION_TERMS,
     SEARCH_ROW_KEY,
     CtisClient,
+    NotACtisAnswer,
     contain_any,
+    read_saved,
     search_criteria,
 )
 from jobs.registries.ctis_record import normalise, parse_date, phases_from, status_from_words
 from jobs.registries.http import HttpOptions
 from tests.fakes.ctis_server import FakeCtis, built_record, search_row
 from tests.jobs.helpers import FAST_HTTP
+from trialbot import metrics
 from trialbot.model import Contact, KeyDate, Trial
 from trialbot.settings import Settings
 
@@ -101,8 +105,13 @@ def test_positive_fixture_fields() -> None:
         f"https://euclinicaltrials.eu/search-for-clinical-trials/?lang=en&EUCT={POSITIVE}"
     )
     assert trial.brief_title == "Regenerative Stem Cell Therapy for Stroke in Europe 1"
-    assert trial.acronym == "RESSTORE1"
-    assert [(s.id, s.type) for s in trial.secondary_ids] == [("NCT03570450", "NCT")]
+    # `shortTitle` is CTIS's protocol code, not an acronym (this built fixture used to expect
+    # the acronym there: the real answers show sponsor codes such as "200925" in it).
+    assert trial.acronym is None
+    assert [(s.id, s.type) for s in trial.secondary_ids] == [
+        ("NCT03570450", "NCT"),
+        ("RESSTORE1", "OTHER"),
+    ]
     assert trial.sources == () and trial.aliases == ()
     assert trial.conditions == ("Ischaemic stroke",)
     assert trial.keywords == ("Ischaemic stroke",)  # the MedDRA term
@@ -156,7 +165,10 @@ def test_positive_fixture_fields() -> None:
     assert "Pregnancy or breastfeeding" in exclusion and "Pregnancy" not in inclusion
     assert trial.summary is not None and "&lt;" not in trial.summary and "<br" not in trial.summary
     assert "families.\nBuilding on" in trial.summary
+    # The built fixture's trial scope is code "1": Diagnosis in ctrdata's code list.
+    assert trial.design.primary_purpose == "DIAGNOSTIC"
     assert trial.detailed_description == (
+        "Scope: Diagnosis\n\n"
         "Secondary objectives:\n"
         "* To assess the tolerance of intravenous adipose-derived stem cells.\n"
         "* To explore the dose-effect relationship of the four cell doses on motor recovery."
@@ -218,7 +230,9 @@ def test_sparse_fixture() -> None:
     trial = normalise(fixture("sparse_numeric_status"))
     assert trial.registry_id == SPARSE
     assert trial.brief_title.startswith("Intracerebral implantation")
-    assert trial.overall_status == "UNKNOWN"  # numeric code, no member-state wording
+    # ctStatus 4 is "Ongoing, recruiting" (ctrdata's code list); this expectation used to be
+    # UNKNOWN, from before the codes were decoded.
+    assert trial.overall_status == "RECRUITING"
     assert trial.conditions == () and trial.interventions == () and trial.phases == ()
     assert trial.sponsor is None and trial.dates.start is None and trial.last_update is None
     assert trial.enrollment.count is None and trial.eligibility.criteria is None
@@ -267,6 +281,7 @@ def test_status_words(words: str, expected: str) -> None:
     assert status_from_words(words)[0] == expected
     raw = positive()
     raw["ctStatus"] = words
+    del raw["ctPublicStatusCode"]  # the code wins over the words, as ctrdata reads them
     for part in raw["authorizedApplication"]["authorizedPartsII"]:
         part["mscInfo"].pop("trialStatus")
     assert normalise(raw).overall_status == expected
@@ -275,6 +290,7 @@ def test_status_words(words: str, expected: str) -> None:
 def test_unknown_status_is_kept_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     raw = positive()
     raw["ctStatus"] = "Paused for review 7731"
+    del raw["ctPublicStatusCode"]  # else the code wins
     with caplog.at_level(logging.WARNING, logger="jobs.registries.ctis_record"):
         first, second = normalise(raw), normalise(raw)
     assert first.overall_status == second.overall_status == "PAUSED_FOR_REVIEW_7731"
@@ -285,7 +301,7 @@ def test_numeric_status_code_is_unknown_unless_member_states_say_more(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     raw = positive()
-    raw["ctStatus"] = 9871
+    raw["ctStatus"] = raw["ctPublicStatusCode"] = 9871  # CTIS sends the same code in both
     for part in raw["authorizedApplication"]["authorizedPartsII"]:
         part["mscInfo"].pop("trialStatus")
     with caplog.at_level(logging.WARNING, logger="jobs.registries.ctis_record"):
@@ -297,6 +313,7 @@ def test_numeric_status_code_is_unknown_unless_member_states_say_more(
     assert normalise(raw).overall_status == "RECRUITING"  # the most open member state
     parts[1]["mscInfo"]["trialStatus"] = "Ended"
     assert normalise(raw).overall_status == "COMPLETED"
+    del raw["ctPublicStatusCode"]
     raw["ctStatus"] = "Authorised"  # vague: the member states say more
     assert normalise(raw).overall_status == "COMPLETED"
     raw["ctStatus"] = "Halted"  # specific: wins over the member states
@@ -739,3 +756,189 @@ def test_the_lead_sponsors_contacts_come_first_and_a_site_falls_back_to_its_orga
     assert barcelona.contacts == (
         Contact(phone="+34932804000", email="mbalaguer@sjdhospitalbarcelona.org"),
     )
+
+
+# -- real CTIS answers (issue 12): codes, names and ids, on the recorded record -----------------
+# Every variant is the recorded file copied (`recorded()` reads it afresh) with the one change
+# its comment names; the file itself is never edited.
+
+
+def _part_i(raw: dict[str, Any]) -> dict[str, Any]:
+    part_i: dict[str, Any] = raw["authorizedApplication"]["authorizedPartI"]
+    return part_i
+
+
+def _unknown_count(kind: str) -> float:
+    value = metrics.REGISTRY.get_sample_value(
+        "trialbot_unknown_values_total", {"registry": "ctis", "kind": kind}
+    )
+    return value or 0.0
+
+
+def test_recorded_status_codes_are_decoded(caplog: pytest.LogCaptureFixture) -> None:
+    raw = recorded()
+    with caplog.at_level(logging.WARNING, logger="jobs.registries.ctis_record"):
+        trial = normalise(raw)
+    # ctStatus = ctPublicStatusCode = 4, "Ongoing, recruiting" (not the member states' vague
+    # "Authorised", which read as NOT_YET_RECRUITING), and no "unknown status code" warning.
+    assert trial.overall_status == "RECRUITING"
+    assert not any("status code" in r.getMessage() for r in caplog.records)
+    ended = recorded()
+    ended["ctStatus"] = ended["ctPublicStatusCode"] = 5  # "Ongoing, recruitment ended"
+    assert normalise(ended).overall_status == "ACTIVE_NOT_RECRUITING"
+    only_states = recorded()
+    del only_states["ctStatus"], only_states["ctPublicStatusCode"]  # member states' codes only
+    assert normalise(only_states).overall_status == "RECRUITING"  # mscPublicStatusCode 4
+    early = recorded()
+    early["ctStatus"] = early["ctPublicStatusCode"] = 8  # "Ended" ...
+    assert normalise(early).overall_status == "COMPLETED"
+    for entry in early["events"]["trialEvents"]:  # ... early, in each member state
+        entry["events"].append({"notificationType": "EARLY_TERMINATION", "date": "2025-10-01"})
+    assert normalise(early).overall_status == "TERMINATED"
+
+
+def test_an_unknown_status_code_is_logged_once_counted_and_not_guessed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    raw = recorded()
+    raw["ctStatus"] = raw["ctPublicStatusCode"] = 77  # a code no source explains
+    for state in raw["authorizedApplication"]["memberStatesConcerned"]:
+        state["mscPublicStatusCode"] = 78  # nor this one
+    before = _unknown_count("status code"), _unknown_count("member-state status code")
+    with caplog.at_level(logging.WARNING, logger="jobs.registries.ctis_record"):
+        first, second = normalise(raw), normalise(raw)
+    # Only the member states' own words are left ("Authorised", vague).
+    assert first.overall_status == second.overall_status == "NOT_YET_RECRUITING"
+    assert sum("unknown status code 77" in r.getMessage() for r in caplog.records) == 1
+    assert _unknown_count("status code") == before[0] + 2
+    assert _unknown_count("member-state status code") == before[1] + 4  # 2 states, 2 reads
+
+
+def test_recorded_age_group_codes_give_ages() -> None:
+    # ageRanges[].ageRangeCategoryCode "2": 0-17 years (the search row says "0-17 years").
+    trial = normalise(recorded())
+    assert (trial.eligibility.minimum_age, trial.eligibility.maximum_age) == ("0 Years", "17 Years")
+    adults = recorded()
+    population = _part_i(adults)["trialDetails"]["trialInformation"]["populationOfTrialSubjects"]
+    population["ageRanges"] = [  # adults and elderly instead
+        {"ageRangeCategoryCode": "3", "ageRangeCategory": "3"},
+        {"ageRangeCategoryCode": "4", "ageRangeCategory": "4"},
+    ]
+    population["ageRangeSecondaryIds"] = []
+    adult = normalise(adults).eligibility
+    assert (adult.minimum_age, adult.maximum_age) == ("18 Years", None)
+    population["ageRanges"].append({"ageRangeCategoryCode": "9"})  # a code no source explains
+    before = _unknown_count("age group code")
+    unknown = normalise(adults).eligibility
+    assert (unknown.minimum_age, unknown.maximum_age) == (None, None)
+    assert _unknown_count("age group code") == before + 1
+
+
+def test_recorded_trial_scopes_are_decoded() -> None:
+    trial = normalise(recorded())
+    assert trial.detailed_description == "Scope: Safety, Pharmacokinetic"  # codes 4 and 6
+    assert trial.design.primary_purpose is None  # neither says what the trial is for
+    therapy = recorded()
+    scopes = _part_i(therapy)["trialDetails"]["trialInformation"]["trialObjective"]["trialScopes"]
+    scopes.append({"code": "3", "trialScopeId": 1})  # Therapy added
+    assert normalise(therapy).design.primary_purpose == "TREATMENT"
+
+
+def test_recorded_product_characteristics_are_codes_and_an_atmp_is_seen() -> None:
+    before = _unknown_count("product characteristic")
+    (product,) = normalise(recorded()).interventions
+    # Characteristic "4" has no known meaning: counted, not shown, not guessed.
+    assert _unknown_count("product characteristic") == before + 1
+    assert product.type == "DRUG" and product.description is not None
+    assert "Characteristics" not in product.description and "4" not in product.description
+    cells = recorded()
+    item = _part_i(cells)["products"][0]
+    item["characteristics"] = ["11"]  # "Other", described by otherMedicinalProduct
+    item["otherMedicinalProduct"] = "chemical"
+    item["therapies"] = [  # the advanced-therapy details of a cell product
+        {
+            "advancedTherapyType": "2",
+            "cellTypeMoreInformation": "allogeneic mesenchymal stem cells",
+            "isGmo": False,
+        }
+    ]
+    (atmp,) = normalise(cells).interventions
+    assert atmp.type == "BIOLOGICAL" and atmp.description is not None
+    assert atmp.description.splitlines()[:3] == [
+        "Advanced therapy medicinal product (ATMP)",
+        "allogeneic mesenchymal stem cells",  # the bare type code "2" is not shown
+        "Characteristics: Other: chemical",
+    ]
+    assert "chemical" not in (atmp.name, *atmp.other_names)
+
+
+def test_recorded_product_names_have_no_placeholders_and_each_product_once() -> None:
+    # The real record's activeSubstanceOtherDescriptiveName is "NA".
+    (product,) = normalise(recorded()).interventions
+    assert (product.name, product.other_names) == (
+        "Dectova 10 mg/mL solution for infusion",
+        ("zanamivir",),
+    )
+    unnamed = recorded()
+    item = _part_i(unnamed)["products"][0]
+    del item["productName"], item["productDictionaryInfo"]["prodName"]
+    item["jsonActiveSubstanceNames"] = "n/a"  # placeholders where names were wanted
+    item["productDictionaryInfo"]["activeSubstanceName"] = "N/A"
+    item["otherMedicinalProduct"] = "chemical"
+    (named,) = normalise(unnamed).interventions
+    assert (named.name, named.other_names) == ("ZANAMIVIR", ())
+    twice = recorded()
+    products = _part_i(twice)["products"]
+    again = copy.deepcopy(products[0])  # the same product listed again, another pack
+    again["id"] = 415004
+    again["routes"] = ["ORAL USE"]
+    products.append(again)
+    (once,) = normalise(twice).interventions
+    assert once.name == "Dectova 10 mg/mL solution for infusion"
+    assert once.description is not None
+    assert "Route: INTRAVENOUS USE" in once.description and "Route: ORAL USE" in once.description
+
+
+def test_recorded_protocol_code_is_an_id_not_an_acronym() -> None:
+    trial = normalise(recorded())
+    assert trial.acronym is None  # shortTitle "200925" is GSK's study number
+    assert [(s.type, s.id, s.domain) for s in trial.secondary_ids] == [
+        ("EUDRACT_NUMBER", "2019-001588-63", None),
+        ("NCT", "NCT04494412", None),
+        ("OTHER", "200925", "sponsor protocol code"),
+    ]
+
+
+def test_several_ind_numbers_in_one_field_are_several_ids() -> None:
+    raw = recorded()
+    numbers = _part_i(raw)["trialDetails"]["clinicalTrialIdentifiers"][
+        "secondaryIdentifyingNumbers"
+    ]
+    # Two IND numbers in one field, as a real CTIS answer (another demo trial) has them; the
+    # comma inside each groups digits.
+    numbers["additionalRegistries"] = [
+        {"id": 1, "number": "75,061; 125,097", "otherRegistryName": "IND", "ctRegistryCode": "6"}
+    ]
+    ids = [(s.type, s.id, s.domain) for s in normalise(raw).secondary_ids]
+    assert ("REGISTRY", "75,061", "IND") in ids and ("REGISTRY", "125,097", "IND") in ids
+    assert not any(";" in i for _, i, _ in ids)
+
+
+def test_read_saved_tells_the_format_by_content(tmp_path: Path) -> None:
+    path = FIXTURES / "recorded" / "ctrdata-demo_2024-510663-34-00.json"
+    assert list(read_saved(path)) == [recorded()]  # ctrdata: retrieve with the row merged
+    retrieve = recorded()
+    for key in ("shortTitle", "trialCountries", "lastUpdated", "ageGroup", "trialPhase"):
+        del retrieve[key]  # a bare GET /retrieve answer
+    saved = tmp_path / "answer.txt"  # any name: the content tells
+    saved.write_text(json.dumps(retrieve))
+    assert [normalise(r).registry_id for r in read_saved(saved)] == ["2024-510663-34-00"]
+    search = tmp_path / "retrieve.json"  # a search answer, whatever its name says
+    search.write_bytes((FIXTURES / "search_page.json").read_bytes())
+    rows = list(read_saved(search))
+    assert [normalise(r).registry_id for r in rows] == [POSITIVE, TENECTEPLASE]
+    for content in ('{"studies": []}', "<html>maintenance</html>", "[1, 2]"):
+        saved.write_text(content)
+        with pytest.raises(NotACtisAnswer, match=r"answer\.txt: not a CTIS"):
+            list(read_saved(saved))
+    assert issubclass(NotACtisAnswer, RegistryError)
