@@ -26,13 +26,19 @@ code), `decisionDate`, `publishDate`, `startDateEU`/`endDateEU`, and under
 * `eudraCt.eudraCtCode` for trials transitioned from EudraCT; `events.{trialEvents[],
   trialGlobalEndDate}`; `results`.
 
-The client may attach the search row it came from under `_searchRow` (see ctis.py); its
-`lastUpdated` ("dd/mm/yyyy") and a few fallbacks (title, phase, status) are read from it.
+The client may attach the search row it came from under `_searchRow` (see ctis.py); ctrdata
+stores it merged over the record's top level instead, and a bare search row is read the same
+way. Its `lastUpdated` ("dd/mm/yyyy") and a few fallbacks (title, phase, status, age group,
+protocol code) are read from it.
+
+The current API answers with numeric codes (status, member-state status, age groups, trial
+scopes, product characteristics): they are decoded with the tables of `ctis_codes.py`, where
+each meaning cites its source; an unknown code is logged once and counted, never guessed.
 
 Expect unknown or missing keys anywhere (the portal changed structure in 2024): every getter
 tolerates a missing key or a value of the wrong type. Dates come as ISO dates or datetimes,
-or as `dd/mm/yyyy`. Unknown status words, status codes and phase values are logged once at
-WARNING. Lists without meaning in their order are sorted so the fingerprint stays stable.
+or as `dd/mm/yyyy`. Unknown status words, codes and phase values are logged once at WARNING
+and counted. Lists without meaning in their order are sorted so the fingerprint stays stable.
 """
 
 from __future__ import annotations
