@@ -9,7 +9,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
 
 import storage
@@ -119,7 +120,7 @@ def _rows(url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
         configure_sqlite(engine)  # foreign keys on, as the service runs
     try:
         with engine.begin() as conn:
-            result = conn.execute(text(sql), params)
+            result = conn.execute(sql_text(sql), params)
             return [tuple(r) for r in result] if result.returns_rows else []
     finally:
         engine.dispose()
