@@ -277,6 +277,12 @@ async def create(
     return sub
 
 
+def _as_if(sub: SubscriptionRow, **changes: Any) -> SubscriptionRow:
+    """A detached copy of `sub` with `changes`, to ask whether the change makes a duplicate."""
+    fields = ("id", "chat_id", "label", "conditions", "countries", "lat", "lon", "radius_km")
+    return SubscriptionRow(**({name: getattr(sub, name) for name in fields} | changes))
+
+
 def duplicate_text(t: Translator, subs: list[SubscriptionRow], same: SubscriptionRow) -> str:
     """ "You already have this alert", with its /list number."""
     number = next(i for i, s in enumerate(subs, start=1) if s.id == same.id)
@@ -394,14 +400,19 @@ async def _set_radius(
     update: Update, context: Context, chat: ChatRow, t: Translator, sub_id: int, km: int
 ) -> None:
     async with Deps.of(context).db.write() as session:
-        sub = await store.get_subscription(session, chat.chat_id, sub_id)
-        if sub is not None:
+        subs = await store.subscriptions(session, chat.chat_id)
+        sub = next((s for s in subs if s.id == sub_id), None)
+        same = store.duplicate_of(subs, _as_if(sub, radius_km=km)) if sub is not None else None
+        if sub is not None and same is None:
             store.update_subscription(session, sub, radius_km=km)
         row = await store.get_chat(session, chat.chat_id, for_update=True)
         if row is not None:
             store.update_chat(session, row, pending=None)
     if sub is None:
-        await reply(update, t("button.stale"))
+        await reply(update, t("button.gone"))
+        return
+    if same is not None:
+        await reply(update, duplicate_text(t, subs, same))
         return
     await confirm(update, context, chat, t, sub, "sub.updated")
 
@@ -415,15 +426,19 @@ async def on_text(
     """Typed input for a waiting step of these flows; False if none was waiting."""
     pending = chat.pending or {}
     if pending.get("flow") == "label":
-        label = " ".join(text.split())[:40]
+        label = " ".join(text.split())[:40] or None
         async with Deps.of(context).db.write() as session:
-            sub = await store.get_subscription(session, chat.chat_id, int(pending["sub"]))
-            if sub is not None:
-                store.update_subscription(session, sub, label=label or None)
+            subs = await store.subscriptions(session, chat.chat_id)
+            sub = next((s for s in subs if s.id == int(pending["sub"])), None)
+            same = store.duplicate_of(subs, _as_if(sub, label=label)) if sub else None
+            if sub is not None and same is None:
+                store.update_subscription(session, sub, label=label)
             row = await store.get_chat(session, chat.chat_id, for_update=True)
             if row is not None:
                 store.update_chat(session, row, pending=None)
-        if sub is not None:
+        if same is not None:
+            await reply(update, duplicate_text(t, subs, same))
+        elif sub is not None:
             await reply(update, t("label.saved", subscription=subscription_text(sub, t)))
         return True
     if pending.get("flow") != "sub":
@@ -555,17 +570,7 @@ async def _move(
         sub = next((s for s in subs if s.id == sub_id and s.radius_km is not None), None)
         same = None
         if sub is not None:
-            moved = SubscriptionRow(
-                id=sub.id,
-                chat_id=sub.chat_id,
-                label=sub.label,
-                conditions=sub.conditions,
-                countries=sub.countries,
-                lat=place["lat"],
-                lon=place["lon"],
-                radius_km=sub.radius_km,
-            )
-            same = store.duplicate_of(subs, moved)
+            same = store.duplicate_of(subs, _as_if(sub, lat=place["lat"], lon=place["lon"]))
         if sub is not None and same is None:
             old = (sub.lat, sub.lon, sub.place_name or "")
             store.update_subscription(
