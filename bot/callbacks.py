@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 MAX_BYTES = 64
 _ARG = r"[A-Za-z0-9_.\-]{1,40}"
@@ -84,6 +85,28 @@ def decode(data: str | None) -> Callback:
     if not _numbers_ok(action, args):
         raise BadCallback(f"{action!r} wants numbers up to {MAX_NUMBER}")
     return Callback(action, args)
+
+
+def stamp(now: datetime) -> str:
+    """The minute a question was asked, in base 36 (6 characters until the year 5000), for
+    buttons that must not work for ever: a destructive "Yes" carries it and expires."""
+    minutes = int(now.timestamp()) // 60
+    digits = ""
+    while True:
+        minutes, digit = divmod(minutes, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+        if not minutes:
+            return digits
+
+
+def minutes_since(stamped: str, now: datetime) -> int | None:
+    """How many minutes ago `stamp` was issued; None if it is no stamp or from the future
+    (forged or a clock gone wrong: treated as expired by callers)."""
+    if not (stamped.isascii() and stamped.isalnum()):
+        return None
+    issued = int(stamped, 36)
+    age = int(now.timestamp()) // 60 - issued
+    return age if age >= 0 else None
 
 
 TRIAL_DETAILS = register("td", 2)

@@ -16,10 +16,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.tables import ChatRow, OutboxRow, SubscriptionRow, utcnow
+from trialbot.geo import haversine_km
 from trialbot.matching import ALL_CONDITIONS, SubscriptionFilter
 
 MAX_SUBSCRIPTIONS = 20
 """Per chat. Plenty for a caregiver; a cap keeps a runaway script from filling the table."""
+SAME_PLACE_KM = 1.0
+"""Two centres closer than this are one place: a pin sent twice from home moves a little."""
 
 
 async def get_chat(
@@ -123,6 +126,45 @@ async def add_subscription(
     session.add(row)
     await session.flush()
     return row
+
+
+def _label_key(label: str | None) -> str | None:
+    return " ".join(label.split()).casefold() if label and label.strip() else None
+
+
+def same_filters(a: SubscriptionRow, b: SubscriptionRow) -> bool:
+    """Whether two subscriptions would send exactly the same alerts (labels aside).
+
+    No stroke type means every type; a radius alert is the same place when the centres are
+    within SAME_PLACE_KM and the distance is the same.
+    """
+    if (frozenset(a.conditions) or ALL_CONDITIONS) != (frozenset(b.conditions) or ALL_CONDITIONS):
+        return False
+    if frozenset(a.countries) != frozenset(b.countries):
+        return False
+    if (a.lat is None or a.lon is None) != (b.lat is None or b.lon is None):
+        return False
+    if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
+        return True
+    return a.radius_km == b.radius_km and haversine_km(a.lat, a.lon, b.lat, b.lon) < SAME_PLACE_KM
+
+
+def duplicate_of(
+    existing: Sequence[SubscriptionRow], candidate: SubscriptionRow
+) -> SubscriptionRow | None:
+    """The subscription that already does what `candidate` would, if any.
+
+    Same filters under a different name are not a duplicate: a caregiver may follow the same
+    trials for Dad and for Mum, and each alert says whom it is for. Same filters with the same
+    name (case and spacing aside), or a new one without a name, add nothing: refused.
+    """
+    wanted = _label_key(candidate.label)
+    for row in existing:
+        if row.id == candidate.id or not same_filters(row, candidate):
+            continue
+        if wanted is None or wanted == _label_key(row.label):
+            return row
+    return None
 
 
 def update_subscription(session: AsyncSession, row: SubscriptionRow, **changes: Any) -> None:

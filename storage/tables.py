@@ -198,6 +198,9 @@ class SubscriptionRow(SQLModel, table=True):
     """What one chat wants to hear about: stroke types and a region, with an optional label."""
 
     __tablename__ = "subscription"
+    __table_args__ = {"sqlite_autoincrement": True}
+    """Ids go into buttons and queued alerts: a deleted one must never name a new row
+    (migration 0007; PostgreSQL's sequence never goes back)."""
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(

@@ -6,7 +6,8 @@ import functools
 import html
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec
 
 from telegram import (
@@ -25,7 +26,7 @@ from telegram.ext import ContextTypes
 from bot.i18n import Translator, pick_language, translator
 from storage import chats as store
 from storage.db import Database
-from storage.tables import ChatRow
+from storage.tables import ChatRow, utcnow
 from trialbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class Deps:
 
     db: Database
     settings: Settings
+    clock: Callable[[], datetime] = field(default=utcnow)
+    """Now, for buttons that expire; one place a test can set the time."""
 
     @staticmethod
     def of(context: Context) -> Deps:

@@ -104,8 +104,8 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
         sub = await store.get_subscription(session, chat.chat_id, sub_id)
         if sub is not None and data.action == REMOVE:
             await store.delete_subscriptions(session, chat.chat_id, [sub_id])
-    if sub is None:
-        await query.answer(t("button.stale"), show_alert=True)
+    if sub is None:  # removed since (ids are never reused, so it is not someone else's)
+        await query.answer(t("button.gone"), show_alert=True)
         return
     await query.answer()
     if data.action == REMOVE:

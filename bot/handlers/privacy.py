@@ -11,8 +11,11 @@ from bot import callbacks
 from bot.handlers.common import Context, Deps, admins_only, chat_of, esc, keyboard, reply
 from storage import chats as store
 
-FORGET = callbacks.register("fg", 1)
+FORGET = callbacks.register("fg", 2)
+"""fg:<yes|no|ask>:<stamp>: the answer and the minute the question was asked."""
 CHUNK = 3500
+CONFIRM_MINUTES = 10
+"""A "Yes, delete it all" older than this deletes nothing: it is asked again instead."""
 
 
 @admins_only
@@ -28,26 +31,47 @@ async def mydata_command(update: Update, context: Context) -> None:
 
 @admins_only
 async def forget_command(update: Update, context: Context) -> None:
+    await ask(update, context)
+
+
+async def ask(update: Update, context: Context) -> None:
+    """The question, its buttons stamped with the minute it was asked."""
     _, t = await chat_of(update, context)
+    issued = callbacks.stamp(Deps.of(context).clock())
     rows = [
         [
-            (t("forget.yes"), callbacks.encode(FORGET, "yes")),
-            (t("forget.no"), callbacks.encode(FORGET, "no")),
+            (t("forget.yes"), callbacks.encode(FORGET, "yes", issued)),
+            (t("forget.no"), callbacks.encode(FORGET, "no", issued)),
         ]
     ]
-    await reply(update, t("forget.confirm"), keyboard(rows))
+    await reply(update, t("forget.confirm", minutes=CONFIRM_MINUTES), keyboard(rows))
 
 
 async def on_button(update: Update, context: Context, data: callbacks.Callback) -> None:
     query = update.callback_query
     assert query is not None
     chat, t = await chat_of(update, context)
-    if data.args[0] == "no":
+    answer, issued = data.args
+    if answer == "no":
         await query.answer()
         await reply(update, t("forget.kept"))
         return
-    if data.args[0] != "yes":
+    if answer == "ask":
+        await query.answer()
+        await ask(update, context)
+        return
+    if answer != "yes":
         await query.answer(t("button.stale"), show_alert=True)
+        return
+    age = callbacks.minutes_since(issued, Deps.of(context).clock())
+    if age is None or age > CONFIRM_MINUTES:
+        await query.answer()
+        again = callbacks.encode(FORGET, "ask", callbacks.stamp(Deps.of(context).clock()))
+        await reply(
+            update,
+            t("confirm.expired", minutes=CONFIRM_MINUTES),
+            keyboard([[(t("button.ask_again"), again)]]),
+        )
         return
     async with Deps.of(context).db.write() as session:
         await store.forget(session, chat.chat_id)

@@ -7,6 +7,7 @@ button from an older step (or a forged one) is answered politely and changes not
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from telegram import (
@@ -47,6 +48,10 @@ PICK_PLACE = callbacks.register("sp", 1, numbers=True)
 PICK_RADIUS = callbacks.register("sr", 1, numbers=True)
 ADD_LABEL = callbacks.register("lb", 1, numbers=True)
 CANCEL = callbacks.register("cx", 0)
+PIN = callbacks.register("pn", 3)
+"""pn:<new|subscription id>:<lat>:<lon>: a pin becomes a new alert, or moves one."""
+UNDO_MOVE = callbacks.register("mu", 3)
+"""mu:<subscription id>:<lat>:<lon>: put a moved alert back where it was."""
 
 CONDITION_CODES: dict[str, frozenset[str]] = {
     "i": frozenset({"ischemic"}),
@@ -223,32 +228,65 @@ async def create(
     countries: tuple[str, ...] | list[str] = (),
     place: dict[str, Any] | None = None,
     radius: int | None = None,
-) -> None:
-    """Store the subscription, then say what it is and how many trials match today."""
+) -> SubscriptionRow | None:
+    """Store the subscription, then say what it is and how many trials match today.
+
+    One that would do what an existing one does is not stored: the answer points to it.
+    Returns the new row, or None if nothing was stored.
+    """
+    candidate = SubscriptionRow(
+        chat_id=chat.chat_id,
+        conditions=sorted(set(base.get("cond") or ALL_CONDITIONS)),
+        countries=sorted(set(countries)),
+        lat=place["lat"] if place else None,
+        lon=place["lon"] if place else None,
+        radius_km=(radius or DEFAULT_RADIUS_KM) if place else None,
+        place_name=place["name"] if place else None,
+        point_country=place.get("country") if place else None,
+        label=base.get("label"),
+    )
+    sub: SubscriptionRow | None = None
     deps = Deps.of(context)
     async with deps.db.write() as session:
-        if await store.count_subscriptions(session, chat.chat_id) >= store.MAX_SUBSCRIPTIONS:
-            sub = None
-        else:
+        existing = await store.subscriptions(session, chat.chat_id)
+        same = store.duplicate_of(existing, candidate)
+        if same is None and len(existing) < store.MAX_SUBSCRIPTIONS:
             sub = await store.add_subscription(
                 session,
                 chat.chat_id,
-                conditions=base.get("cond") or sorted(ALL_CONDITIONS),
-                countries=list(countries),
-                lat=place["lat"] if place else None,
-                lon=place["lon"] if place else None,
-                radius_km=(radius or DEFAULT_RADIUS_KM) if place else None,
-                place_name=place["name"] if place else None,
-                point_country=place.get("country") if place else None,
-                label=base.get("label"),
+                conditions=candidate.conditions,
+                countries=candidate.countries,
+                lat=candidate.lat,
+                lon=candidate.lon,
+                radius_km=candidate.radius_km,
+                place_name=candidate.place_name,
+                point_country=candidate.point_country,
+                label=candidate.label,
             )
         row = await store.get_chat(session, chat.chat_id, for_update=True)
         if row is not None:
             store.update_chat(session, row, pending=None)
+    chat.pending = None
+    if same is not None:
+        await reply(update, duplicate_text(t, existing, same))
+        return None
     if sub is None:
         await reply(update, t("sub.too_many", limit=store.MAX_SUBSCRIPTIONS))
-        return
+        return None
     await confirm(update, context, chat, t, sub, "sub.created", note=base.get("note"))
+    return sub
+
+
+def _as_if(sub: SubscriptionRow, **changes: Any) -> SubscriptionRow:
+    """A detached copy of `sub` with `changes`, to ask whether the change makes a duplicate."""
+    fields = ("id", "chat_id", "label", "conditions", "countries", "lat", "lon", "radius_km")
+    return SubscriptionRow(**({name: getattr(sub, name) for name in fields} | changes))
+
+
+def duplicate_text(t: Translator, subs: list[SubscriptionRow], same: SubscriptionRow) -> str:
+    """ "You already have this alert", with its /list number."""
+    number = next(i for i, s in enumerate(subs, start=1) if s.id == same.id)
+    return t("sub.duplicate", n=number, subscription=subscription_text(same, t))
 
 
 async def confirm(
@@ -260,13 +298,16 @@ async def confirm(
     key: str,
     *,
     note: str | None = None,
+    extra: list[list[tuple[str, str]]] | None = None,
+    **values: str,
 ) -> None:
     assert sub.id is not None
     count = await count_matches(Deps.of(context), chat, sub)
-    text = t(key, subscription=subscription_text(sub, t)) + "\n" + t.plural("sub.count", count)
+    text = t(key, subscription=subscription_text(sub, t), **values)
+    text += "\n" + t.plural("sub.count", count)
     if note:
         text += "\n\n" + note
-    buttons = []
+    buttons = list(extra or [])
     if count:
         buttons.append([(t("button.see_them"), callbacks.encode(SEE_RECENT))])
     if not sub.label:
@@ -300,11 +341,14 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
         async with Deps.of(context).db.read() as session:
             sub = await store.get_subscription(session, chat.chat_id, sub_id)
         if sub is None:
-            await query.answer(t("button.stale"), show_alert=True)
+            await query.answer(t("button.gone"), show_alert=True)
             return
         await query.answer()
         await set_pending(context, chat, {"flow": "label", "sub": sub_id})
         await reply(update, t("label.ask"), prompt_markup(update, t))
+        return
+    if data.action in (PIN, UNDO_MOVE):
+        await _on_pin_button(update, context, chat, t, data)
         return
     step = pending.get("step") if pending.get("flow") == "sub" else None
     if data.action == PICK_CONDITION and step == "cond" and data.args[0] in CONDITION_CODES:
@@ -356,14 +400,19 @@ async def _set_radius(
     update: Update, context: Context, chat: ChatRow, t: Translator, sub_id: int, km: int
 ) -> None:
     async with Deps.of(context).db.write() as session:
-        sub = await store.get_subscription(session, chat.chat_id, sub_id)
-        if sub is not None:
+        subs = await store.subscriptions(session, chat.chat_id)
+        sub = next((s for s in subs if s.id == sub_id), None)
+        same = store.duplicate_of(subs, _as_if(sub, radius_km=km)) if sub is not None else None
+        if sub is not None and same is None:
             store.update_subscription(session, sub, radius_km=km)
         row = await store.get_chat(session, chat.chat_id, for_update=True)
         if row is not None:
             store.update_chat(session, row, pending=None)
     if sub is None:
-        await reply(update, t("button.stale"))
+        await reply(update, t("button.gone"))
+        return
+    if same is not None:
+        await reply(update, duplicate_text(t, subs, same))
         return
     await confirm(update, context, chat, t, sub, "sub.updated")
 
@@ -377,15 +426,19 @@ async def on_text(
     """Typed input for a waiting step of these flows; False if none was waiting."""
     pending = chat.pending or {}
     if pending.get("flow") == "label":
-        label = " ".join(text.split())[:40]
+        label = " ".join(text.split())[:40] or None
         async with Deps.of(context).db.write() as session:
-            sub = await store.get_subscription(session, chat.chat_id, int(pending["sub"]))
-            if sub is not None:
-                store.update_subscription(session, sub, label=label or None)
+            subs = await store.subscriptions(session, chat.chat_id)
+            sub = next((s for s in subs if s.id == int(pending["sub"])), None)
+            same = store.duplicate_of(subs, _as_if(sub, label=label)) if sub else None
+            if sub is not None and same is None:
+                store.update_subscription(session, sub, label=label)
             row = await store.get_chat(session, chat.chat_id, for_update=True)
             if row is not None:
                 store.update_chat(session, row, pending=None)
-        if sub is not None:
+        if same is not None:
+            await reply(update, duplicate_text(t, subs, same))
+        elif sub is not None:
             await reply(update, t("label.saved", subscription=subscription_text(sub, t)))
         return True
     if pending.get("flow") != "sub":
@@ -420,9 +473,29 @@ async def on_text(
     return False
 
 
+def _coordinates(lat: str, lon: str) -> tuple[float, float] | None:
+    """Coordinates from button data, or None if they are not a point on Earth."""
+    try:
+        point = float(lat), float(lon)
+    except ValueError:
+        return None
+    if not all(map(math.isfinite, point)) or abs(point[0]) > 90 or abs(point[1]) > 180:
+        return None
+    return point
+
+
+def _point(lat: float, lon: float) -> tuple[str, str]:
+    return f"{lat:.5f}", f"{lon:.5f}"
+
+
 @admins_only
 async def on_location(update: Update, context: Context, chat: ChatRow, t: Translator) -> None:
-    """A pin: the answer to a waiting step, or else a radius subscription around it."""
+    """A pin: the answer to a waiting step; else a new alert around it, or a question.
+
+    A pin never changes a named alert, nor one of several, without asking: a caregiver's
+    own position is not her father's. Only a chat whose one alert is unnamed and near a
+    place has it moved at once, and is told so with an Undo button.
+    """
     message = update.effective_message
     if message is None or message.location is None:
         return
@@ -432,46 +505,145 @@ async def on_location(update: Update, context: Context, chat: ChatRow, t: Transl
     if pending.get("flow") == "sub" and pending.get("step") in ("place", "choose"):
         await _after_place(update, context, chat, t, pending, place, pending.get("radius"))
         return
-    if pending.get("flow") not in (None, "sub"):
+    if pending.get("flow") not in (None, "sub", "radius"):
         return
+    async with Deps.of(context).db.read() as session:
+        subs = await store.subscriptions(session, chat.chat_id)
+    movable = [s for s in subs if s.radius_km is not None]
+    if not movable:
+        await _new_from_pin(update, context, chat, t, place)
+    elif len(subs) == 1 and not subs[0].label:
+        assert subs[0].id is not None
+        await _move(update, context, chat, t, subs[0].id, place)
+    else:
+        await _ask_new_or_move(update, t, subs, place)
+
+
+async def _ask_new_or_move(
+    update: Update, t: Translator, subs: list[SubscriptionRow], place: dict[str, Any]
+) -> None:
+    point = _point(place["lat"], place["lon"])
+    lines = [t("pin.ask", place=esc(place["name"]))]
+    rows = [[(t("pin.new"), callbacks.encode(PIN, "new", *point))]]
+    for number, sub in enumerate(subs, start=1):
+        lines.append(f"{number}. {subscription_text(sub, t)}")
+        if sub.radius_km is None:
+            continue
+        if sub.label:
+            text = t("pin.move_named", label=sub.label[:30])
+        else:
+            town = (sub.place_name or "").split(",")[0][:30]
+            text = t("pin.move_n", n=number, place=town)
+        rows.append([(text, callbacks.encode(PIN, str(sub.id), *point))])
+    rows.append([(t("button.cancel"), callbacks.encode(CANCEL))])
+    await reply(update, "\n".join(lines), keyboard(rows))
+
+
+async def _new_from_pin(
+    update: Update, context: Context, chat: ChatRow, t: Translator, place: dict[str, Any]
+) -> None:
+    """Any stroke type within the default distance of the pin; then offer other distances."""
+    sub = await create(update, context, chat, t, {"flow": "sub"}, place=place)
+    if sub is not None:
+        await _offer_radius(update, context, chat, t, sub)
+
+
+async def _offer_radius(
+    update: Update, context: Context, chat: ChatRow, t: Translator, sub: SubscriptionRow
+) -> None:
+    await set_pending(context, chat, {"flow": "radius", "sub": sub.id})
+    rows = [[(t("radius.km", km=km), callbacks.encode(PICK_RADIUS, km)) for km in RADII]]
+    await reply(update, t("radius.adjust"), keyboard(rows))
+
+
+async def _move(
+    update: Update,
+    context: Context,
+    chat: ChatRow,
+    t: Translator,
+    sub_id: int,
+    place: dict[str, Any],
+) -> None:
+    """Move one alert to the pin, saying where it was and offering to put it back."""
     async with Deps.of(context).db.write() as session:
         subs = await store.subscriptions(session, chat.chat_id)
-        near = [s for s in subs if s.radius_km is not None]
-        if len(near) == 1:
-            sub: SubscriptionRow | None = near[0]
-            assert sub is not None
+        sub = next((s for s in subs if s.id == sub_id and s.radius_km is not None), None)
+        same = None
+        if sub is not None:
+            same = store.duplicate_of(subs, _as_if(sub, lat=place["lat"], lon=place["lon"]))
+        if sub is not None and same is None:
+            old = (sub.lat, sub.lon, sub.place_name or "")
             store.update_subscription(
                 session,
                 sub,
-                lat=lat,
-                lon=lon,
+                lat=place["lat"],
+                lon=place["lon"],
                 place_name=place["name"],
                 point_country=place["country"],
             )
-            key = "sub.moved"
-        elif len(subs) >= store.MAX_SUBSCRIPTIONS:
-            sub, key = None, ""
-        else:
-            sub = await store.add_subscription(
-                session,
-                chat.chat_id,
-                conditions=sorted(ALL_CONDITIONS),
-                lat=lat,
-                lon=lon,
-                radius_km=DEFAULT_RADIUS_KM,
-                place_name=place["name"],
-                point_country=place["country"],
-            )
-            key = "sub.created"
-        row = await store.get_chat(session, chat.chat_id, for_update=True)
-        if row is not None and sub is not None:
-            store.update_chat(session, row, pending={"flow": "radius", "sub": sub.id})
     if sub is None:
-        await reply(update, t("sub.too_many", limit=store.MAX_SUBSCRIPTIONS))
+        await reply(update, t("button.gone"))
         return
-    await confirm(update, context, chat, t, sub, key)
-    rows = [[(t("radius.km", km=km), callbacks.encode(PICK_RADIUS, km)) for km in RADII]]
-    await reply(update, t("radius.adjust"), keyboard(rows))
+    if same is not None:
+        await reply(update, duplicate_text(t, subs, same))
+        return
+    assert old[0] is not None and old[1] is not None
+    undo = callbacks.encode(UNDO_MOVE, sub_id, *_point(old[0], old[1]))
+    await confirm(
+        update,
+        context,
+        chat,
+        t,
+        sub,
+        "sub.moved_from",
+        extra=[[(t("button.undo"), undo)]],
+        old=esc(old[2]),
+    )
+    await _offer_radius(update, context, chat, t, sub)
+
+
+async def _on_pin_button(
+    update: Update, context: Context, chat: ChatRow, t: Translator, data: callbacks.Callback
+) -> None:
+    """New alert / Move "Papá" (the question after a pin), and Undo after a move."""
+    query = update.callback_query
+    assert query is not None
+    target, lat_text, lon_text = data.args
+    point = _coordinates(lat_text, lon_text)
+    if point is None or not (target == "new" or target.isdigit()):
+        await query.answer(t("button.stale"), show_alert=True)
+        return
+    place = pin_place(*point, t.lang)
+    if data.action == PIN and target == "new":
+        await query.answer()
+        await _new_from_pin(update, context, chat, t, place)
+        return
+    if data.action == PIN:
+        await query.answer()
+        await _move(update, context, chat, t, int(target), place)
+        return
+    sub_id = int(target) if target.isdigit() else -1
+    async with Deps.of(context).db.write() as session:
+        sub = await store.get_subscription(session, chat.chat_id, sub_id)
+        if sub is not None:
+            store.update_subscription(
+                session,
+                sub,
+                lat=point[0],
+                lon=point[1],
+                place_name=place["name"],
+                point_country=place["country"],
+            )
+        row = await store.get_chat(session, chat.chat_id, for_update=True)
+        waiting = (row.pending or {}) if row is not None else {}
+        if row is not None and waiting.get("flow") == "radius" and waiting.get("sub") == sub_id:
+            store.update_chat(session, row, pending=None)  # its distance question is moot
+            chat.pending = None
+    if sub is None:
+        await query.answer(t("button.gone"), show_alert=True)
+        return
+    await query.answer()
+    await reply(update, t("sub.move_undone", subscription=subscription_text(sub, t)))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

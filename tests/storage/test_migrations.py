@@ -10,11 +10,12 @@ from types import ModuleType
 
 import pytest
 from sqlalchemy import create_engine, inspect
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
 
 import storage
 from jobs.registries.ctgov_record import normalise
-from storage.db import is_sqlite, sync_url
+from storage.db import configure_sqlite, is_sqlite, sync_url
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from storage.tables import metadata
 from tests.conftest import all_recorded_studies, study
@@ -111,3 +112,60 @@ def test_the_frozen_link_keys_of_0004_agree_with_todays_rules() -> None:
     assert len(trials) > 200
     for trial in trials:
         assert frozen(trial.snapshot()) == link_keys(trial), trial.registry_id
+
+
+def _rows(url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
+    engine = create_engine(sync_url(url))
+    if is_sqlite(url):
+        configure_sqlite(engine)  # foreign keys on, as the service runs
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sql_text(sql), params)
+            return [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def _add(url: str, chat_id: int, label: str) -> int:
+    (row,) = _rows(
+        url,
+        "INSERT INTO subscription (chat_id, label, conditions, countries, created_at, updated_at)"
+        " VALUES (:c, :l, '[\"ischemic\"]', '[\"ES\"]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        " RETURNING id",
+        c=chat_id,
+        l=label,
+    )
+    return int(str(row[0]))
+
+
+def test_0007_keeps_every_subscription_and_never_hands_an_id_out_again(database_url: str) -> None:
+    """Dad (id 1) is deleted before the upgrade, Mum after it: neither id comes back, and the
+    rows that were there keep their ids, data and chat."""
+    downgrade(database_url, "0006")
+    _rows(
+        database_url,
+        "INSERT INTO chat (chat_id, type, active, created_at, paused, delivery, digest_hour,"
+        " digest_weekday, timezone, include_borderline, include_not_recruiting, updated_at)"
+        " VALUES (:c, 'private', true, CURRENT_TIMESTAMP, false, 'instant', 9, 0, 'UTC',"
+        " false, false, CURRENT_TIMESTAMP)",
+        c=5_000_000_001,
+    )
+    kept = [_add(database_url, 5_000_000_001, name) for name in ("Ana", "Luis", "Dad")]
+    dad = kept.pop()
+    _rows(database_url, "DELETE FROM subscription WHERE id = :i", i=dad)
+    upgrade(database_url)
+    assert current_revision(database_url) == head_revision()
+    rows = _rows(database_url, "SELECT id, chat_id, label FROM subscription ORDER BY id")
+    assert rows == [(kept[0], 5_000_000_001, "Ana"), (kept[1], 5_000_000_001, "Luis")]
+    mum = _add(database_url, 5_000_000_001, "Mum")
+    assert mum > dad
+    _rows(database_url, "DELETE FROM subscription WHERE id = :i", i=mum)
+    assert _add(database_url, 5_000_000_001, "Papá") > mum
+    # the foreign key survived the rebuild: deleting the chat takes its subscriptions
+    _rows(database_url, "DELETE FROM chat WHERE chat_id = :c", c=5_000_000_001)
+    assert _rows(database_url, "SELECT id FROM subscription") == []
+    if is_sqlite(database_url):
+        (autoincrement,) = _rows(
+            database_url, "SELECT sql FROM sqlite_master WHERE name = 'subscription'"
+        )
+        assert "AUTOINCREMENT" in str(autoincrement[0]).upper()
