@@ -31,6 +31,10 @@ def saved_answers(registry: str) -> SavedAnswers:
         from jobs.registries import ctgov, ctgov_record
 
         return SavedAnswers(ctgov.read_saved, ctgov_record.normalise)
+    if registry == "ictrp":
+        from jobs.registries import ictrp, ictrp_record
+
+        return SavedAnswers(ictrp.read_saved, ictrp_record.normalise)
     raise ValueError(f"no reader for saved {registry} answers")
 
 
