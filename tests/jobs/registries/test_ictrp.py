@@ -1110,8 +1110,9 @@ def test_real_country_lists_are_split_and_regions_are_not_countries(
     assert umin.countries == ["AU", "JP"]
     assert all(s.country is not None for s in umin.sites)
     # a comma inside a name still reads as one country
-    many = normalise(_real_xml("NCT05311488"))
-    assert "KR" not in many.countries or all(s.country for s in many.sites)
+    assert normalise(_real_xml("KCT0000379")).countries == ["KR"]  # "Korea, Republic of"
+    many = normalise(_real_xml("NCT03759379"))  # 22 countries, each twice, ";"-joined
+    assert len(many.countries) == len(many.sites) == 22 and "KR" in many.countries
     row = _real_csv("NCT04315948")
     row["Countries"] = "France,Korea, Republic of;Iran, Islamic Republic of"  # derived list
     assert normalise(row).countries == ["FR", "IR", "KR"]
