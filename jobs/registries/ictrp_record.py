@@ -1,10 +1,11 @@
-"""One row of the WHO ICTRP export (CSV) -> the neutral `Trial`.
+"""One row of the WHO ICTRP export (CSV, or a `<Trial>` of the portal's XML) -> `Trial`.
 
 The row is a mapping of column name -> cell text, as `jobs.registries.ictrp` reads it from the
-export (or as `tests.fakes.ictrp_server.built_record` builds it). Column names are matched
-case- and punctuation-insensitively, with the spellings of the other WHO exports accepted too
-("web address", "Date enrollement", "Last Refreshed on", the SQL Server "(No column name)"), so a
-header that differs only in spelling still reads; missing columns give None/empty.
+export, whichever format (or as `tests.fakes.ictrp_server.built_record` builds it). Column
+names are matched case- and punctuation-insensitively, with the spellings of the other WHO
+exports accepted too ("web address", "Date enrollement", "Last Refreshed on", the SQL Server
+"(No column name)", the XML's `Secondary_Sponsor`), so a header that differs only in spelling
+still reads; missing columns give None/empty.
 
 Quirks of the export handled here (shared/registries.md 2.4, and the public importers of the
 full export: ecrin-github/mdrmine-bio-sources WhoConverter, worcjamessmith/COVID-trial-
@@ -21,9 +22,10 @@ characteristics):
   WARNING (status -> UNKNOWN, phase -> none, study type -> upper-cased as given).
 
 The export has no summary/description column, no per-site list (only country names) and no
-arm table: sites are one per country without a city (and without contacts), and labelled
-interventions ("Intervention group: ...; Control group: ...") become both an intervention and
-an arm. The study's contacts come from the public and scientific contact columns (`_contacts`).
+arm table: sites are one per country without a city (and without contacts; regions such as
+"Europe" make none), and labelled interventions ("Intervention group: ...; control gorup A: ...")
+become both an intervention (without its label) and an arm. The study's contacts come from the
+public and scientific contact columns (`_contacts`).
 """
 
 from __future__ import annotations
