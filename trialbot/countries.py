@@ -452,6 +452,117 @@ def parse_country_list(text: str) -> tuple[list[str], list[str]]:
     return codes, unknown
 
 
+# World regions as registries write them where a country is expected (jRCT/UMIN's "Asia except
+# Japan", "Asia(except Japan)", "Europe", "North America", ...). A region names no country:
+# mapping "Europe" to a list of countries would invent sites the record does not give.
+REGIONS: Final[frozenset[str]] = frozenset(
+    {
+        "Africa",
+        "Sub-Saharan Africa",
+        "North Africa",
+        "Asia",
+        "Asia except Japan",
+        "Asia(except Japan)",
+        "Asia (except Japan)",
+        "Asia excluding Japan",
+        "East Asia",
+        "South Asia",
+        "Southeast Asia",
+        "South-East Asia",
+        "Central Asia",
+        "Western Asia",
+        "Asia Pacific",
+        "Asia-Pacific",
+        "Middle East",
+        "Europe",
+        "Western Europe",
+        "Eastern Europe",
+        "Northern Europe",
+        "Southern Europe",
+        "Central Europe",
+        "European Union",
+        "EU",
+        "EEA",
+        "Scandinavia",
+        "Nordic countries",
+        "Americas",
+        "North America",
+        "South America",
+        "Central America",
+        "Latin America",
+        "Caribbean",
+        "Oceania",
+        "Australasia",
+        "Worldwide",
+        "International",
+        "Multinational",
+        "Global",
+        "欧州",
+        "アジア",
+        "北米",
+        "南米",
+        "オセアニア",
+        "アフリカ",
+        "欧洲",
+        "亚洲",
+        "北美",
+        "南美",
+        "大洋洲",
+        "非洲",
+    }
+)
+"""Region names, folded with `fold` when compared. Bare "America" is not one: registries (and
+people) use it for the United States (an alias in `ALIASES`)."""
+
+_REGIONS_FOLDED: Final[frozenset[str]] = frozenset(fold(r) for r in REGIONS)
+_REGISTRY_HARD_SPLIT: Final = re.compile(r"[;\n、；，]+")
+_REGISTRY_SOFT_SPLIT: Final = re.compile(r"\s*,\s*")
+
+
+def is_region(name: str | None) -> bool:
+    """Whether a registry's place name is a world region ("Europe", "Asia except Japan")."""
+    return bool(name) and fold(name or "") in _REGIONS_FOLDED
+
+
+def split_registry_places(text: str | None) -> list[str]:
+    """A registry's country cell as its place names, in order, each once (case-insensitive).
+
+    Semicolons, line breaks and CJK list marks always separate; a comma separates unless it
+    belongs to a name ("Korea, Republic of", "Iran, Islamic Republic of"): pieces are re-joined
+    greedily, longest known name first, as in `parse_country_list`. Each name is either a
+    country (`to_iso2`), a region (`is_region`) or unknown; the caller decides what to keep.
+    """
+    names: list[str] = []
+    seen: set[str] = set()
+
+    def add(name: str) -> None:
+        cleaned = " ".join(name.split()).strip(" .")
+        if cleaned and cleaned.casefold() not in seen:
+            seen.add(cleaned.casefold())
+            names.append(cleaned)
+
+    for chunk in _REGISTRY_HARD_SPLIT.split(text or ""):
+        if not chunk.strip():
+            continue
+        if to_iso2(chunk) is not None or is_region(chunk):
+            add(chunk)
+            continue
+        pieces = _REGISTRY_SOFT_SPLIT.split(chunk)
+        i = 0
+        while i < len(pieces):
+            last = min(len(pieces), i + _MAX_PIECES_PER_NAME)
+            for j in range(last, i + 1, -1):
+                candidate = ", ".join(pieces[i:j])
+                if to_iso2(candidate) is not None:
+                    add(candidate)
+                    i = j
+                    break
+            else:
+                add(pieces[i])
+                i += 1
+    return names
+
+
 def country_name(code: str) -> str:
     """English short name for an ISO code (for display)."""
     return display_name(code, "en")

@@ -35,6 +35,10 @@ def saved_answers(registry: str) -> SavedAnswers:
         from jobs.registries import ctis, ctis_record
 
         return SavedAnswers(ctis.read_saved, ctis_record.normalise)
+    if registry == "ictrp":
+        from jobs.registries import ictrp, ictrp_record
+
+        return SavedAnswers(ictrp.read_saved, ictrp_record.normalise)
     raise ValueError(f"no reader for saved {registry} answers")
 
 

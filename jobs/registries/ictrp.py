@@ -1,4 +1,5 @@
-"""The WHO ICTRP weekly full export (CSV, or a .zip holding one CSV) as a `Registry`.
+"""The WHO ICTRP weekly full export (CSV, or a .zip holding one CSV) as a `Registry`; the
+ICTRP portal's "Export to XML" file is read too, as a second format of the same rows.
 
 What the export is (shared/registries.md 2.4): one row per registry record of ~17 primary
 registries, 700,000+ rows, hundreds of MB. The bot reads it for the registries it has no
@@ -12,6 +13,14 @@ adapter of its own for (ChiCTR, jRCT/JPRN, CTRI, ANZCTR, DRKS, CRiS, IRCT, ...).
   a row must have exactly 63 cells: mapping another width by position could silently put text
   in the wrong field (WHO inserted columns mid-row before), so a file with no such row among its
   first rows fails loudly instead.
+* The portal's XML export (`<Trials_downloaded_from_ICTRP>` holding one `<Trial>` per record,
+  one child element per field: `<TrialID>`, `<Public_title>`, `<Secondary_Sponsor>`, ...) is
+  told from CSV by its first bytes, never by the file name, in a file, a zip or a download. Each
+  `<Trial>` becomes the same row shape as a CSV row ({export column name: text}, names through
+  `ictrp_record.canonical_column`), so one normaliser and one pre-filter serve both. It is
+  streamed with `iterparse`, each finished `<Trial>` cleared from the tree, so memory stays flat
+  whatever the file's size; a DOCTYPE is refused (no entity is ever declared or expanded), as
+  is XML with another root.
 * Streaming. A file is read row by row (`csv.reader` over a `TextIOWrapper`, UTF-8 with or
   without BOM, undecodable bytes replaced); a zip member is streamed with
   `zipfile.ZipFile.open`; a URL is downloaded in chunks to a temporary file first (a zip needs
@@ -33,9 +42,10 @@ adapter of its own for (ChiCTR, jRCT/JPRN, CTRI, ANZCTR, DRKS, CRiS, IRCT, ...).
   the poller skips the poll while it is unchanged, and takes the watermark from its leading date.
 * Bad input. A row with the wrong number of cells or no TrialID is logged and skipped (counted
   in `last_scan.malformed`); so is a row the csv module rejects (field over the size limit).
-  A file that is not CSV (HTML error page), a broken zip, an empty file, a file whose first rows
-  are all malformed, or 1,000 malformed rows in a row (mis-quoting that swallowed the rest of the
-  file) raise `RegistryError`, so the poll fails instead of storing half an answer.
+  A file that is none of the formats (HTML error page, JSON, XML of another kind), a broken zip
+  or XML, an empty file, a file whose first rows are all malformed, or 1,000 malformed rows in a
+  row (mis-quoting that swallowed the rest of the file) raise `RegistryError` (the format errors
+  as its subclass `IctrpFormatError`), so the poll fails instead of storing half an answer.
 
 Settings: `ICTRP_EXPORT` (path or http(s) URL), `HTTP_TIMEOUT_SECONDS`, `HTTP_MAX_RETRIES`, and
 the `*_ENABLED` flags of the directly polled registries (see `skip_registries_for`).
@@ -47,6 +57,7 @@ import asyncio
 import contextlib
 import csv
 import email.utils
+import functools
 import io
 import logging
 import os
@@ -54,10 +65,11 @@ import re
 import tempfile
 import threading
 import time
+import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -84,6 +96,16 @@ LAYOUT_PROBE_ROWS: Final = 50
 MAX_CONSECUTIVE_BAD: Final = 1000
 """This many malformed rows in a row mean the quoting went wrong and the rest is unreadable."""
 CHUNK_BYTES: Final = 1 << 16
+XML_ROOT: Final = "Trials_downloaded_from_ICTRP"
+XML_TRIAL: Final = "Trial"
+SNIFF_BYTES: Final = 4096
+"""Bytes read to tell the format; an XML export's DOCTYPE, if any, is within them."""
+
+
+class IctrpFormatError(RegistryError):
+    """The file is none of the formats the adapter reads: the export CSV (with or without its
+    header row), a zip holding one, or the portal's XML export."""
+
 
 CONDITION_WORDS: Final = search_terms.substrings(
     search_terms.STROKE_TERMS, search_terms.STROKE_SUBSTRINGS
@@ -201,60 +223,120 @@ def _cell(cells: list[str], at: int | None) -> str:
     return cells[at] if at is not None and at < len(cells) else ""
 
 
-def _passes_prefilter(cells: list[str], layout: _Layout) -> bool:
-    titles = " ".join(cells[i] for i in layout.title_at).lower()
-    conditions = _cell(cells, layout.condition_at).lower()
+def _passes_prefilter(titles: str, conditions: str, interventions: str) -> bool:
+    """Stroke words in the titles or conditions AND cell words in the titles or interventions."""
+    titles, conditions = titles.lower(), conditions.lower()
     if not (_CONDITION_RE.search(titles) or _CONDITION_RE.search(conditions)):
         return False
-    interventions = _cell(cells, layout.intervention_at).lower()
-    return bool(_CELL_RE.search(titles) or _CELL_RE.search(interventions))
+    return bool(_CELL_RE.search(titles) or _CELL_RE.search(interventions.lower()))
+
+
+def _row_passes_prefilter(cells: list[str], layout: _Layout) -> bool:
+    return _passes_prefilter(
+        " ".join(cells[i] for i in layout.title_at),
+        _cell(cells, layout.condition_at),
+        _cell(cells, layout.intervention_at),
+    )
 
 
 def _sniff(head: bytes, where: str) -> str:
-    """ "zip" or "csv" from the first bytes; RegistryError for HTML/XML or an empty file."""
+    """ "zip", "xml" or "csv" from the first bytes; IctrpFormatError for an empty file, an HTML
+    page, a DOCTYPE (no entity is ever expanded) or JSON."""
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
     if not stripped:
-        raise RegistryError(f"ictrp export {where} is empty")
-    if stripped.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body")):
-        raise RegistryError(f"ictrp export {where} is HTML/XML, not the CSV export")
+        raise IctrpFormatError(f"ictrp export {where} is empty")
+    if stripped.startswith((b"<html", b"<head", b"<body")) or b"<!doctype" in stripped:
+        raise IctrpFormatError(
+            f"ictrp export {where} is HTML (or XML with a DOCTYPE), not an ICTRP export "
+            "(CSV, zip or the portal's XML)"
+        )
+    if stripped.startswith(b"<"):
+        return "xml"
+    if stripped.startswith((b"{", b"[")):
+        raise IctrpFormatError(
+            f"ictrp export {where} is JSON, not an ICTRP export (CSV, zip or the portal's XML)"
+        )
     return "csv"
 
 
-def _csv_member(archive: zipfile.ZipFile, where: str) -> zipfile.ZipInfo:
+def _export_member(archive: zipfile.ZipFile, where: str) -> zipfile.ZipInfo:
     files = [
         i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")
     ]
-    csvs = [i for i in files if i.filename.lower().endswith(".csv")]
-    if len(csvs) == 1:
-        return csvs[0]
-    if not csvs and len(files) == 1:
+    exports = [i for i in files if i.filename.lower().endswith((".csv", ".xml"))]
+    if len(exports) == 1:
+        return exports[0]
+    if not exports and len(files) == 1:
         return files[0]
     names = ", ".join(i.filename for i in files[:5]) or "nothing"
-    raise RegistryError(f"ictrp export {where}: expected one CSV in the zip, found {names}")
+    raise IctrpFormatError(
+        f"ictrp export {where}: expected one CSV (or XML) in the zip, found {names}"
+    )
 
 
-def _open_text(path: Path, stack: contextlib.ExitStack) -> IO[str]:
+def _open_binary(path: Path, stack: contextlib.ExitStack) -> tuple[str, IO[bytes]]:
+    """("csv" or "xml", the export's bytes): the file itself or the one export in its zip."""
     where = path.name
     try:
         raw = stack.enter_context(path.open("rb"))
-        kind = _sniff(raw.read(64), where)
+        kind = _sniff(raw.read(SNIFF_BYTES), where)
         raw.seek(0)
         binary: IO[bytes] = raw
         if kind == "zip":
             archive = stack.enter_context(zipfile.ZipFile(raw))
-            member = _csv_member(archive, where)
+            member = _export_member(archive, where)
             with archive.open(member) as probe:
-                _sniff(probe.read(64), f"{where}:{member.filename}")
+                kind = _sniff(probe.read(SNIFF_BYTES), f"{where}:{member.filename}")
+            if kind == "zip":
+                raise IctrpFormatError(f"ictrp export {where} holds a zip, not the export")
             binary = stack.enter_context(archive.open(member))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as exc:
-        raise RegistryError(f"ictrp export {where} is not a readable zip: {exc}") from None
+        raise IctrpFormatError(f"ictrp export {where} is not a readable zip: {exc}") from None
     except OSError as exc:
         raise RegistryError(f"ictrp export {where} cannot be read: {exc}") from None
-    return stack.enter_context(
-        io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
-    )
+    return kind, binary
+
+
+class _Picker:
+    """What a selection keeps, one record at a time, for the CSV and the XML reader alike."""
+
+    def __init__(self, selection: _Selection, stats: ScanStats) -> None:
+        self.selection = selection
+        self.stats = stats
+        self.remaining = set(selection.ids) if selection.ids is not None else None
+
+    def keep(
+        self, trial_id: str, prefilter: Callable[[], bool], refreshed: Callable[[], str]
+    ) -> bool:
+        """Whether the record goes out; counts why not. The callables are only called when
+        needed: building the pre-filter text is most of a row's cost."""
+        stats, selection = self.stats, self.selection
+        if self.remaining is not None:
+            if trial_id.casefold() not in self.remaining:
+                return False
+            self.remaining.discard(trial_id.casefold())
+        else:
+            key = registry_key_of(trial_id)
+            if key is not None and key in selection.skip:
+                stats.skipped[key] += 1
+                return False
+            if selection.prefilter and not prefilter():
+                stats.filtered_out += 1
+                return False
+            if selection.cutoff is not None:
+                when = ictrp_record.refreshed_on(refreshed())
+                if when is not None and when < selection.cutoff:
+                    stats.older += 1
+                    return False
+        stats.kept += 1
+        return True
+
+    @property
+    def done(self) -> bool:
+        """Every wanted id found: the rest of the file cannot add one."""
+        return self.remaining is not None and not self.remaining
 
 
 def scan_export(
@@ -266,15 +348,22 @@ def scan_export(
 ) -> Generator[RawRecord, None, None]:
     """Rows of the export that `selection` keeps, as {column: raw cell}, streamed.
 
-    Sets the csv module's (process-wide) field size limit while it runs (see `_field_size_limit`).
+    The format (CSV, zip, the portal's XML) is told by content. Sets the csv module's
+    (process-wide) field size limit while a CSV is read (see `_field_size_limit`).
     """
     with contextlib.ExitStack() as stack:
-        text = _open_text(path, stack)
+        kind, binary = _open_binary(path, stack)
+        if kind == "xml":
+            yield from _scan_xml(binary, path, selection, stats)
+            return
+        text = stack.enter_context(
+            io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
+        )
         reader = csv.reader(text)
         stack.enter_context(_field_size_limit(field_size_limit))
         layout: _Layout | None = None
         good = bad_run = 0
-        remaining = set(selection.ids) if selection.ids is not None else None
+        picker = _Picker(selection, stats)
         while True:
             try:
                 cells = next(reader)
@@ -319,43 +408,127 @@ def scan_export(
                 continue
             good += 1
             bad_run = 0
-            if remaining is not None:
-                if trial_id.casefold() not in remaining:
-                    continue
-                remaining.discard(trial_id.casefold())
-            else:
-                key = registry_key_of(trial_id)
-                if key is not None and key in selection.skip:
-                    stats.skipped[key] += 1
-                    continue
-                if selection.prefilter and not _passes_prefilter(cells, layout):
-                    stats.filtered_out += 1
-                    continue
-                if selection.cutoff is not None:
-                    refreshed = ictrp_record.refreshed_on(_cell(cells, layout.refreshed_at))
-                    if refreshed is not None and refreshed < selection.cutoff:
-                        stats.older += 1
-                        continue
-            stats.kept += 1
+            if not picker.keep(
+                trial_id,
+                functools.partial(_row_passes_prefilter, cells, layout),
+                functools.partial(_cell, cells, layout.refreshed_at),
+            ):
+                continue
             yield {
                 name: value.replace("\x00", "")
                 for name, value in zip(layout.names, cells, strict=True)
             }
-            if remaining is not None and not remaining:
-                return  # every wanted id found: the rest of the file cannot add one
+            if picker.done:
+                return
         if stats.rows_read == 0:
-            raise RegistryError(f"ictrp export {path.name} has no data rows")
+            raise IctrpFormatError(f"ictrp export {path.name} has no data rows")
         if good == 0:
-            raise RegistryError(_layout_message(path.name, stats))
+            raise IctrpFormatError(_layout_message(path.name, stats))
+
+
+def _local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _xml_row(trial: ET.Element) -> dict[str, str]:
+    """One `<Trial>` as the CSV row shape: {export column name: text}; the first non-empty of
+    two elements that name the same column wins (as `ictrp_record.canonical_row` does)."""
+    row: dict[str, str] = {}
+    for child in trial:
+        name = canonical_column(_local_name(child.tag))
+        text = "".join(child.itertext()).replace("\x00", "")
+        if name not in row or not row[name].strip():
+            row[name] = text
+    return row
+
+
+def _xml_passes_prefilter(row: dict[str, str]) -> bool:
+    return _passes_prefilter(
+        f"{row.get('public_title', '')} {row.get('Scientific_title', '')}",
+        row.get("Conditions", ""),
+        row.get("Interventions", ""),
+    )
+
+
+def _xml_refreshed(row: dict[str, str]) -> str:
+    return row.get("Last_Refreshed_on", "")
+
+
+def _scan_xml(
+    binary: IO[bytes], path: Path, selection: _Selection, stats: ScanStats
+) -> Generator[RawRecord, None, None]:
+    """The `<Trial>` records of the portal's XML export that `selection` keeps, streamed:
+    each is cleared from the tree once read, so memory does not grow with the file."""
+    stats.header = True  # the fields are named, as in a CSV with a header row
+    picker = _Picker(selection, stats)
+    good = bad_run = depth = 0
+    root: ET.Element | None = None
+    try:
+        for event, elem in ET.iterparse(binary, events=("start", "end")):
+            if event == "start":
+                depth += 1
+                if root is None:
+                    root = elem
+                    if _local_name(elem.tag) != XML_ROOT:
+                        raise IctrpFormatError(
+                            f"ictrp export {path.name} is XML but not the ICTRP portal's export "
+                            f"(root <{_local_name(elem.tag)}>, expected <{XML_ROOT}>)"
+                        )
+                continue
+            depth -= 1
+            if depth != 1 or _local_name(elem.tag) != XML_TRIAL:
+                continue
+            row = _xml_row(elem)
+            if root is not None:
+                root.clear()  # the finished <Trial> (and any before it) leaves the tree
+            stats.rows_read += 1
+            trial_id = " ".join((clean_text(row.get("TrialID")) or "").split())
+            if not trial_id:
+                bad_run = _malformed(
+                    path, stats, bad_run, good, f"<Trial> {stats.rows_read}: no TrialID"
+                )
+                continue
+            good += 1
+            bad_run = 0
+            if not picker.keep(
+                trial_id,
+                functools.partial(_xml_passes_prefilter, row),
+                functools.partial(_xml_refreshed, row),
+            ):
+                continue
+            yield row
+            if picker.done:
+                return
+    except ET.ParseError as exc:
+        raise IctrpFormatError(
+            f"ictrp export {path.name} is not well-formed XML after {stats.rows_read} "
+            f"record(s): {exc}"
+        ) from None
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+        raise RegistryError(
+            f"ictrp export {path.name} broke off after {stats.rows_read} record(s): "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    if stats.rows_read == 0:
+        raise IctrpFormatError(f"ictrp export {path.name} has no <{XML_TRIAL}> records")
+    if good == 0:
+        raise IctrpFormatError(f"ictrp export {path.name}: no <{XML_TRIAL}> has a <TrialID>")
 
 
 def iter_rows(
     path: str | os.PathLike[str], *, field_size_limit: int = DEFAULT_FIELD_SIZE_LIMIT
 ) -> Generator[RawRecord, None, None]:
-    """Every well-formed row of an export file (CSV or zip), unfiltered, streamed."""
+    """Every well-formed row of an export file (CSV, zip or XML), unfiltered, streamed."""
     return scan_export(
         Path(path), _Selection(prefilter=False), ScanStats(), field_size_limit=field_size_limit
     )
+
+
+def read_saved(path: Path) -> Iterator[RawRecord]:
+    """Every record of a saved ICTRP answer, for `trialbot parse`: the export CSV with or
+    without its header row, a zip holding one, or the portal's XML export, told by content.
+    A file that is none of these raises `IctrpFormatError`."""
+    yield from iter_rows(path)
 
 
 def _first_trial_id(path: Path, field_size_limit: int) -> str:
@@ -385,7 +558,7 @@ def _malformed(path: Path, stats: ScanStats, bad_run: int, good: int, reason: st
     elif stats.malformed == 21:
         log.warning("ictrp: more malformed rows; only counting them from now on")
     if good == 0 and stats.rows_read >= LAYOUT_PROBE_ROWS:
-        raise RegistryError(_layout_message(path.name, stats))
+        raise IctrpFormatError(_layout_message(path.name, stats))
     if bad_run >= MAX_CONSECUTIVE_BAD:
         raise RegistryError(
             f"ictrp export {path.name}: {bad_run} malformed rows in a row ({reason[:120]}); "
@@ -445,7 +618,10 @@ class IctrpExport(RegistryClient):
     ids_per_fetch: int | None = 1_000_000
     """`fetch_ids` scans the whole file once whatever the number of ids: the re-check asks for
     all of them at once instead of one scan per REFRESH_BATCH_SIZE ids."""
-    accept = "text/csv, application/zip, application/octet-stream;q=0.9, */*;q=0.5"
+    accept = (
+        "text/csv, application/zip, application/xml, text/xml, application/octet-stream;q=0.9, "
+        "*/*;q=0.5"
+    )
 
     def __init__(
         self,

@@ -1,10 +1,11 @@
-"""One row of the WHO ICTRP export (CSV) -> the neutral `Trial`.
+"""One row of the WHO ICTRP export (CSV, or a `<Trial>` of the portal's XML) -> `Trial`.
 
 The row is a mapping of column name -> cell text, as `jobs.registries.ictrp` reads it from the
-export (or as `tests.fakes.ictrp_server.built_record` builds it). Column names are matched
-case- and punctuation-insensitively, with the spellings of the other WHO exports accepted too
-("web address", "Date enrollement", "Last Refreshed on", the SQL Server "(No column name)"), so a
-header that differs only in spelling still reads; missing columns give None/empty.
+export, whichever format (or as `tests.fakes.ictrp_server.built_record` builds it). Column
+names are matched case- and punctuation-insensitively, with the spellings of the other WHO
+exports accepted too ("web address", "Date enrollement", "Last Refreshed on", the SQL Server
+"(No column name)", the XML's `Secondary_Sponsor`), so a header that differs only in spelling
+still reads; missing columns give None/empty.
 
 Quirks of the export handled here (shared/registries.md 2.4, and the public importers of the
 full export: ecrin-github/mdrmine-bio-sources WhoConverter, worcjamessmith/COVID-trial-
@@ -21,9 +22,10 @@ characteristics):
   WARNING (status -> UNKNOWN, phase -> none, study type -> upper-cased as given).
 
 The export has no summary/description column, no per-site list (only country names) and no
-arm table: sites are one per country without a city (and without contacts), and labelled
-interventions ("Intervention group: ...; Control group: ...") become both an intervention and
-an arm. The study's contacts come from the public and scientific contact columns (`_contacts`).
+arm table: sites are one per country without a city (and without contacts; regions such as
+"Europe" make none), and labelled interventions ("Intervention group: ...; control gorup A: ...")
+become both an intervention (without its label) and an arm. The study's contacts come from the
+public and scientific contact columns (`_contacts`).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from jobs.registries.records import (
     unescape_html,
     unique_contacts,
 )
-from trialbot.countries import to_iso2
+from trialbot.countries import is_region, split_registry_places, to_iso2
 from trialbot.model import (
     Arm,
     Contact,
@@ -155,6 +157,10 @@ _EXTRA_ALIASES: Final[dict[str, str]] = {
     "primaryoutcomes": "Primary_Outcome",
     "bridgingflagtruefalse": "Bridging_flag",
     "targetsamplesize": "Target_size",
+    # the portal's downloads name it in the singular ("Secondary Sponsor", <Secondary_Sponsor>)
+    "secondarysponsor": "Secondary_sponsors",
+    # not a column of the full export, but of the portal's CSV and XML downloads
+    "acronym": "Acronym",
     # the portal's downloads (CSV with a header, "Export to XML") have one set of contact
     # columns instead of the full export's public and scientific ones
     "contactfirstname": "Contact_Firstname",
@@ -348,6 +354,8 @@ _STATUS: Final[dict[str, str]] = {
     "closed to recruitment of participants": "ACTIVE_NOT_RECRUITING",
     "closed follow up continuing": "ACTIVE_NOT_RECRUITING",
     "no longer recruiting": "ACTIVE_NOT_RECRUITING",
+    "ongoing": "ACTIVE_NOT_RECRUITING",
+    "active": "ACTIVE_NOT_RECRUITING",
     "completed": "COMPLETED",
     "complete": "COMPLETED",
     "closed follow up complete": "COMPLETED",
@@ -373,7 +381,10 @@ _STATUS: Final[dict[str, str]] = {
 }
 """ICTRP recruitment statuses (normalised by `_key`) -> CT.gov overall status.
 "Not recruiting" is ICTRP's catch-all for "closed" and maps to ACTIVE_NOT_RECRUITING; EU CTR's
-"Authorised - recruitment may be ongoing or finished" says nothing about recruitment: UNKNOWN."""
+"Authorised - recruitment may be ongoing or finished" says nothing about recruitment: UNKNOWN.
+A bare "Ongoing" (or "Active") says the study is running, not that it takes people: it is
+ACTIVE_NOT_RECRUITING, never announced as open to join, as the CTIS adapter reads the same word
+(docs/decisions.md, "Real registry answers")."""
 
 
 def map_status(value: Any, trial_id: str = "?") -> str | None:
@@ -398,6 +409,12 @@ _BARE_CHAIN = re.compile(
 )
 _PHASE_TOKEN = re.compile(r"(iv|iii|ii|i|[0-4])[ab]?", re.I)
 _VERBOSE_PHASE = re.compile(r"\(phase\s*(iv|iii|ii|i)\)\s*:\s*(yes|no)", re.I)
+_BARE_ZERO = re.compile(r"^\s*0\s*$")
+"""A bare "0" is ChiCTR's phase field for studies that have no phase: in the recorded WHO download
+it is on 208 of 581 ChiCTR rows, observational, diagnostic and basic-science studies among them,
+and curators of this data read it as not applicable. So it is NA, not an exploratory phase-0 drug
+study; a spelled-out "Phase 0" still is EARLY_PHASE1 (docs/decisions.md, "Real registry
+answers")."""
 _PHASE_VALUES: Final[dict[str, str]] = {
     "0": "EARLY_PHASE1",
     "i": "PHASE1",
@@ -420,11 +437,13 @@ def map_phases(value: Any, trial_id: str = "?") -> tuple[str, ...]:
     """Phase wording -> CT.gov phases, in order; unknown wording -> () (logged once).
 
     "Phase 1/Phase 2", "Phase I/II", "2-3", "Early Phase 1", "Phase 0", "Not Applicable", and EU
-    CTR's "(Phase I): yes" lines are understood.
+    CTR's "(Phase I): yes" lines are understood; a bare "0" (ChiCTR) is NA.
     """
     text = clean_text(value)
     if not text:
         return ()
+    if _BARE_ZERO.match(text):
+        return ("NA",)
     found: set[str] = set()
     verbose = _VERBOSE_PHASE.findall(text)
     if verbose:
@@ -491,41 +510,103 @@ def map_sex(value: Any, trial_id: str = "?") -> str | None:
     return None
 
 
+_AGE_UNIT_WORDS: Final[dict[str, str]] = {
+    "year": "Years",
+    "years": "Years",
+    "yr": "Years",
+    "yrs": "Years",
+    "y": "Years",
+    "age": "Years",  # jRCT ">= 20age old"
+    "歳": "Years",
+    "岁": "Years",
+    "周岁": "Years",
+    "month": "Months",
+    "months": "Months",
+    "mo": "Months",
+    "mos": "Months",
+    "m": "Months",
+    "个月": "Months",
+    "か月": "Months",
+    "ヶ月": "Months",
+    "カ月": "Months",
+    "week": "Weeks",
+    "weeks": "Weeks",
+    "wk": "Weeks",
+    "wks": "Weeks",
+    "w": "Weeks",
+    "週": "Weeks",
+    "周": "Weeks",
+    "day": "Days",
+    "days": "Days",
+    "d": "Days",
+    "日": "Days",
+    "天": "Days",
+    "hour": "Hours",
+    "hours": "Hours",
+    "hr": "Hours",
+    "hrs": "Hours",
+    "h": "Hours",
+}
+"""Age units as the source registries spell them -> the model's unit ("18 Years", as CT.gov)."""
+_UNIT_ALTERNATIVES = "|".join(re.escape(u) for u in sorted(_AGE_UNIT_WORDS, key=len, reverse=True))
 _AGE = re.compile(
-    r"^(?:>=|<=|>|<|≥|≤)?\s*(\d{1,3}(?:\.\d+)?)\s*"
-    r"(years?|yrs?|y|age|months?|mos?|m|weeks?|wks?|w|days?|d|hours?|hrs?|h)?(?:\(s\))?\s*(?:old)?"
+    r"^(?:>=|=>|<=|=<|>|<|≥|≤|at\s+least|up\s+to|over|above|under|below)?\s*"
+    r"(\d{1,3}(?:\.\d+)?)\s*"
+    # the unit, bare or in brackets ("20 Years", "19(Year)", "18.00 Year(s)", "20years-old")
+    rf"(?:[(\[]\s*)?(?P<unit>{_UNIT_ALTERNATIVES})?(?:\s*\(s\))?(?:\s*[)\]])?"
+    r"(?:[\s-]*old|\s+of\s+age)?"
     r"\s*(?:and\s+(?:over|older|above|under|younger|below)|or\s+(?:more|older|less|younger)"
-    r"|over|above|under|below)?\s*$",
+    r"|over|above|under|below|以上|以下)?\s*\.?$",
     re.I,
 )
-_AGE_UNITS: Final[dict[str, str]] = {
-    "y": "Years",
-    "m": "Months",
-    "w": "Weeks",
-    "d": "Days",
-    "h": "Hours",
-    "a": "Years",  # jRCT "20age old"
-}
-_NO_AGE_LIMIT = re.compile(r"^(?:no\s+limit|none|n/?a|not\s+\w+|-+|0)$", re.I)
+_NO_AGE_LIMIT = re.compile(
+    r"^(?:no(?:\s+(?:age|max(?:imum)?|min(?:imum)?))*(?:\s+age)?\s+limit(?:ation)?s?"
+    r"|no\s+(?:max(?:imum)?|min(?:imum)?)(?:\s+age)?|none|nil|n/?a|not\s+\w+(?:\s+\w+)?"
+    r"|unlimited|-+|/|0|不限|制限なし)$",
+    re.I,
+)
+"""Cells that say there is no bound ("No limit", "N/A", "no maximum age", "-", "/", "0")."""
 
 
-def map_age(value: Any) -> str | None:
-    """ "18 Years", "18Y", "20age old", ">= 18" -> "18 Years"; "No limit" -> None; else as given."""
+def map_age(value: Any, trial_id: str = "?") -> str | None:
+    """An age bound in the model's form: "18 Years", "18Y", ">= 20age old", "20years-old",
+    "19(Year)" -> "<n> Years" (or Months, Weeks, Days, Hours); "No limit" -> None.
+
+    A cell that reads as neither ("??", "ND", "65+": a maximum of 65 or no maximum?) is None,
+    logged once: a bound is never guessed, nor kept as raw text where a bound is expected.
+    """
     text = clean_text(value)
     if not text or _NO_AGE_LIMIT.match(text):
         return None
     m = _AGE.match(text)
     if m is None:
-        return text[:40]
-    value = float(m[1])
-    number = str(int(value)) if value.is_integer() else m[1]
-    unit = _AGE_UNITS.get((m[2] or "y")[0].lower(), "Years")
-    return f"{number} {unit}"
+        _warn_once("age", text, trial_id)
+        return None
+    number = float(m[1])
+    shown = str(int(number)) if number.is_integer() else m[1]
+    unit = _AGE_UNIT_WORDS.get((m["unit"] or "years").casefold(), "Years")
+    return f"{shown} {unit}"
 
 
-def _enrollment(row: Mapping[str, Any]) -> Enrollment:
+_ZERO_CAN_BE_ACTUAL: Final = frozenset({"WITHDRAWN", "TERMINATED"})
+"""Statuses under which "0 people took part" can be the final count. Elsewhere WHO's
+results_actual_enrollment "0" is an empty field (seen on trials not yet recruiting): not known
+yet."""
+
+
+def _enrollment(row: Mapping[str, Any], status: str | None) -> Enrollment:
+    """The actual count once the record gives one, else the target size as a plan.
+
+    A zero actual count on a trial that did not stop early means "not known yet", not that
+    nobody joined: the target size is the truth we have. A zero target says nothing either.
+    """
     actual = clean_text(row.get("results_actual_enrollment"))
-    if actual and actual.isdigit() and int(actual) < 10**8:
+    if (
+        actual
+        and actual.isdigit()
+        and int(actual) < 10**8
+        and (int(actual) > 0 or status in _ZERO_CAN_BE_ACTUAL)
+    ):
         return Enrollment(count=int(actual), estimated=False)
     target = clean_text(row.get("Target_size"))
     if not target:
@@ -537,7 +618,7 @@ def _enrollment(row: Mapping[str, Any]) -> Enrollment:
         count = sum(int(g) for g in groups)
     elif m := re.match(r"^\s*(\d+)\b", target):
         count = int(m[1])
-    if count is None or count >= 10**8:
+    if count is None or count == 0 or count >= 10**8:
         return Enrollment()
     return Enrollment(count=count, estimated=True)
 
@@ -564,36 +645,91 @@ _TYPES: Final[dict[str, str]] = {
     "behavioral": "BEHAVIORAL",
     "behavioural": "BEHAVIORAL",
 }
-_LABEL = re.compile(
-    r"^\s*(?P<label>(?:(?:intervention|experimental|treatment|therapy|control|comparator|placebo"
-    r"|sham|study|test|active|reference|case)(?:\s*(?:group|arm|cohort|agent|intervention))?"
-    r"|group|arm|cohort)(?:\s*[a-z0-9]{1,3})?(?:\s*group)?)\s*[:：]\s*(?P<rest>\S.*)$",
-    re.I | re.S,
+_LABELLED = re.compile(r"^\s*(?P<label>[^:：\n]{1,80}?)\s*[:：]\s*(?P<rest>.*)$", re.S)
+"""An item "label: text" (ChiCTR writes every intervention as "group name:text;")."""
+_GROUP_WORD = re.compile(
+    # "group" and its misspellings in real records (gorup, grup, goup, gloup, groupe, grupo)
+    r"\bg[rolu]{2,4}p(?:e|o)?s?\b|\barms?\b|\bcohorts?\b|\bsubgroups?\b|组|組|群|队列|アーム",
+    re.I,
 )
+_LABEL_WORDS = re.compile(
+    r"^(?:the\s+)?(?:intervention|experimental|experiment|treatment|treament|therapy|control"
+    r"|comparator|placebo|sham|study|test|active|reference|case\s+series|case|index\s+test"
+    r"|gold\s+standard|observation|exposure|single\s+arm)"
+    r"(?:\s*(?:group|arm|cohort|agent|intervention|condition))?(?:\s*[a-z0-9]{1,3})?$",
+    re.I,
+)
+"""Labels without a group word: "Control:", "Intervention 1:", "Case series:", "Index test:"."""
+_POPULATION_LABEL = re.compile(
+    r"\b(?:patients?|population|cases|participants|subjects|volunteers|controls)\s*"
+    r"(?:\([^()]*\))?$",
+    re.I,
+)
+"""Labels naming who is in the group ("COVID-19 patients:", "General population:")."""
+_SHORT_LABEL = re.compile(r"^[a-z]?\d{0,2}[a-z]?$", re.I)
+"""Bare arm codes ("A:", "B1:", "2:")."""
+_NOT_A_LABEL = re.compile(r"(?<!\bvs)(?<!\bno)\.\s|[;。]")
+"""A sentence break: the text before the colon is prose, not a label ("vs." and "No." are not)."""
+_MAX_LABEL_WORDS: Final = 8
+_NUMBERED_ITEM = re.compile(r"(?<=[.;])\s+(?=(?:intervention|group|arm)\s*\d{1,2}\s*[:：])", re.I)
+"""IRCT writes all its arms in one item ("Intervention 1: ... . Intervention 2: ..."): split."""
+_LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s+")
+"""A list number before an item ("1. Chloroquine arm: ..."): not part of any name."""
+_NO_INTERVENTION = re.compile(
+    r"^(?:n/?a|nil|none|no|null|not\s+applicable|no\s+intervention|-+|/)\.?$", re.I
+)
+"""The text after a label when the group gets nothing ("Case series:Nil", "control group:No")."""
+
+
+def _arm_label(item: str) -> tuple[str, str] | None:
+    """(label, rest) when the item starts with an arm or group label, else None.
+
+    Told by the label's words, not by a list of exact labels, so the spellings of real records
+    ("control gorup A:", "Hydroxychloroquine sulfate gloup:", "Arm A:", "Group 1:", "对照组：",
+    "control group (mild patients):") all come off, while a type prefix ("Drug:") or an EU CTR
+    line ("Product Name:") is not a group.
+    """
+    m = _LABELLED.match(item)
+    if m is None:
+        return None
+    label = " ".join(m["label"].split())
+    if _NOT_A_LABEL.search(label) or len(label.split()) > _MAX_LABEL_WORDS:
+        return None  # a sentence ("Treatment group which received X, tds. Intervention 2")
+    if (
+        _GROUP_WORD.search(label)
+        or _LABEL_WORDS.match(label)
+        or _POPULATION_LABEL.search(label)
+        or (_SHORT_LABEL.match(label) and not m["rest"][:1].isdigit())  # not "1:1 ratio"
+    ):
+        return label, m["rest"].strip()
+    return None
 
 
 def _interventions(value: Any) -> tuple[tuple[Intervention, ...], tuple[Arm, ...]]:
     interventions: dict[tuple[str | None, str], Intervention] = {}
     arms: dict[str, tuple[str, list[str]]] = {}
-    for item in split_items(value):
+    items = (part for item in split_items(value) for part in _NUMBERED_ITEM.split(item))
+    for item in items:
+        item = _LIST_MARKER.sub("", item).strip()
         label: str | None = None
         kind: str | None = None
         rest = item
-        for _ in range(2):
-            if label is None and (m := _LABEL.match(rest)):
-                label, rest = " ".join(m["label"].split()), m["rest"].strip()
+        for _ in range(3):  # "Intervention 1: Intervention group: Drug: ..." (IRCT)
             if kind is None and (t := _TYPE_PREFIX.match(rest)):
                 kind = _TYPES.get(" ".join(t[1].casefold().split()), "OTHER")
                 rest = t[2].strip()
-        if not rest:
-            continue
-        interventions.setdefault((kind, rest.casefold()), Intervention(type=kind, name=rest))
+            if found := _arm_label(rest):
+                label, rest = label or found[0], found[1]
+        if _NO_INTERVENTION.match(rest):
+            rest = ""
         if label is not None:
             _, names = arms.setdefault(label.casefold(), (label, []))
-            if rest not in names:
+            if rest and rest not in names:
                 names.append(rest)
+        if rest:
+            interventions.setdefault((kind, rest.casefold()), Intervention(type=kind, name=rest))
     arm_list = tuple(
-        Arm(label=shown, description="; ".join(names), intervention_names=tuple(names))
+        Arm(label=shown, description="; ".join(names) or None, intervention_names=tuple(names))
         for shown, names in arms.values()
     )
     return tuple(interventions.values()), arm_list
@@ -678,8 +814,15 @@ def _secondary_ids(row: Mapping[str, Any], trial_id: str) -> tuple[SecondaryId, 
 
 
 def _sites(row: Mapping[str, Any], trial_id: str) -> tuple[Site, ...]:
+    """One site per country the record names. Lists joined by ";" or "," are split; a region
+    ("Europe", "Asia except Japan": jRCT/UMIN's choices) is no country and makes no site, so
+    no trial is ever placed in a country the record does not name (the model has no place
+    for regions; they are logged at debug level)."""
     sites: dict[str, Site] = {}
-    for name in split_items(row.get("Countries")):
+    for name in split_registry_places(clean_text(row.get("Countries"))):
+        if is_region(name):
+            log.debug("ictrp: region %r in the countries of %s; not a country", name, trial_id)
+            continue
         code = to_iso2(name)
         if code is None:
             _warn_once("country", name, trial_id)
@@ -729,6 +872,16 @@ def _sponsors(row: Mapping[str, Any]) -> tuple[Sponsor | None, tuple[Sponsor, ..
     return lead, tuple(Sponsor(name=o) for o in sorted(others, key=str.casefold))
 
 
+def _acronym(row: Mapping[str, Any]) -> str | None:
+    """The study's short name as the record gives it; placeholders ("N/A", "-", "Nil") -> None."""
+    text = clean_text(row.get("Acronym"))
+    if not text or not any(ch.isalnum() for ch in text) or _NOT_GIVEN.match(text):
+        return None
+    if text.casefold().rstrip(".") in ("n/a", "na", "nil", "none", "no", "null"):
+        return None
+    return " ".join(text.split())
+
+
 def _url(row: Mapping[str, Any], trial_id: str) -> str:
     given = clean_text(row.get("url"))
     if given and re.match(r"^https?://\S+$", given, re.I):
@@ -770,6 +923,7 @@ def normalise(raw: Mapping[str, Any]) -> Trial:
         raise RecordError(f"{trial_id} has no title")
 
     interventions, arms = _interventions(row.get("Interventions"))
+    status = map_status(row.get("Recruitment_status"), trial_id)
     sponsor, collaborators = _sponsors(row)
     enrolment_type = (clean_text(row.get("type_enrolment")) or "").casefold()
     start_estimated = (
@@ -790,22 +944,23 @@ def normalise(raw: Mapping[str, Any]) -> Trial:
         secondary_ids=_secondary_ids(row, trial_id),
         brief_title=title,
         official_title=scientific_title,
+        acronym=_acronym(row),
         conditions=tuple(sorted(_unique(split_items(row.get("Conditions"))), key=str.casefold)),
         interventions=interventions,
         arms=arms,
         phases=map_phases(row.get("phase"), trial_id),
-        enrollment=_enrollment(row),
+        enrollment=_enrollment(row, status),
         design=_design(row, trial_id),
         eligibility=Eligibility(
             criteria=_criteria(row),
             sex=map_sex(row.get("Gender"), trial_id),
-            minimum_age=map_age(row.get("Agemin")),
-            maximum_age=map_age(row.get("Agemax")),
+            minimum_age=map_age(row.get("Agemin"), trial_id),
+            maximum_age=map_age(row.get("Agemax"), trial_id),
         ),
         primary_outcomes=tuple(_unique(split_items(row.get("Primary_Outcome")))),
         sponsor=sponsor,
         collaborators=collaborators,
-        overall_status=map_status(row.get("Recruitment_status"), trial_id),
+        overall_status=status,
         dates=Dates(
             start=_key_date(row.get("Date_enrollement"), trial_id, "enrolment", start_estimated),
             completion=completed,

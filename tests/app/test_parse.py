@@ -70,6 +70,9 @@ def test_a_recorded_ctis_answer_as_json_is_the_normalised_record(
     assert "1 records read, 0 skipped" in out.err
 
 
+ICTRP_RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "ictrp" / "recorded"
+
+
 @pytest.mark.parametrize(
     ("name", "records"),
     [
@@ -108,3 +111,48 @@ def test_ctis_text_output_and_what_is_not_a_ctis_answer(
     ctgov_study = CTGOV / "reconstructed" / "NCT03629275__2021-08-13.json"
     assert main(["parse", str(ctgov_study), "--registry", "ctis"]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "records"),
+    [
+        ("ebmdatalab_COVID19-927-trials_7Apr2020.csv", 927),  # WHO CSV download, header row
+        ("machado-t_ICTRP-Results-2024.xml", 95),  # the portal's "Export to XML"
+    ],
+)
+def test_an_ictrp_answer_as_json_is_each_normalised_record(
+    capsys: pytest.CaptureFixture[str], name: str, records: int
+) -> None:
+    from jobs.registries import ictrp, ictrp_record
+
+    path = ICTRP_RECORDED / name
+    assert main(["parse", str(path), "--registry", "ictrp", "--json"]) == 0
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    expected = [ictrp_record.normalise(raw).snapshot() for raw in ictrp.read_saved(path)]
+    assert len(lines) == len(expected) == records
+    assert [json.loads(line) for line in lines] == expected
+    assert f"{records} records read, 0 skipped" in out.err
+
+
+def test_an_ictrp_export_in_plain_words_has_a_verdict_per_record(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = ICTRP_RECORDED / "machado-t_ICTRP-Results-2024.xml"
+    assert main(["parse", str(path), "--registry", "ictrp"]) == 0
+    out = capsys.readouterr()
+    blocks = [b for b in out.out.split("\n\n") if b.strip()]
+    assert len(blocks) == 95
+    assert all("classifier: " in b for b in blocks)
+    assert "ictrp:JPRN-jRCT2080224769" in out.out
+    assert "ages 18 Years to 85 Years" in out.out  # ">= 18age old", "<= 85age old"
+
+
+def test_a_file_that_is_no_ictrp_answer_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "answer.xml"
+    path.write_text("<?xml version='1.0'?><allTrials/>")
+    assert main(["parse", str(path), "--registry", "ictrp"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "not the ICTRP portal's export" in err

@@ -19,8 +19,10 @@ from trialbot.countries import (
     country_name,
     display_name,
     fold,
+    is_region,
     parse_country,
     parse_country_list,
+    split_registry_places,
     suggest_countries,
     to_iso2,
 )
@@ -262,3 +264,29 @@ def test_every_registry_spelling_in_the_fixtures_maps() -> None:
 )
 def test_registry_legacy_names(name: str | None, code: str | None) -> None:
     assert to_iso2(name) == code
+
+
+def test_registry_country_cells_split_without_breaking_names() -> None:
+    # real cells of WHO answers (tests/fixtures/ictrp/recorded/)
+    assert split_registry_places("Japan,Asia(except Japan),Australia,Europe") == [
+        "Japan",
+        "Asia(except Japan)",
+        "Australia",
+        "Europe",
+    ]
+    assert split_registry_places("Korea, Republic of;Iran, Islamic Republic of;France;France") == [
+        "Korea, Republic of",
+        "Iran, Islamic Republic of",
+        "France",
+    ]
+    assert split_registry_places("Congo, The Democratic Republic of the") == [
+        "Congo, The Democratic Republic of the"
+    ]
+    assert split_registry_places("") == [] and split_registry_places(None) == []
+
+
+def test_regions_are_not_countries() -> None:
+    for region in ("Europe", "Asia except Japan", "Asia(except Japan)", "North America", "Oceania"):
+        assert is_region(region) and to_iso2(region) is None
+    assert not is_region("America")  # the United States, as registries and people use it
+    assert not is_region("Japan") and not is_region(None)
