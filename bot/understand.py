@@ -532,7 +532,8 @@ def understand(message: str) -> Understood:
     thanks = bool(_THANKS.match(text.lstrip("¡¿ ")))
     conditions, without_types = _conditions(original, text)
     since, without_since = _since(text, bool(conditions))  # "6 months post-stroke"
-    text = "".join(" " if " " in (a, b) else a for a, b in zip(without_types, without_since, strict=True))
+    pairs = zip(without_types, without_since, strict=True)
+    text = "".join(" " if " " in (a, b) else a for a, b in pairs)
     age, text = _age(text)
     radius, bad_distance, text = _distance(text)
     near_me_found, text = _take(_NEAR_ME, text)
