@@ -90,7 +90,7 @@ async def _show(
     proposal = proposal | {"step": "confirm"}
     await subscribe.set_pending(context, chat, proposal)
     sub = _draft_sub(proposal)
-    what = f"{conditions_text(sub.conditions, t)}, {region_text(sub, t)}"
+    what = conditions_text(sub.conditions, t) + t("talk.and") + region_text(sub, t)
     lines = [t("talk.proposal", what=what)]
     noted = _noted(proposal, t)
     if noted:
