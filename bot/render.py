@@ -41,7 +41,7 @@ from jobs.facts import extract
 from trialbot.classification import Classification
 from trialbot.countries import fold
 from trialbot.facts import TrialFacts
-from trialbot.geo import gazetteer
+from trialbot.geo import gazetteer, in_unit
 from trialbot.identifiers import source_registry_of
 from trialbot.matching import Match, SiteMatch, SubscriptionFilter
 from trialbot.model import STOPPED_STATUSES, FieldChange, Site, SourceRef, Trial
@@ -358,7 +358,9 @@ def _region(m: Match, t: Translator) -> str:
     if sub.near:
         place = record.shorten(_sub_place(sub), _CITY) or t("why.region.your_place")
         key = "why.region.near_by_country" if m.by_country_only else "why.region.near"
-        return t(key, place=place, km=words.number(sub.radius_km or 0, t))
+        if sub.radius_unit == "mi":
+            key += "_mi"  # shown back in the unit the person used; matching is in km
+        return t(key, place=place, km=words.number(in_unit(sub.radius_km or 0, sub.radius_unit), t))
     if sub.countries:
         names = sorted(words.country_name(Site(country=c), t) or c for c in sub.countries)
         return t("why.region.countries", countries=t("list.sep").join(names))

@@ -111,6 +111,7 @@ async def add_subscription(
     place_name: str | None = None,
     point_country: str | None = None,
     label: str | None = None,
+    radius_unit: str = "km",
 ) -> SubscriptionRow:
     row = SubscriptionRow(
         chat_id=chat_id,
@@ -119,6 +120,7 @@ async def add_subscription(
         lat=lat,
         lon=lon,
         radius_km=radius_km,
+        radius_unit=radius_unit,
         place_name=place_name,
         point_country=point_country,
         label=label,
@@ -198,6 +200,7 @@ class ActiveSubscription:
     point_country: str | None
     label: str | None
     place_name: str | None
+    radius_unit: str = "km"
 
 
 async def active_subscription_values(session: AsyncSession) -> list[ActiveSubscription]:
@@ -216,6 +219,7 @@ async def active_subscription_values(session: AsyncSession) -> list[ActiveSubscr
         col(SubscriptionRow.point_country),
         col(SubscriptionRow.label),
         col(SubscriptionRow.place_name),
+        col(SubscriptionRow.radius_unit),
     ]
     query = (
         sa_select(*columns)
@@ -244,6 +248,7 @@ def filter_of(chat: ChatRow, sub: SubscriptionRow) -> SubscriptionFilter:
             point_country=sub.point_country,
             label=sub.label,
             place_name=sub.place_name,
+            radius_unit=sub.radius_unit,
         )
     )
 
@@ -259,6 +264,7 @@ def filter_of_values(active: ActiveSubscription) -> SubscriptionFilter:
         point_country=active.point_country,
         label=active.label,
         place_name=active.place_name,
+        radius_unit=active.radius_unit,
         include_borderline=active.include_borderline,
         include_not_recruiting=active.include_not_recruiting,
     )

@@ -217,6 +217,8 @@ class SubscriptionRow(SQLModel, table=True):
     lat: float | None = None
     lon: float | None = None
     radius_km: int | None = None
+    radius_unit: str = Field(default="km", max_length=2, sa_column_kwargs={"server_default": "km"})
+    """The unit the person gave the distance in ("km" or "mi"); matching uses radius_km."""
     place_name: str | None = Field(default=None, max_length=120)
     point_country: str | None = Field(default=None, max_length=2)
     created_at: datetime = Field(default_factory=utcnow)

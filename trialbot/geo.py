@@ -98,6 +98,22 @@ def parse_coordinates(text: str) -> tuple[float, float] | None:
     return lat, lon
 
 
+KM_PER_MILE: Final = 1.609344
+UNITS: Final = ("km", "mi")
+"""How a person gave a distance. Matching always uses km; the unit is kept to show it back."""
+
+
+def km_from(value: int, unit: str) -> int:
+    """A distance typed in `unit` as whole km (100 mi -> 161 km)."""
+    return round(value * KM_PER_MILE) if unit == "mi" else int(value)
+
+
+def in_unit(km: int, unit: str) -> int:
+    """Whole km shown in `unit`: exact back for any whole number of miles km_from made
+    (rounding to km moves a value by under a third of a mile)."""
+    return round(km / KM_PER_MILE) if unit == "mi" else int(km)
+
+
 _RADIUS_TEXT: Final = re.compile(r"^\+?(?:\d+|\d{1,3}(?:[.,\s\u00a0\u202f]\d{3})+)$")
 
 
@@ -221,13 +237,25 @@ class Gazetteer:
         for n in (1, 2, 3):  # "Valencia Venezuela", "Valencia Costa Rica"
             if len(words) > n and (code := parse_country(" ".join(words[-n:]))) is not None:
                 readings.append((" ".join(words[:-n]), code, None))
+                # "Columbus Ohio USA": a region between the city and the country
+                readings.extend(
+                    (" ".join(words[: -n - m]), code, " ".join(words[-n - m : -n]))
+                    for m in (1, 2)
+                    if len(words) > n + m
+                )
+        # "columbus ohio", "Springfield IL", "Portland Oregon": people write the region after
+        # the city without a comma; a reading only finds places whose region has that name
+        readings.extend(
+            (" ".join(words[:-m]), None, " ".join(words[-m:])) for m in (1, 2) if len(words) > m
+        )
         return readings
 
     def find(self, query: str, country: str | None = None, limit: int = 8) -> list[Place]:
         """Places exactly named `query` (folded), biggest first.
 
         Accepts "City, Country" ("Valencia, Venezuela", "Springfield, US"), "City, Region"
-        ("Springfield, Illinois", "Springfield, IL") and "City, Region, Country". Returns []
+        ("Springfield, Illinois", "Springfield, IL"), "City, Region, Country", and the same
+        without commas ("columbus ohio", "Columbus OH USA"). Returns []
         for an unknown name or qualifier; use `suggest` then.
         """
         if not query or not query.strip() or limit <= 0:

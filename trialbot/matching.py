@@ -50,6 +50,8 @@ class SubscriptionFilter:
     point_country: str | None = None
     label: str | None = None
     place_name: str | None = None
+    radius_unit: str = "km"
+    """How the person gave the distance ("km" or "mi"), to show it back; matching uses km."""
     include_borderline: bool = False
     include_not_recruiting: bool = False
 

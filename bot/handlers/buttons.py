@@ -18,19 +18,20 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import callbacks
-from bot.handlers import manage, privacy, settings, subscribe, trials
+from bot.handlers import manage, privacy, settings, subscribe, talk, trials
 from bot.handlers.common import Context, admins_only, chat_of
 
 log = logging.getLogger(__name__)
 Route = Callable[[Update, Context, callbacks.Callback], Coroutine[Any, Any, None]]
 
-READ_ONLY = {trials.SEE_RECENT, callbacks.TRIAL_DETAILS}
+READ_ONLY = {trials.SEE_RECENT, callbacks.TRIAL_DETAILS, talk.HELP}
 _FEATURES: dict[str, Route] = {
     "sub": subscribe.on_button,
     subscribe.PICK_CONDITION: subscribe.on_button,
     subscribe.PICK_WHERE: subscribe.on_button,
     subscribe.PICK_PLACE: subscribe.on_button,
     subscribe.PICK_RADIUS: subscribe.on_button,
+    subscribe.PICK_RADIUS_MI: subscribe.on_button,
     subscribe.ADD_LABEL: subscribe.on_button,
     subscribe.CANCEL: subscribe.on_button,
     manage.REMOVE: manage.on_button,
@@ -39,6 +40,9 @@ _FEATURES: dict[str, Route] = {
     subscribe.PIN: subscribe.on_button,
     subscribe.UNDO_MOVE: subscribe.on_button,
     privacy.FORGET: privacy.on_button,
+    talk.TALK: talk.on_button,
+    talk.TALK_PLACE: talk.on_button,
+    talk.HELP: talk.on_button,
     trials.SEE_RECENT: trials.on_button,
     callbacks.TRIAL_DETAILS: trials.on_button,
 }

@@ -6,7 +6,7 @@ from bot.handlers.common import echo, esc
 from bot.i18n import Translator
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.countries import display_name
-from trialbot.geo import gazetteer
+from trialbot.geo import gazetteer, in_unit
 from trialbot.matching import ALL_CONDITIONS
 
 CONDITION_ORDER = ("ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage")
@@ -24,7 +24,8 @@ def region_text(sub: SubscriptionRow, t: Translator) -> str:
     if sub.radius_km is not None and sub.lat is not None and sub.lon is not None:
         place = sub.place_name or f"{sub.lat:.3f}, {sub.lon:.3f}"
         place = gazetteer().with_region(place, sub.lat, sub.lon)  # names stored without it
-        return t("region.near", radius=sub.radius_km, place=esc(place))
+        key = "region.near_mi" if sub.radius_unit == "mi" else "region.near"
+        return t(key, radius=in_unit(sub.radius_km, sub.radius_unit), place=esc(place))
     if sub.countries:
         names = ", ".join(esc(display_name(c, t.lang)) for c in sub.countries)
         return t("region.countries", countries=names)

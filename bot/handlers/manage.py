@@ -17,7 +17,7 @@ from bot.handlers.common import (
     reply,
 )
 from bot.handlers.describe import subscription_text
-from bot.handlers.subscribe import ADD_LABEL, PICK_RADIUS, RADII, set_pending
+from bot.handlers.subscribe import ADD_LABEL, radius_rows, set_pending
 from bot.i18n import Translator
 from storage import chats as store
 from storage.tables import ChatRow
@@ -116,9 +116,9 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
             keyboard(rows) if rows else None,
         )
         return
-    await set_pending(context, chat, {"flow": "radius", "sub": sub_id})
-    rows = [[(t("radius.km", km=km), callbacks.encode(PICK_RADIUS, km)) for km in RADII]]
-    await reply(update, t("radius.ask", place=esc(sub.place_name or "")), keyboard(rows))
+    await set_pending(context, chat, {"flow": "radius", "sub": sub_id, "unit": sub.radius_unit})
+    question = t("radius.ask", place=esc(sub.place_name or "")) + "\n" + t("radius.type_hint")
+    await reply(update, question, keyboard(radius_rows(t, sub.radius_unit)))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -35,17 +35,18 @@ from bot.handlers.common import (
 from bot.handlers.describe import gazetteer, subscription_text
 from bot.handlers.trials import SEE_RECENT, count_matches
 from bot.i18n import Translator
-from bot.parsing import DEFAULT_RADIUS_KM, ParseProblem, parse_subscribe
+from bot.parsing import DEFAULT_RADIUS_KM, ParseProblem, parse_radius, parse_subscribe
 from storage import chats as store
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.countries import display_name, parse_country_list, suggest_countries
-from trialbot.geo import DOMINANT, Place, parse_coordinates, validate_radius_km
+from trialbot.geo import DOMINANT, Place, km_from, parse_coordinates
 from trialbot.matching import ALL_CONDITIONS
 
 PICK_CONDITION = callbacks.register("sc", 1)
 PICK_WHERE = callbacks.register("sw", 1)
 PICK_PLACE = callbacks.register("sp", 1, numbers=True)
 PICK_RADIUS = callbacks.register("sr", 1, numbers=True)
+PICK_RADIUS_MI = callbacks.register("sm", 1, numbers=True)
 ADD_LABEL = callbacks.register("lb", 1, numbers=True)
 CANCEL = callbacks.register("cx", 0)
 PIN = callbacks.register("pn", 3)
@@ -60,7 +61,19 @@ CONDITION_CODES: dict[str, frozenset[str]] = {
     "a": ALL_CONDITIONS,
 }
 RADII = (25, 50, 100, 300, 1000)
+RADII_MI = (15, 30, 60, 200, 600)
+"""The distance buttons for someone who gave miles (about the same distances as RADII)."""
+
+
+def radius_rows(t: Translator, unit: str = "km") -> list[list[tuple[str, str]]]:
+    """Distance buttons in the unit the person uses; a typed distance works too."""
+    if unit == "mi":
+        return [[(t("radius.mi", mi=mi), callbacks.encode(PICK_RADIUS_MI, mi)) for mi in RADII_MI]]
+    return [[(t("radius.km", km=km), callbacks.encode(PICK_RADIUS, km)) for km in RADII]]
+
+
 MAX_PLACES = 6
+WHERE_CHOICES = ("any", "cty", "near", "kept")
 
 
 def place_dict(place: Place, lang: str) -> dict[str, Any]:
@@ -98,8 +111,19 @@ def prompt_markup(update: Update, t: Translator, *, location: bool = False) -> A
     return None
 
 
-async def ask_condition(update: Update, context: Context, chat: ChatRow, t: Translator) -> None:
-    await set_pending(context, chat, {"flow": "sub", "step": "cond"})
+async def ask_condition(
+    update: Update,
+    context: Context,
+    chat: ChatRow,
+    t: Translator,
+    draft: dict[str, Any] | None = None,
+) -> None:
+    """The first step of the button flow; `draft`: a place and distance already given (a
+    proposal being changed), offered again at the "where" step."""
+    pending: dict[str, Any] = {"flow": "sub", "step": "cond"}
+    if draft:
+        pending["draft"] = draft
+    await set_pending(context, chat, pending)
     rows = [
         [(t("cond.ischemic"), callbacks.encode(PICK_CONDITION, "i"))],
         [(t("cond.intracerebral_hemorrhage"), callbacks.encode(PICK_CONDITION, "h"))],
@@ -112,7 +136,7 @@ async def ask_condition(update: Update, context: Context, chat: ChatRow, t: Tran
 @admins_only
 async def subscribe_command(update: Update, context: Context) -> None:
     chat, t = await chat_of(update, context)
-    if await _at_limit(context, chat, update, t):
+    if await at_limit(context, chat, update, t):
         return
     args = command_args(update)
     if not args:
@@ -122,7 +146,12 @@ async def subscribe_command(update: Update, context: Context) -> None:
     if isinstance(parsed, ParseProblem):
         await reply(update, _problem_text(parsed, t))
         return
-    base = {"flow": "sub", "cond": sorted(parsed.conditions), "label": parsed.label}
+    base = {
+        "flow": "sub",
+        "cond": sorted(parsed.conditions),
+        "label": parsed.label,
+        "unit": parsed.radius_unit,
+    }
     if parsed.coordinates:
         place = pin_place(*parsed.coordinates, t.lang)
         await create(update, context, chat, t, base, place=place, radius=parsed.radius_km)
@@ -144,7 +173,7 @@ def _problem_text(problem: ParseProblem, t: Translator) -> str:
     return text + "\n\n" + t("sub.shortcut_help")
 
 
-async def _at_limit(context: Context, chat: ChatRow, update: Update, t: Translator) -> bool:
+async def at_limit(context: Context, chat: ChatRow, update: Update, t: Translator) -> bool:
     async with Deps.of(context).db.read() as session:
         count = await store.count_subscriptions(session, chat.chat_id)
     if count >= store.MAX_SUBSCRIPTIONS:
@@ -213,8 +242,8 @@ async def _after_place(
     note = base.get("note")
     base = {k: v for k, v in base.items() if k != "note"}
     await set_pending(context, chat, base | {"step": "radius", "place": place})
-    rows = [[(t("radius.km", km=km), callbacks.encode(PICK_RADIUS, km)) for km in RADII]]
-    question = t("radius.ask", place=esc(place["name"]))
+    rows = radius_rows(t, base.get("unit") or "km")
+    question = t("radius.ask", place=esc(place["name"])) + "\n" + t("radius.type_hint")
     await reply(update, f"{note}\n\n{question}" if note else question, keyboard(rows))
 
 
@@ -241,6 +270,7 @@ async def create(
         lat=place["lat"] if place else None,
         lon=place["lon"] if place else None,
         radius_km=(radius or DEFAULT_RADIUS_KM) if place else None,
+        radius_unit=(base.get("unit") or "km") if place and radius else "km",
         place_name=place["name"] if place else None,
         point_country=place.get("country") if place else None,
         label=base.get("label"),
@@ -259,6 +289,7 @@ async def create(
                 lat=candidate.lat,
                 lon=candidate.lon,
                 radius_km=candidate.radius_km,
+                radius_unit=candidate.radius_unit,
                 place_name=candidate.place_name,
                 point_country=candidate.point_country,
                 label=candidate.label,
@@ -328,7 +359,7 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
     pending = chat.pending or {}
     if data.action == "sub":
         await query.answer()
-        if await _at_limit(context, chat, update, t):
+        if await at_limit(context, chat, update, t):
             return
         await ask_condition(update, context, chat, t)
         return
@@ -354,17 +385,42 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
     if data.action == PICK_CONDITION and step == "cond" and data.args[0] in CONDITION_CODES:
         await query.answer()
         cond = sorted(CONDITION_CODES[data.args[0]])
-        await set_pending(context, chat, {"flow": "sub", "step": "where", "cond": cond})
+        draft = pending.get("draft") or {}
+        after = {"flow": "sub", "step": "where", "cond": cond}
+        await set_pending(context, chat, after | ({"draft": draft} if draft else {}))
         rows = [
             [(t("where.anywhere"), callbacks.encode(PICK_WHERE, "any"))],
             [(t("where.countries"), callbacks.encode(PICK_WHERE, "cty"))],
             [(t("where.near"), callbacks.encode(PICK_WHERE, "near"))],
         ]
+        if draft.get("place"):  # the place a proposal had, one tap away
+            near = t("where.kept", place=draft["place"]["name"])[:60]
+            rows.insert(0, [(near, callbacks.encode(PICK_WHERE, "kept"))])
+        elif draft.get("countries"):
+            names = ", ".join(display_name(c, t.lang) for c in draft["countries"])
+            rows.insert(
+                0,
+                [
+                    (
+                        t("where.kept_countries", countries=names)[:60],
+                        callbacks.encode(PICK_WHERE, "kept"),
+                    )
+                ],
+            )
         await reply(update, t("sub.ask_where"), keyboard(rows))
         return
-    if data.action == PICK_WHERE and step == "where" and data.args[0] in ("any", "cty", "near"):
+    if data.action == PICK_WHERE and step == "where" and data.args[0] in WHERE_CHOICES:
         await query.answer()
-        if data.args[0] == "any":
+        draft = pending.get("draft") or {}
+        pending = {k: v for k, v in pending.items() if k != "draft"}
+        if data.args[0] == "kept" and draft.get("place"):
+            unit = draft.get("unit") or "km"
+            await _after_place(
+                update, context, chat, t, pending | {"unit": unit}, draft["place"], None
+            )
+        elif data.args[0] == "kept" and draft.get("countries"):
+            await create(update, context, chat, t, pending, countries=draft["countries"])
+        elif data.args[0] == "any":
             await create(update, context, chat, t, pending)
         elif data.args[0] == "cty":
             await set_pending(context, chat, pending | {"step": "countries"})
@@ -383,28 +439,44 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
                 update, context, chat, t, pending, places[index], pending.get("radius")
             )
             return
-    if data.action == PICK_RADIUS:
-        km = data.number()
-        if km in RADII and step == "radius":
+    if data.action in (PICK_RADIUS, PICK_RADIUS_MI):
+        unit = "mi" if data.action == PICK_RADIUS_MI else "km"
+        value = data.number()
+        km = km_from(value, unit)
+        if value in (RADII_MI if unit == "mi" else RADII) and step == "radius":
             await query.answer()
-            await create(update, context, chat, t, pending, place=pending["place"], radius=km)
+            await create(
+                update,
+                context,
+                chat,
+                t,
+                pending | {"unit": unit},
+                place=pending["place"],
+                radius=km,
+            )
             return
-        if km in RADII and pending.get("flow") == "radius":
+        if value in (RADII_MI if unit == "mi" else RADII) and pending.get("flow") == "radius":
             await query.answer()
-            await _set_radius(update, context, chat, t, int(pending["sub"]), km)
+            await _set_radius(update, context, chat, t, int(pending["sub"]), km, unit)
             return
     await query.answer(t("button.stale"), show_alert=True)
 
 
 async def _set_radius(
-    update: Update, context: Context, chat: ChatRow, t: Translator, sub_id: int, km: int
+    update: Update,
+    context: Context,
+    chat: ChatRow,
+    t: Translator,
+    sub_id: int,
+    km: int,
+    unit: str = "km",
 ) -> None:
     async with Deps.of(context).db.write() as session:
         subs = await store.subscriptions(session, chat.chat_id)
         sub = next((s for s in subs if s.id == sub_id), None)
         same = store.duplicate_of(subs, _as_if(sub, radius_km=km)) if sub is not None else None
         if sub is not None and same is None:
-            store.update_subscription(session, sub, radius_km=km)
+            store.update_subscription(session, sub, radius_km=km, radius_unit=unit)
         row = await store.get_chat(session, chat.chat_id, for_update=True)
         if row is not None:
             store.update_chat(session, row, pending=None)
@@ -441,6 +513,13 @@ async def on_text(
         elif sub is not None:
             await reply(update, t("label.saved", subscription=subscription_text(sub, t)))
         return True
+    if pending.get("flow") == "radius":  # after "Distance N" or a pin: a typed distance
+        radius = parse_radius(text, pending.get("unit") or "km")
+        if radius is None:
+            await reply(update, t("radius.invalid", value=echo(text)))
+            return True
+        await _set_radius(update, context, chat, t, int(pending["sub"]), radius.km, radius.unit)
+        return True
     if pending.get("flow") != "sub":
         return False
     step = pending.get("step")
@@ -460,15 +539,19 @@ async def on_text(
         await resolve_place(update, context, chat, t, pending, text, pending.get("radius"))
         return True
     if step == "radius":
-        digits = "".join(ch for ch in text if ch.isdigit())
-        try:
-            km = validate_radius_km(int(digits)) if digits else None
-        except ValueError:
-            km = None
-        if km is None:
+        radius = parse_radius(text, pending.get("unit") or "km")
+        if radius is None:
             await reply(update, t("radius.invalid", value=echo(text)))
             return True
-        await create(update, context, chat, t, pending, place=pending["place"], radius=km)
+        await create(
+            update,
+            context,
+            chat,
+            t,
+            pending | {"unit": radius.unit},
+            place=pending["place"],
+            radius=radius.km,
+        )
         return True
     return False
 
@@ -551,9 +634,9 @@ async def _new_from_pin(
 async def _offer_radius(
     update: Update, context: Context, chat: ChatRow, t: Translator, sub: SubscriptionRow
 ) -> None:
-    await set_pending(context, chat, {"flow": "radius", "sub": sub.id})
-    rows = [[(t("radius.km", km=km), callbacks.encode(PICK_RADIUS, km)) for km in RADII]]
-    await reply(update, t("radius.adjust"), keyboard(rows))
+    await set_pending(context, chat, {"flow": "radius", "sub": sub.id, "unit": sub.radius_unit})
+    rows = radius_rows(t, sub.radius_unit)
+    await reply(update, t("radius.adjust") + "\n" + t("radius.type_hint"), keyboard(rows))
 
 
 async def _move(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.handlers import settings, subscribe
+from bot.handlers import settings, subscribe, talk
 from bot.handlers.common import Context, chat_of, guard, is_admin, is_private, reply
 from bot.i18n import Translator
 from storage.tables import ChatRow
@@ -17,7 +17,8 @@ async def on_text(update: Update, context: Context) -> None:
         return
     chat, t = await chat_of(update, context)
     if not chat.pending:
-        if is_private(update):
+        text = message.text
+        if is_private(update) and not await talk.answer_text(update, context, chat, t, text):
             await reply(update, t("text.no_pending"))
         return
     await answer_pending(update, context, chat, t, message.text)
@@ -32,12 +33,14 @@ async def answer_pending(
     for handler in (subscribe.on_text, settings.on_text):
         if await handler(update, context, chat, t, text):
             return
-    if is_private(update):
+    if is_private(update) and not await talk.answer_text(update, context, chat, t, text):
         await reply(update, t("text.no_pending"))
 
 
 async def on_location(update: Update, context: Context) -> None:
     chat, t = await chat_of(update, context)
+    if await talk.on_location(update, context, chat, t):
+        return
     if await settings.on_location(update, context, chat, t):
         return
     await subscribe.on_location(update, context, chat, t)

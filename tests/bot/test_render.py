@@ -683,3 +683,22 @@ def test_preview_prints_the_alert_as_sent(
     assert out.startswith("<b>Novedad: ") and "Se paró antes de tiempo." in out
     assert cli.main(["preview", "NCT00000000"]) == 1
     assert "No stored trial" in capsys.readouterr().out
+
+
+def test_why_you_got_this_in_the_unit_the_person_used() -> None:
+    trial, verdict = record("NCT03545607__2022-02-09")
+    madrid = Site(facility="Hospital La Paz", city="Madrid", country="ES", lat=40.4168, lon=-3.7038)
+    trial = trial.model_copy(update={"sites": (*trial.sites, madrid)})
+    getafe = SubscriptionFilter(
+        id=4,
+        lat=40.3057,
+        lon=-3.7329,
+        radius_km=161,
+        radius_unit="mi",
+        point_country="ES",
+        place_name="Getafe",
+    )
+    text = render_new_trial(trial, verdict, matched(trial, getafe), "en", today=TODAY).text
+    assert "near Getafe (within 100 miles)" in text and "161" not in text
+    text = render_new_trial(trial, verdict, matched(trial, getafe), "es", today=TODAY).text
+    assert "a menos de 100 millas" in text

@@ -316,3 +316,13 @@ def test_stored_place_names_get_their_region(gz: Gazetteer) -> None:
     assert gz.with_region("Columbus, Ohio, United States", *here) == "Columbus, Ohio, United States"
     assert gz.with_region("Madrid, Spain", *MADRID) == "Madrid, Spain"
     assert gz.with_region("40.000, -83.000", 40.0, -83.0) == "40.000, -83.000"
+
+
+def test_a_region_after_the_city_without_commas() -> None:
+    from trialbot.geo import find
+
+    for query in ("columbus ohio", "Columbus OH", "Columbus Ohio USA"):
+        (place, *_) = find(query)
+        assert (place.name, place.admin1) == ("Columbus", "Ohio"), query
+    assert find("columbus georgia")[0].admin1 == "Georgia"  # the state, not the country
+    assert find("columbus narnia") == []
