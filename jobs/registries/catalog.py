@@ -31,6 +31,10 @@ def saved_answers(registry: str) -> SavedAnswers:
         from jobs.registries import ctgov, ctgov_record
 
         return SavedAnswers(ctgov.read_saved, ctgov_record.normalise)
+    if registry == "isrctn":
+        from jobs.registries import isrctn, isrctn_record
+
+        return SavedAnswers(isrctn.read_saved, isrctn_record.normalise)
     raise ValueError(f"no reader for saved {registry} answers")
 
 

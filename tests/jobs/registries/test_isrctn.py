@@ -205,11 +205,21 @@ def test_hard_negative_fields_old_style_outcome_and_split_protocol_ids() -> None
     trial = normalise(fixture(NEGATIVE_REHAB), TODAY)
     assert trial.overall_status == "TERMINATED"  # recruitmentStatusOverride "Stopped"
     assert trial.primary_outcomes == ("Action Research Arm Test at 3 months",)
-    assert {s.id for s in trial.secondary_ids} == {"NCT06000003", "RA-2024-7", "IRAS 334455"}
+    # "IRAS 334455" in protocolSerialNumber is the IRAS number 334455 (it was kept whole before
+    # the labelled-number fix, which made it a different id from the same number in irasNumber)
+    assert {(s.id, s.type, s.domain) for s in trial.secondary_ids} == {
+        ("NCT06000003", "NCT", None),
+        ("RA-2024-7", "OTHER", "Protocol serial number"),
+        ("334455", "OTHER", "IRAS"),
+    }
     assert trial.phases == ("NA",)
     assert trial.design.masking == "NONE"
     [intervention] = trial.interventions
-    assert (intervention.type, intervention.name) == ("DEVICE", "Device")
+    # named from its description (was the type word "Device", which names nothing)
+    assert (intervention.type, intervention.name) == (
+        "DEVICE",
+        "45 minutes of robot-assisted arm training three times a week for 12 weeks",
+    )
 
 
 def test_sparse_record_gives_empty_fields() -> None:
