@@ -562,10 +562,12 @@ def _design(design: ET.Element | None, record_id: str) -> Design:
     control = _control(control_text, record_id) if control_text else None
     arm_types = (control,) if control and control != "UNCONTROLLED" else ()
     if control == "UNCONTROLLED":
-        # No comparison group, everyone gets the treatment: a single group, nobody allocated
-        # (how the facts read "no control").
+        # No comparison group, everyone gets the treatment: nobody is allocated to one (CT.gov's
+        # allocation NA, how the facts read "no control"). ISRCTN's allocation words name a
+        # "controlled trial" even then ("Non-randomized controlled trial"); a randomised one
+        # (between doses, say) stays randomised.
         model = model or "SINGLE_GROUP"
-        allocation = allocation or "NA"
+        allocation = allocation if allocation == "RANDOMIZED" else "NA"
     purposes = [t for e in _children(_child(block, "purposes"), "purpose") if (t := _text(e))]
     if not purposes:
         purposes = [
