@@ -390,6 +390,8 @@ def design_lines(trial: Trial, facts: TrialFacts, t: Translator) -> list[str]:
     who = set(trial.design.who_masked)
     if masking == "NONE":
         lines.append(t("design.open"))
+    elif masking == "BLINDED":  # ISRCTN: "Blinded (masking used)", without saying who
+        lines.append(t("design.blind_some"))
     elif masking in ("SINGLE", "DOUBLE", "TRIPLE", "QUADRUPLE"):
         patients = "PARTICIPANT" in who
         team = bool(who & {"INVESTIGATOR", "CARE_PROVIDER"})

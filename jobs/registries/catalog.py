@@ -39,6 +39,10 @@ def saved_answers(registry: str) -> SavedAnswers:
         from jobs.registries import ictrp, ictrp_record
 
         return SavedAnswers(ictrp.read_saved, ictrp_record.normalise)
+    if registry == "isrctn":
+        from jobs.registries import isrctn, isrctn_record
+
+        return SavedAnswers(isrctn.read_saved, isrctn_record.normalise)
     raise ValueError(f"no reader for saved {registry} answers")
 
 

@@ -52,9 +52,10 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from jobs import search_terms
 from jobs.registries import isrctn_record
@@ -64,6 +65,11 @@ from trialbot.model import Trial
 from trialbot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class IsrctnError(RegistryError):
+    """ISRCTN could not be read, or an answer (fetched or saved) is not an ISRCTN answer."""
+
 
 ISRCTN_ID_RE = re.compile(r"^ISRCTN\d{8}$")
 SEARCH_PATH = "query/format/default"
@@ -184,17 +190,41 @@ def parse_search_page(body: bytes, where: str) -> SearchPage:
     try:
         root = isrctn_record.parse_xml(body)
     except ValueError as exc:
-        raise RegistryError(f"isrctn {where}: body refused ({exc}; {len(body)} bytes)") from None
+        raise IsrctnError(f"isrctn {where}: body refused ({exc}; {len(body)} bytes)") from None
     name = isrctn_record.local_name(root.tag)
     if name != "allTrials":
-        raise RegistryError(f"isrctn {where}: answer root is <{name[:40]}>, not <allTrials>")
+        raise IsrctnError(f"isrctn {where}: answer root is <{name[:40]}>, not <allTrials>")
     raw_total = (root.get("totalCount") or "").strip()
     if not raw_total.isdigit():
-        raise RegistryError(f"isrctn {where}: answer has no usable totalCount ({raw_total[:20]!r})")
+        raise IsrctnError(f"isrctn {where}: answer has no usable totalCount ({raw_total[:20]!r})")
     records = [
         raw_record(child) for child in root if isrctn_record.local_name(child.tag) == "fullTrial"
     ]
     return SearchPage(total=int(raw_total), records=records)
+
+
+def read_saved(path: Path) -> Iterator[RawRecord]:
+    """The `<fullTrial>` records of an ISRCTN XML answer saved to a file: a search answer
+    (`<allTrials>`, empty or not) or one `<fullTrial>`. The format is told by content, not by
+    the file's name; anything else raises IsrctnError saying what the file holds instead."""
+    try:
+        root = isrctn_record.parse_xml(path.read_bytes())
+    except ValueError as exc:
+        raise IsrctnError(f"{path.name}: not an ISRCTN XML answer ({exc})") from None
+    name = isrctn_record.local_name(root.tag)
+    if name == "fullTrial":
+        yield raw_record(root)
+    elif name == "allTrials":
+        yield from (
+            raw_record(child)
+            for child in root
+            if isrctn_record.local_name(child.tag) == "fullTrial"
+        )
+    else:
+        raise IsrctnError(
+            f"{path.name}: root element is <{name[:40]}>; an ISRCTN answer is <allTrials> "
+            "(a search) or <fullTrial> (one record)"
+        )
 
 
 def raw_record(full_trial: ET.Element) -> RawRecord:
@@ -315,7 +345,7 @@ class IsrctnClient(RegistryClient):
                 stack += [newer, older]
                 continue
             if count > MAX_LIMIT:
-                raise RegistryError(
+                raise IsrctnError(
                     f"isrctn: {count} records edited within one second at "
                     f"{api_time(window.lo)}; refusing to download them in one answer"
                 )
@@ -342,7 +372,7 @@ class IsrctnClient(RegistryClient):
                 fresh.append(record)
             yield fresh
             if requests > _MAX_REQUESTS:
-                raise RegistryError(f"isrctn: more than {_MAX_REQUESTS} requests; giving up")
+                raise IsrctnError(f"isrctn: more than {_MAX_REQUESTS} requests; giving up")
 
     async def fetch_ids(self, ids: Sequence[str]) -> AsyncIterator[list[RawRecord]]:
         """Pages of full records for known ids; ids that no longer exist are logged and skipped."""
@@ -383,7 +413,7 @@ class IsrctnClient(RegistryClient):
         page = await self._search(query, len(batch) * 2)
         if page.total > len(page.records):  # other records mention these ids: ask for all
             if page.total > MAX_LIMIT:
-                raise RegistryError(f"isrctn: id search matched {page.total} records")
+                raise IsrctnError(f"isrctn: id search matched {page.total} records")
             page = await self._search(query, page.total)
         found: dict[str, RawRecord] = {}
         for record in page.records:
@@ -399,7 +429,7 @@ class IsrctnClient(RegistryClient):
         page = parse_search_page(response.content, where)
         expected = min(limit, page.total)
         if len(page.records) < expected:
-            raise RegistryError(
+            raise IsrctnError(
                 f"isrctn {where}: answer holds {len(page.records)} records, "
                 f"expected {expected} of totalCount {page.total}"
             )

@@ -14,23 +14,31 @@ shared/registries.md 2.3 and seen in public parsers (ctrdata, dl_isrctn, ToolUni
   and up to `overallEndDate` -> ACTIVE_NOT_RECRUITING, after that -> COMPLETED; a
   `recruitmentStartStatusOverride` "Anticipated" keeps an open window NOT_YET_RECRUITING. The
   status therefore depends on `today`, which the caller passes (the client's injectable clock).
-* Interventions have no name: the name is `drugNames` when given, else the ISRCTN intervention
-  type ("Biological/Vaccine"), else "Intervention"; the full text is kept as the description.
-  ISRCTN has no arms.
+* Interventions have no name: the name is `drugNames` when given, else a short name taken from
+  the description (`intervention_name`: its first sentence or clause, at most 80 characters;
+  the type word "Mixed"/"Other" names nothing); the full text is kept as the description.
+  ISRCTN has no arms: the control the design block states becomes `design.arm_types`.
 * Sites: each `trialCentre`, plus a country-only site for every recruitment country that no
   centre covers, so that country subscriptions match records without centres.
 * Field choices: `summary` = plainEnglishSummary, `detailed_description` = studyHypothesis,
-  `conditions` = each condition description, `keywords` = the registry's disease classes
-  (diseaseClass1/2), `dates.start` = overallStartDate (else recruitmentStart),
+  `conditions` = each line of each condition description, `keywords` = the registry's disease
+  classes (diseaseClass1/2), `dates.start` = overallStartDate (else recruitmentStart),
   `dates.completion` = overallEndDate, `first_posted` = isrctn/@dateAssigned,
-  `last_update_posted` = trial/@lastUpdated; allocation and masking are read from the design
-  wording ("randomised", "double-blind", "open-label"); enrolment is the final count when
-  given, else the target (estimated). No primary-completion date exists.
+  `last_update_posted` = trial/@lastUpdated. No primary-completion date exists.
+* Design (`_design`): current records carry `trialDesign/interventionalTrialDesign`
+  (allocation, masking, control, assignment, purposes), read first; the older wording
+  (`studyDesign`, `secondaryStudyDesign`: "randomised", "double-blind", "open-label") and
+  `trialTypes` fill what it does not say.
+* Enrolment (`_enrollment`): `totalFinalEnrolment` 0 is how ISRCTN says "not known yet"; while
+  the trial still enrols, or when the final count is 0, the target is the count, planned.
+* Sponsor class: `commercialStatus` Commercial -> INDUSTRY, Non-commercial -> OTHER (OTHER_GOV
+  for a government sponsor); without it, `sponsorType`.
 * Contacts: each public `<contact>` (title, forename and surname; its `contactTypes` as the
   role; `contactDetails` telephone and email) that can be reached. Trial centres list none.
 * Secondary ids: every id in `externalRefs` (NCT, EudraCT, IRAS, protocol number and each
   typed `secondaryNumber`), verbatim, split on "," and ";", placeholders dropped, de-duplicated
-  (the specific fields repeat in `secondaryNumbers`); the record's own DOI is not an id.
+  (the specific fields repeat in `secondaryNumbers`); a number written with its system's name
+  ("CPMS: 49816") is that system's number (type CPMS); the record's own DOI is not an id.
 * Unknown vocabulary (status overrides, phases, intervention types, designs) is logged once
   per value at WARNING and mapped to something sensible (see each mapping).
 * DTDs and entity declarations are refused before parsing (a record is never expanded).
@@ -75,6 +83,8 @@ _BR = re.compile(r"<\s*br\s*/?\s*>|&lt;\s*br\s*/?\s*&gt;|<\s*/?\s*p\s*>", re.IGN
 _CR = re.compile(r"&#x0*d;|&#0*13;", re.IGNORECASE)
 _SPLIT_IDS = re.compile(r"\s*[,;]\s*")
 _INT_RE = re.compile(r"^\s*(\d{1,8})\s*$")
+_LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022\u2013])\s+")
+"""A numbered or bulleted line's marker ("1. ", "2) ", "- ", "• ")."""
 
 _SENTINELS = frozenset(
     {
@@ -169,17 +179,34 @@ _SECONDARY_TYPES: dict[str, tuple[str, str | None]] = {
     "ctis": ("CTIS", None),
     "isrctn": ("ISRCTN", None),
     "iras": ("OTHER", "IRAS"),
-    "cpms": ("OTHER", "CPMS"),
+    "cpms": ("CPMS", None),
     "nihr": ("OTHER", "NIHR"),
 }
 """`secondaryNumber/@numberType` (folded) -> (SecondaryId.type, domain); any other numberType
 ("Protocol serial number", "Grant Code", ...) becomes type OTHER with the numberType as domain,
 unless the value itself is plainly an NCT, CTIS or EudraCT number."""
 
+_LABELLED_ID = re.compile(
+    r"^(?P<label>CPMS|IRAS|EudraCT|CTIS)"
+    r"(?:\s*(?:number|no\.?|id))?\s*(?:[:#]\s*|\s+)(?P<value>\S*\d\S*)$",
+    re.IGNORECASE,
+)
+"""A number written with its system's name in front ("CPMS: 49816", "IRAS 334455"), as
+registrants do in `protocolSerialNumber`: the number is the value, the name its type, so it
+matches the same number given again in `secondaryNumbers`. Only systems whose numbers do not
+carry their own prefix (an NCT or ISRCTN number does, and is recognised as it stands)."""
 _NCT_VALUE = re.compile(r"^NCT\d{8}$", re.IGNORECASE)
 _CTIS_VALUE = re.compile(r"^20\d{2}-5\d{5}-\d{2}-\d{2}$")
 _EUDRACT_VALUE = re.compile(r"^20\d{2}-0\d{5}-\d{2}$")
-_TYPE_RANK = {"NCT": 0, "CTIS": 0, "EUDRACT_NUMBER": 0, "ISRCTN": 0, "REGISTRY": 1, "OTHER": 2}
+_TYPE_RANK = {
+    "NCT": 0,
+    "CTIS": 0,
+    "EUDRACT_NUMBER": 0,
+    "ISRCTN": 0,
+    "CPMS": 0,
+    "REGISTRY": 1,
+    "OTHER": 2,
+}
 
 _warn_once = records.WarnOnce(log, "isrctn", note="; mapped leniently")
 
@@ -413,6 +440,8 @@ def _allocation(text: str) -> str | None:
         return "NON_RANDOMIZED"
     if re.search(r"\brandomi[sz]", folded):
         return "RANDOMIZED"
+    if re.search(r"\bsingle[-\s]?(?:arm|group)\b", folded):
+        return "NA"
     return None
 
 
@@ -424,24 +453,188 @@ def _masking(text: str) -> str | None:
         (r"\bdouble[-\s]?(?:blind|mask)", "DOUBLE"),
         (r"\bsingle[-\s]?(?:blind|mask)", "SINGLE"),
         (
-            r"\bopen[-\s]label\b|\bunblinded\b|\bnon[-\s]?blinded\b|\bopen\s+(?:study|trial)\b",
+            r"\bopen[-\s]label\b|\bunblinded\b|\bnon[-\s]?blinded\b|\bopen\s+(?:study|trial)\b"
+            r"|^open\b|\bmasking not used\b|^none\b",
             "NONE",
         ),
+        (r"\bblind(?:ed)?\b|\bmask(?:ed|ing used)\b", "BLINDED"),
     ):
         if re.search(pattern, folded):
             return value
     return None
 
 
-def _agency_class(sponsor_type: str | None) -> str | None:
-    if sponsor_type is None:
+CONTROLS: tuple[tuple[str, str | None], ...] = (
+    (r"\bplacebo\b", "PLACEBO_COMPARATOR"),
+    (r"\bsham\b", "SHAM_COMPARATOR"),
+    (
+        r"\b(?:standard|usual)\s+(?:of\s+)?care\b|\bno\s+(?:treatment|intervention)\b"
+        r"|\btreatment\s+as\s+usual\b|\bwait(?:ing)?[-\s]?list\b",
+        "NO_INTERVENTION",
+    ),
+    (r"\bactive\b", "ACTIVE_COMPARATOR"),
+    (r"\bdose[-\s]+(?:comparison|response)\b", None),
+    (r"\bhistorical\b|\buncontrolled\b|^none$|\bno\s+control\b", "UNCONTROLLED"),
+    (r"^other$", None),
+)
+"""`interventionalTrialDesign/control` (folded) -> the CT.gov arm type of the comparison group,
+which `jobs.facts` reads as the control. A dose comparison compares doses of the same treatment
+(no control of another kind). "UNCONTROLLED" (historical controls, none) is no arm type: the
+study gives everyone the treatment, said by its allocation and model. Unknown values are logged
+and add nothing."""
+
+
+def _control(text: str, record_id: str) -> str | None:
+    folded = _fold(text)
+    for pattern, value in CONTROLS:
+        if re.search(pattern, folded):
+            return value
+    _warn_once("control", text, record_id)
+    return None
+
+
+ASSIGNMENTS: dict[str, str | None] = {
+    "parallel": "PARALLEL",
+    "crossover": "CROSSOVER",
+    "cross-over": "CROSSOVER",
+    "factorial": "FACTORIAL",
+    "sequential": "SEQUENTIAL",
+    "single": "SINGLE_GROUP",
+    "single group": "SINGLE_GROUP",
+    "single arm": "SINGLE_GROUP",
+    "other": None,
+}
+"""`interventionalTrialDesign/assignment` (folded) -> CT.gov intervention model."""
+
+PURPOSE_ORDER = (
+    "TREATMENT",
+    "PREVENTION",
+    "DIAGNOSTIC",
+    "SCREENING",
+    "SUPPORTIVE_CARE",
+    "BASIC_SCIENCE",
+    "DEVICE_FEASIBILITY",
+    "HEALTH_SERVICES_RESEARCH",
+)
+"""Which of several purposes is the primary one. ISRCTN lists a trial's purposes in alphabetical
+order, not by importance ("Device feasibility", ..., "Treatment"), and the model holds one:
+treating, then preventing, then the others; any other purpose comes after these."""
+
+
+def _design(design: ET.Element | None, record_id: str) -> Design:
+    """The trial design: the structured `interventionalTrialDesign` block where the record has
+    one (allocation, masking, control, assignment, purposes), the older free-text fields
+    (`studyDesign`, `secondaryStudyDesign`, `trialTypes`) for whatever it does not say."""
+    block = _child(design, "interventionalTrialDesign")
+    older = " ".join(
+        t
+        for t in (
+            _text(design, "studyDesign"),
+            _text(design, "secondaryStudyDesign"),
+            _text(design, "trialDesign"),
+        )
+        if t
+    )
+    allocation_text = _text(block, "allocation")
+    masking_text = _text(block, "masking")
+    control_text = _text(block, "control")
+    assignment_text = _text(block, "assignment")
+    allocation = (_allocation(allocation_text) if allocation_text else None) or (
+        _allocation(older) if older else None
+    )
+    if allocation_text and allocation is None:
+        _warn_once("allocation", allocation_text, record_id)
+    masking = _masking(masking_text) if masking_text else None
+    if masking_text and masking is None:
+        _warn_once("masking", masking_text, record_id)
+    if masking is None and older:
+        masking = _masking(older)
+    elif masking == "BLINDED" and older:  # the older text may say how many are blinded
+        level = _masking(older)
+        masking = level if level in ("SINGLE", "DOUBLE", "TRIPLE", "QUADRUPLE") else masking
+    model = None
+    if assignment_text:
+        folded = _fold(assignment_text)
+        if folded in ASSIGNMENTS:
+            model = ASSIGNMENTS[folded]
+        else:
+            _warn_once("assignment", assignment_text, record_id)
+    control = _control(control_text, record_id) if control_text else None
+    arm_types = (control,) if control and control != "UNCONTROLLED" else ()
+    if control == "UNCONTROLLED":
+        # No comparison group, everyone gets the treatment: nobody is allocated to one (CT.gov's
+        # allocation NA, how the facts read "no control"). ISRCTN's allocation words name a
+        # "controlled trial" even then ("Non-randomized controlled trial"); a randomised one
+        # (between doses, say) stays randomised.
+        model = model or "SINGLE_GROUP"
+        allocation = allocation if allocation == "RANDOMIZED" else "NA"
+    purposes = [t for e in _children(_child(block, "purposes"), "purpose") if (t := _text(e))]
+    if not purposes:
+        purposes = [
+            t for e in _children(_child(design, "trialTypes"), "trialType") if (t := _text(e))
+        ]
+    return Design(
+        study_type=_study_type(_text(design, "primaryStudyDesign"), record_id),
+        allocation=allocation,
+        intervention_model=model,
+        primary_purpose=_purpose(purposes),
+        masking=masking,
+        arm_types=arm_types,
+    )
+
+
+def _agency_class(
+    sponsor_type: str | None, commercial: str | None = None, record_id: str = "?"
+) -> str | None:
+    """CT.gov's sponsor class, as `trialbot.model.Sponsor.agency_class` (the CTIS adapter maps
+    its commercial flag the same way).
+
+    `commercialStatus` ("Commercial" / "Non-commercial") is the registry's own answer to "does
+    a company pay": Commercial -> INDUSTRY; Non-commercial -> OTHER, or OTHER_GOV when the
+    `sponsorType` says "Government". Without it, `sponsorType` alone: "Industry" -> INDUSTRY,
+    "Government" -> OTHER_GOV, any other type -> OTHER; neither -> None.
+    """
+    kind = _fold(sponsor_type) if sponsor_type else None
+    if commercial is not None:
+        folded = re.sub(r"[^a-z]", "", commercial.casefold())
+        if folded == "commercial":
+            return "INDUSTRY"
+        if folded == "noncommercial":
+            return "OTHER_GOV" if kind == "government" else "OTHER"
+        _warn_once("commercialStatus", commercial, record_id)
+    if kind is None:
         return None
-    folded = _fold(sponsor_type)
-    if folded == "industry":
+    if kind == "industry":
         return "INDUSTRY"
-    if folded == "government":
+    if kind == "government":
         return "OTHER_GOV"
     return "OTHER"
+
+
+_STILL_ENROLLING = frozenset({"NOT_YET_RECRUITING", "RECRUITING", "SUSPENDED"})
+"""Statuses in which no final count can exist yet (a suspended trial may resume)."""
+
+
+def _enrollment(final: int | None, target: int | None, status: str | None) -> Enrollment:
+    """The final count when the record can have one, else the target as a plan.
+
+    ISRCTN writes `totalFinalEnrolment` 0 on records whose final count is not in yet (seen on
+    trials still recruiting), so 0 means "not known yet" - except on a withdrawn trial, which by
+    definition enrolled nobody. While the trial is still enrolling (`_STILL_ENROLLING`) no
+    count is final, whatever the field says: the target is the number, planned; a count with
+    no target is kept without saying whether it is a plan. After recruitment (or when the
+    status cannot be told) a positive count is the registrant's statement: actual. A target of
+    0 is no plan.
+    """
+    if status in _STILL_ENROLLING:
+        if target:
+            return Enrollment(count=target, estimated=True)
+        return Enrollment(count=final) if final else Enrollment()
+    if final is not None and (final > 0 or status == "WITHDRAWN"):
+        return Enrollment(count=final, estimated=False)
+    if target:
+        return Enrollment(count=target, estimated=True)
+    return Enrollment()
 
 
 def _int(value: str | None) -> int | None:
@@ -490,6 +683,10 @@ def _secondary_ids(refs: ET.Element | None, record_id: str) -> tuple[SecondaryId
             if not value or value.casefold().rstrip(".") in _SENTINELS:
                 continue
             kind, dom = declared, domain
+            labelled = _LABELLED_ID.match(value)
+            if labelled is not None:
+                value = labelled.group("value")
+                kind, dom = _SECONDARY_TYPES[_fold(labelled.group("label"))]
             if _NCT_VALUE.match(value):
                 kind, dom = "NCT", None
             elif _CTIS_VALUE.match(value):
@@ -521,13 +718,18 @@ def _secondary_ids(refs: ET.Element | None, record_id: str) -> tuple[SecondaryId
 
 
 def _conditions(trial: ET.Element) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(condition descriptions, disease classes) - both de-duplicated and sorted."""
+    """(condition descriptions, disease classes) - both de-duplicated and sorted.
+
+    Registrants list several conditions in one `<description>`, one per line (a basket trial's
+    cancers): each line is a condition of its own, so that each can be matched and diffed.
+    """
     conditions: dict[str, str] = {}
     classes: dict[str, str] = {}
     for cond in _children(_child(trial, "conditions"), "condition"):
-        text = _text(cond, "description")
-        if text:
-            conditions.setdefault(text.casefold(), text)
+        for line in (_text(cond, "description") or "").split("\n"):
+            text = _LIST_MARKER.sub("", line).strip()
+            if text and text.casefold().rstrip(".") not in _SENTINELS:
+                conditions.setdefault(text.casefold(), text)
         for name in ("diseaseClass1", "diseaseClass2"):
             value = _text(cond, name)
             if value:
@@ -553,13 +755,96 @@ def _interventions(
         interventions.append(
             Intervention(
                 type=map_intervention_type(type_text, record_id),
-                name=drug_names or type_text or "Intervention",
+                name=drug_names or intervention_name(description) or type_text or "Intervention",
                 description=description,
             )
         )
     order = {p: i for i, p in enumerate(_PHASE_ORDER)}
     ordered = tuple(sorted(phases, key=lambda p: (order.get(p, len(order)), p)))
     return tuple(interventions), ordered
+
+
+NAME_LIMIT = 80
+"""Longest intervention name taken from a description (characters)."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(])")
+_CLAUSE_END = re.compile(r"\s*(?:[,;]|\s[-\u2013\u2014])\s+")
+
+
+_HEADING_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "arm",
+        "arms",
+        "current",
+        "design",
+        "details",
+        "group",
+        "groups",
+        "intervention",
+        "interventions",
+        "method",
+        "methodology",
+        "methods",
+        "of",
+        "overview",
+        "procedure",
+        "procedures",
+        "study",
+        "the",
+        "treatment",
+        "treatments",
+        "trial",
+    }
+)
+
+
+def _heading(line: str) -> bool:
+    """A line that introduces what follows rather than naming anything: it ends with a colon
+    ("Current interventions as of 01/02/2020:") or is made only of generic words ("Study
+    Methodology and Interventions")."""
+    return line.endswith(":") or _generic(line)
+
+
+def _generic(text: str) -> bool:
+    """Only generic words, single letters and numbers ("Intervention group", "Arm 1")."""
+    words = re.findall(r"[^\W\d_]+", text.casefold())
+    return bool(words) and all(w in _HEADING_WORDS or len(w) == 1 for w in words)
+
+
+def intervention_name(description: str | None) -> str | None:
+    """A short name for an intervention that has no drug name, from its description.
+
+    ISRCTN interventions have no name field, and the type word ("Mixed", "Other", "Device")
+    names nothing. The name is the description's first line that is not a heading
+    (`_heading`; the last line is kept even if it is one), without its list marker or a generic
+    label ("Intervention group: "), cut to its first sentence. A sentence longer than
+    `NAME_LIMIT` characters is cut after its last clause that fits ("The study will use a
+    mixed-methods design, combining ..." -> "The study will use a mixed-methods design") when
+    that keeps at least half of it, else at a word, with "…".
+    The whole text stays the description.
+    """
+    if not description:
+        return None
+    lines = [_LIST_MARKER.sub("", line).strip() for line in description.split("\n")]
+    lines = [line for line in lines if line]
+    if not lines:
+        return None
+    useful = [line for line in lines[:-1] if not _heading(line)] + lines[-1:]
+    text = useful[0]
+    label, colon, rest = text.partition(":")
+    if colon and rest.strip() and _heading(label + colon) and _generic(label):
+        text = rest.strip()  # "Intervention group: 45 minutes of ..." -> "45 minutes of ..."
+    text = _SENTENCE_END.split(text, maxsplit=1)[0].rstrip(" .;:,")
+    if len(text) <= NAME_LIMIT:
+        return text or None
+    clauses = [m.start() for m in _CLAUSE_END.finditer(text) if m.start() <= NAME_LIMIT]
+    if clauses and clauses[-1] >= NAME_LIMIT // 2:
+        return text[: clauses[-1]].rstrip(" .;:,")
+    cut = text[: NAME_LIMIT - 1]
+    cut = cut[: cut.rfind(" ")] if " " in cut else cut
+    return cut.rstrip(" .;:,(-") + "\u2026"
 
 
 def _eligibility(participants: ET.Element | None, record_id: str) -> Eligibility:
@@ -619,9 +904,14 @@ def _country(name: str | None, record_id: str) -> str | None:
     return code
 
 
-def _sponsors(full: ET.Element) -> tuple[Sponsor | None, tuple[Sponsor, ...]]:
+def _sponsors(full: ET.Element, record_id: str) -> tuple[Sponsor | None, tuple[Sponsor, ...]]:
     sponsors = [
-        Sponsor(name=name, agency_class=_agency_class(_text(s, "sponsorType")))
+        Sponsor(
+            name=name,
+            agency_class=_agency_class(
+                _text(s, "sponsorType"), _text(s, "commercialStatus"), record_id
+            ),
+        )
         for s in _children(full, "sponsor")
         if (name := _text(s, "organisation") or _text(s, "name"))
     ]
@@ -741,25 +1031,6 @@ def normalise(raw: RawRecord, today: date | None = None) -> Trial:
     participants = _child(trial, "participants")
     conditions, disease_classes = _conditions(trial)
     interventions, phases = _interventions(trial, record_id)
-    design_text = " ".join(
-        t
-        for t in (
-            _text(design_elem, "studyDesign"),
-            _text(design_elem, "secondaryStudyDesign"),
-            _text(design_elem, "trialDesign"),
-        )
-        if t
-    )
-    trial_types = [
-        t for e in _children(_child(design_elem, "trialTypes"), "trialType") if (t := _text(e))
-    ]
-    final = _text(participants, "totalFinalEnrolment")
-    target = _text(participants, "targetEnrolment")
-    enrollment = (
-        Enrollment(count=_int(final), estimated=False)
-        if _int(final) is not None
-        else Enrollment(count=_int(target), estimated=True if _int(target) is not None else None)
-    )
     recruitment_start = _iso_date(_text(participants, "recruitmentStart"))
     recruitment_end = _iso_date(_text(participants, "recruitmentEnd"))
     overall_start = _iso_date(_text(design_elem, "overallStartDate"))
@@ -767,7 +1038,16 @@ def normalise(raw: RawRecord, today: date | None = None) -> Trial:
     override_elem = _first_descendant(trial, "recruitmentStatusOverride")
     if override_elem is None:
         override_elem = _child(design_elem, "overallStatusOverride")
-    sponsor, collaborators = _sponsors(full)
+    status = derive_status(
+        _text(override_elem),
+        recruitment_start,
+        recruitment_end,
+        overall_end,
+        when,
+        record_id,
+        start_override=_text(_first_descendant(trial, "recruitmentStartStatusOverride")),
+    )
+    sponsor, collaborators = _sponsors(full, record_id)
     isrctn_elem = _child(trial, "isrctn")
     title_acronym = _text(desc, "acronym")
 
@@ -785,26 +1065,17 @@ def normalise(raw: RawRecord, today: date | None = None) -> Trial:
         keywords=disease_classes,
         interventions=interventions,
         phases=phases,
-        enrollment=enrollment,
-        design=Design(
-            study_type=_study_type(_text(design_elem, "primaryStudyDesign"), record_id),
-            allocation=_allocation(design_text) if design_text else None,
-            primary_purpose=_purpose(trial_types),
-            masking=_masking(design_text) if design_text else None,
+        enrollment=_enrollment(
+            _int(_text(participants, "totalFinalEnrolment")),
+            _int(_text(participants, "targetEnrolment")),
+            status,
         ),
+        design=_design(design_elem, record_id),
         eligibility=_eligibility(participants, record_id),
         primary_outcomes=_outcomes(desc),
         sponsor=sponsor,
         collaborators=collaborators,
-        overall_status=derive_status(
-            _text(override_elem),
-            recruitment_start,
-            recruitment_end,
-            overall_end,
-            when,
-            record_id,
-            start_override=_text(_first_descendant(trial, "recruitmentStartStatusOverride")),
-        ),
+        overall_status=status,
         dates=Dates(
             start=_key_date(overall_start or recruitment_start),
             completion=_key_date(overall_end),
@@ -819,10 +1090,11 @@ def normalise(raw: RawRecord, today: date | None = None) -> Trial:
     )
 
 
-def _purpose(trial_types: Iterable[str]) -> str | None:
-    """First ISRCTN trial type ("Treatment", "Quality of life") as an upper-case token."""
-    for value in trial_types:
-        token = re.sub(r"\W+", "_", value.strip().upper()).strip("_")
-        if token:
-            return token
-    return None
+def _purpose(purposes: Iterable[str]) -> str | None:
+    """The primary purpose among ISRCTN's purposes or trial types ("Treatment", "Supportive
+    care", "Quality of life") as an upper-case token, in `PURPOSE_ORDER`."""
+    tokens = [t for v in purposes if (t := re.sub(r"\W+", "_", v.strip().upper()).strip("_"))]
+    if not tokens:
+        return None
+    rank = {p: i for i, p in enumerate(PURPOSE_ORDER)}
+    return min(tokens, key=lambda t: rank.get(t, len(rank)))

@@ -294,3 +294,12 @@ def test_results_posted_sponsor_last_update_and_planned_end_are_said() -> None:
     recruiting = alert(record("NCT07197606__2025-09-29")[0])
     assert "It plans to finish in December 2027." in recruiting
     assert "The record was last updated in September 2025." in recruiting
+
+
+def test_isrctn_blinded_without_who_says_some_people_do_not_know() -> None:
+    # ISRCTN says "Blinded (masking used)" without who: the adapter's BLINDED (issue 12).
+    trial = plain()
+    blinded = trial.model_copy(
+        update={"design": trial.design.model_copy(update={"masking": "BLINDED", "who_masked": ()})}
+    )
+    assert "Some people in the study do not know who gets what." in alert(blinded)

@@ -1,8 +1,9 @@
 """The ISRCTN adapter: normaliser on the built fixtures, client against the fake over real HTTP.
 
-Fixtures are BUILT (tests/fixtures/isrctn/README.md), except two real recorded answers used for
-contacts. Backoff is shrunk to milliseconds and
-spacing to 0 so the file runs in a few seconds; "today" and "now" are injected.
+Fixtures are BUILT (tests/fixtures/isrctn/README.md), except the real recorded answers in
+`recorded/` (contacts, and everything issue 12 fixed: the end of this file). Backoff is shrunk
+to milliseconds and spacing to 0 so the file runs in a few seconds; "today" and "now" are
+injected.
 """
 
 from __future__ import annotations
@@ -20,22 +21,27 @@ import httpx
 import pytest
 
 from jobs.classify import classify
+from jobs.facts import extract
 from jobs.poll import PollReport, normalise_page
 from jobs.registries.base import RawRecord, RecordError, Registry, RegistryError
+from jobs.registries.catalog import saved_answers
 from jobs.registries.http import HttpOptions
 from jobs.registries.isrctn import (
     CONDITION_TERMS,
     INTERVENTION_TERMS,
     SEARCH_QUERY,
     IsrctnClient,
+    IsrctnError,
     api_time,
     parse_search_page,
     raw_record,
+    read_saved,
 )
 from jobs.registries.isrctn_record import derive_status, map_phase, normalise, parse_xml
 from tests.fakes.isrctn_server import FakeIsrctn, built_record, compile_query
 from tests.jobs.helpers import FAST_HTTP
-from trialbot.model import Contact
+from trialbot.identifiers import link_keys
+from trialbot.model import Contact, Design, Sponsor, Trial
 from trialbot.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "isrctn"
@@ -205,11 +211,21 @@ def test_hard_negative_fields_old_style_outcome_and_split_protocol_ids() -> None
     trial = normalise(fixture(NEGATIVE_REHAB), TODAY)
     assert trial.overall_status == "TERMINATED"  # recruitmentStatusOverride "Stopped"
     assert trial.primary_outcomes == ("Action Research Arm Test at 3 months",)
-    assert {s.id for s in trial.secondary_ids} == {"NCT06000003", "RA-2024-7", "IRAS 334455"}
+    # "IRAS 334455" in protocolSerialNumber is the IRAS number 334455 (it was kept whole before
+    # the labelled-number fix, which made it a different id from the same number in irasNumber)
+    assert {(s.id, s.type, s.domain) for s in trial.secondary_ids} == {
+        ("NCT06000003", "NCT", None),
+        ("RA-2024-7", "OTHER", "Protocol serial number"),
+        ("334455", "OTHER", "IRAS"),
+    }
     assert trial.phases == ("NA",)
     assert trial.design.masking == "NONE"
     [intervention] = trial.interventions
-    assert (intervention.type, intervention.name) == ("DEVICE", "Device")
+    # named from its description (was the type word "Device", which names nothing)
+    assert (intervention.type, intervention.name) == (
+        "DEVICE",
+        "45 minutes of robot-assisted arm training three times a week for 12 weeks",
+    )
 
 
 def test_sparse_record_gives_empty_fields() -> None:
@@ -921,3 +937,266 @@ def test_protected_blank_placeholder_and_repeated_contacts_are_dropped() -> None
     assert trial.contacts == (
         Contact(name="Dr Ann Example", role="Public", phone="+44 113 000 0002"),
     )
+
+
+# -- real recorded answers (issue 12) -----------------------------------------------------------
+# Each test reads the real answers in tests/fixtures/isrctn/recorded/ (never edited). Where a test
+# needs a variant the registry also gives, it derives it in code with a visible text edit of the
+# real XML (`_edited`), and says why.
+
+MECFS_RECRUITING = "ISRCTN16025168"  # randomised, open, active control, recruiting, final 0
+MECFS_OBSERVATIONAL = "ISRCTN15375673"  # observational, recruiting, final 0
+MECFS_COMPLETED = "ISRCTN16132141"  # observational, completed, final 49 of a target of 50
+CPMS_RECORD = "ISRCTN62918594"  # non-randomised, completed, final 25; "CPMS: 49816"
+
+
+def _real(registry_id: str, today: date = TODAY, **edits: str) -> Trial:
+    """One record of the recorded answers, normalised; `edits` maps old text to new text."""
+    for name in ("search_mecfs.xml", "record_cpms_nct.xml"):
+        for raw in read_saved(RECORDED / name):
+            if raw["isrctn"] == registry_id:
+                return normalise(_edited(raw, **edits), today)
+    raise AssertionError(f"{registry_id} is not in the recorded answers")
+
+
+def _edited(raw: RawRecord, **edits: str) -> RawRecord:
+    xml = raw["xml"]
+    for old, new in edits.items():
+        assert xml.count(old) == 1, f"{old!r} must occur once in {raw['isrctn']}"
+        xml = xml.replace(old, new)
+    return {**raw, "xml": xml}
+
+
+def _swap(old: str, new: str) -> dict[str, str]:
+    """A text edit for `_real(..., **_swap(old, new))`."""
+    return {old: new}
+
+
+def test_a_recruiting_trial_with_final_enrolment_0_reads_its_target_planned_and_its_design() -> (
+    None
+):
+    # Both recruiting records say <totalFinalEnrolment>0: ISRCTN's "not known yet".
+    trial = _real(MECFS_RECRUITING)
+    assert trial.overall_status == "RECRUITING"
+    assert (trial.enrollment.count, trial.enrollment.estimated) == (210, True)
+    assert (trial.design.allocation, trial.design.masking) == ("RANDOMIZED", "NONE")
+    facts = extract(trial)
+    assert (facts.enrollment_count, facts.enrollment_actual) == (210, False)
+    observational = _real(MECFS_OBSERVATIONAL)
+    assert observational.overall_status == "RECRUITING"
+    assert (observational.enrollment.count, observational.enrollment.estimated) == (3060, True)
+
+
+def test_final_enrolment_0_before_recruitment_or_after_it_is_not_a_count_of_nobody() -> None:
+    # The same record seen before its recruitment starts (2026-09-01): still the plan.
+    early = _real(MECFS_RECRUITING, today=date(2026, 6, 1))
+    assert early.overall_status == "NOT_YET_RECRUITING"
+    assert (early.enrollment.count, early.enrollment.estimated) == (210, True)
+    # A completed record whose final count was left at 0 (real one edited from 49): the count
+    # was never given, so the target is what the record says, as a plan.
+    unknown = _real(MECFS_COMPLETED, **_swap("<totalFinalEnrolment>49<", "<totalFinalEnrolment>0<"))
+    assert unknown.overall_status == "COMPLETED"
+    assert (unknown.enrollment.count, unknown.enrollment.estimated) == (50, True)
+    # Withdrawn (an override added): nobody took part, so 0 is the real count.
+    withdrawn = _real(
+        MECFS_RECRUITING,
+        **_swap(
+            "<recruitmentStatusOverride />",
+            "<recruitmentStatusOverride>Withdrawn</recruitmentStatusOverride>",
+        ),
+    )
+    assert withdrawn.overall_status == "WITHDRAWN"
+    assert (withdrawn.enrollment.count, withdrawn.enrollment.estimated) == (0, False)
+
+
+def test_a_real_final_count_on_a_finished_trial_stays_actual() -> None:
+    for registry_id, count in ((MECFS_COMPLETED, 49), (CPMS_RECORD, 25)):
+        trial = _real(registry_id)
+        assert trial.overall_status == "COMPLETED"
+        assert (trial.enrollment.count, trial.enrollment.estimated) == (count, False)
+        assert extract(trial).enrollment_actual is True
+
+
+def test_the_interventional_design_block_gives_allocation_masking_model_purpose_control() -> None:
+    trial = _real(MECFS_RECRUITING)
+    assert trial.design == Design(
+        study_type="INTERVENTIONAL",
+        allocation="RANDOMIZED",
+        intervention_model="PARALLEL",
+        primary_purpose="TREATMENT",  # of four purposes, listed alphabetically by ISRCTN
+        masking="NONE",
+        arm_types=("ACTIVE_COMPARATOR",),
+    )
+    facts = extract(trial)
+    assert (facts.randomised, facts.control) == (True, "active")
+    assert facts.evidence["control"] == "arm type = ACTIVE_COMPARATOR"
+    cpms = _real(CPMS_RECORD)
+    assert (cpms.design.allocation, cpms.design.masking) == ("NON_RANDOMIZED", "NONE")
+    assert (extract(cpms).randomised, extract(cpms).control) == (False, "active")
+    # Observational records have no block and say nothing of allocation or masking.
+    observational = _real(MECFS_OBSERVATIONAL).design
+    assert (observational.study_type, observational.allocation, observational.masking) == (
+        "OBSERVATIONAL",
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("control", "masking", "want_control", "want_masking"),
+    [
+        ("Placebo", "Blinded (masking used)", "placebo", "BLINDED"),  # as ISRCTN38597726 says
+        ("Uncontrolled", "Open (masking not used)", "none", "NONE"),
+        ("Dose comparison", "Open (masking not used)", None, "NONE"),
+    ],
+)
+def test_other_controls_and_masking_the_block_states(
+    control: str, masking: str, want_control: str | None, want_masking: str
+) -> None:
+    # The real record with its control and masking words swapped for other values ISRCTN uses.
+    trial = _real(
+        CPMS_RECORD,
+        **{
+            "<control>Active</control>": f"<control>{control}</control>",
+            "<masking>Open (masking not used)</masking>": f"<masking>{masking}</masking>",
+        },
+    )
+    assert trial.design.masking == want_masking
+    assert extract(trial).control == want_control
+
+
+def test_without_the_block_the_older_design_wording_is_read() -> None:
+    # Older records have no <interventionalTrialDesign>: the block is cut out of the real
+    # record and the older free-text field given the wording such records use.
+    xml = _real_xml(CPMS_RECORD)
+    block = xml[
+        xml.index("<interventionalTrialDesign>") : xml.index("</interventionalTrialDesign>")
+    ]
+    trial = _real(
+        CPMS_RECORD,
+        **{
+            block + "</interventionalTrialDesign>": "",
+            "<studyDesign />": "<studyDesign>Randomised double-blind trial</studyDesign>",
+        },
+    )
+    assert (trial.design.allocation, trial.design.masking) == ("RANDOMIZED", "DOUBLE")
+    assert trial.design.arm_types == () and trial.design.primary_purpose == "TREATMENT"
+
+
+def _real_xml(registry_id: str) -> str:
+    for name in ("search_mecfs.xml", "record_cpms_nct.xml"):
+        for raw in read_saved(RECORDED / name):
+            if raw["isrctn"] == registry_id:
+                return str(raw["xml"])
+    raise AssertionError(registry_id)
+
+
+def test_commercial_status_gives_the_sponsor_class() -> None:
+    # Every recorded sponsor is "Non-commercial"; two give no sponsorType at all.
+    leeds = _real(MECFS_OBSERVATIONAL)
+    assert leeds.sponsor == Sponsor(name="University of Leeds", agency_class="OTHER")
+    co_sponsors = {c.name: c.agency_class for c in _real(MECFS_RECRUITING).collaborators}
+    assert co_sponsors["University of British Columbia"] == "OTHER"
+    assert co_sponsors["Agence Nationale de la Recherche"] is None  # a funder: no status given
+    assert extract(leeds).sponsor_kind == "non_company"
+    # A company-funded record says "Commercial" (the real record's status flipped):
+    company = _real(
+        MECFS_OBSERVATIONAL,
+        **_swap("<commercialStatus>Non-commercial<", "<commercialStatus>Commercial<"),
+    )
+    assert company.sponsor == Sponsor(name="University of Leeds", agency_class="INDUSTRY")
+    assert extract(company).sponsor_kind == "company"
+
+
+def test_interventions_without_drug_names_are_named_from_their_description() -> None:
+    names = {
+        registry_id: [(i.type, i.name) for i in _real(registry_id).interventions]
+        for registry_id in (MECFS_OBSERVATIONAL, MECFS_RECRUITING, MECFS_COMPLETED, CPMS_RECORD)
+    }
+    assert names == {
+        # interventionType "Other": the first clause of a long first sentence
+        MECFS_OBSERVATIONAL: [("OTHER", "The HERITAGE study will use a mixed\u2011methods design")],
+        # "Mixed", its first line a heading ("Study Methodology and Interventions"): the next
+        # line, cut at a word
+        MECFS_RECRUITING: [
+            (
+                "OTHER",
+                "This is a multicentre, mixed-design interventional study consisting of "
+                "three\u2026",
+            )
+        ],
+        # "Mixed": the first sentence
+        MECFS_COMPLETED: [
+            ("OTHER", "Participants undergo an MRI scan, which allows the measurement of lactate")
+        ],
+        CPMS_RECORD: [("DRUG", "HMBD-001")],  # drugNames given: kept
+    }
+    for registry_id in names:
+        for item in _real(registry_id).interventions:
+            assert item.description is not None and len(item.name) <= 80
+            assert "\n" not in item.name and item.name not in ("Mixed", "Other")
+
+
+def test_a_labelled_cpms_number_is_one_secondary_id_of_type_cpms() -> None:
+    # protocolSerialNumber "CPMS: 49816, CRUKD/22/002" and secondaryNumber cpms "49816".
+    trial = _real(CPMS_RECORD)
+    assert [(s.id, s.type, s.domain) for s in trial.secondary_ids] == [
+        ("2020-005891-36", "EUDRACT_NUMBER", None),
+        ("298897", "OTHER", "IRAS"),
+        ("49816", "CPMS", None),
+        ("CRUKD/22/002", "OTHER", "Protocol serial number"),
+        ("NCT05057013", "NCT", None),
+    ]
+    assert trial.aliases == ()
+    assert link_keys(trial) == {"ISRCTN62918594", "NCT05057013", "2020-005891-36"}
+
+
+def test_conditions_listed_one_per_line_are_separate_conditions() -> None:
+    trial = _real(CPMS_RECORD)
+    assert len(trial.conditions) == 10
+    assert trial.conditions[:3] == (
+        "Bladder Cancer",
+        "Castration-resistant Prostate Cancer (metastatic)",
+        "Cervical Cancer",
+    )
+    assert "Melanoma" in trial.conditions and not any("\n" in c for c in trial.conditions)
+    single = _real(MECFS_COMPLETED).conditions
+    assert single == ("Myalgic encephalomyelitis/chronic fatigue syndrome (ME/CFS)",)
+
+
+def test_read_saved_tells_the_answer_by_its_content(tmp_path: Path) -> None:
+    assert [r["isrctn"] for r in read_saved(RECORDED / "search_mecfs.xml")] == [
+        MECFS_OBSERVATIONAL,
+        MECFS_RECRUITING,
+        MECFS_COMPLETED,
+    ]
+    assert [r["isrctn"] for r in read_saved(RECORDED / "record_cpms_nct.xml")] == [CPMS_RECORD]
+    assert list(read_saved(RECORDED / "empty_result.xml")) == []
+    # One <fullTrial> on its own (cut out of the real answer, under a name that says nothing):
+    text = (RECORDED / "record_cpms_nct.xml").read_text(encoding="utf-8")
+    one = text[text.index("<fullTrial>") : text.index("</allTrials>")].replace(
+        "<fullTrial>", '<fullTrial xmlns="http://www.67bricks.com/isrctn">', 1
+    )
+    (tmp_path / "answer.json").write_text(one, encoding="utf-8")
+    (raw,) = read_saved(tmp_path / "answer.json")
+    assert normalise(raw, TODAY) == _real(CPMS_RECORD)
+    reader = saved_answers("isrctn")
+    assert [reader.normalise(r).registry_id for r in reader.records(RECORDED / "search_mecfs.xml")]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("<html><body>Service unavailable</body></html>", "root element is <html>"),
+        ('{"studies": []}', "not an ISRCTN XML answer"),
+        ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><allTrials/>', "DOCTYPE"),
+    ],
+)
+def test_read_saved_refuses_what_is_not_an_isrctn_answer(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "saved.xml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(IsrctnError, match=message) as caught:
+        list(read_saved(path))
+    assert isinstance(caught.value, RegistryError) and "saved.xml" in str(caught.value)
