@@ -13,8 +13,6 @@ import os
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -28,6 +26,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from tests.conftest import run_cli as trialbot
 from tests.conftest import study
+from tests.e2e.service_process import Service
 from tests.fakes.ctgov_server import FakeCtgov
 from tests.fakes.telegram_server import TOKEN, FakeTelegram
 from tests.jobs.helpers import loaded_fake
@@ -44,37 +43,6 @@ def new_trial() -> dict[str, Any]:
     status = record["protocolSection"]["statusModule"]
     status["lastUpdatePostDateStruct"] = {"date": "2020-01-05", "type": "ACTUAL"}
     return record
-
-
-class Service:
-    """One `trialbot run` process."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.log = open(cwd / f"service-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "run"],
-            env=env,
-            cwd=str(cwd),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def output(self) -> str:
-        if not self.log.closed:
-            self.log.flush()
-        return Path(self.log.name).read_text()
-
-    def wait(self, timeout: float) -> int:
-        try:
-            return self.proc.wait(timeout=timeout)
-        finally:
-            self.log.close()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.log.close()
 
 
 @pytest.fixture
