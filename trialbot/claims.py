@@ -121,7 +121,8 @@ SIGNS: dict[Flag, Table] = {
         "es": (
             _NUM + r"\s?(?:dólares|dolares|euros|pesos|soles|usd|eur|mxn)\b",
             r"\b(?:precios?|tarifas?|cuotas?|financiamiento|financiación|financiacion|"
-            r"plan(?:es)? de pago|pagos? a plazos|cotización|presupuesto|meses sin intereses|asequibles?|económic[oa]s?)\b",
+            r"plan(?:es)? de pago|pagos? a plazos|cotización|presupuesto|meses sin intereses|"
+            r"asequibles?|económic[oa]s?)\b",
             r"\b(?:costo|coste|valor)s? (?:del?|por|de la) (?:tratamiento|terapia|procedimiento"
             r"|células|infusión|sesión|programa|participación)",
             r"\bpaquetes? (?:de tratamiento|todo incluido|médicos?|desde|incluye)",
@@ -174,7 +175,8 @@ SIGNS: dict[Flag, Table] = {
             r"\bnuestros pacientes (?:dicen|cuentan|comparten|reportan|opinan)\b",
             r"\bpacientes\b[^.!?\n]{0,80}\b(?:reportan|refieren|dicen|cuentan|relatan)\b"
             r"[^.!?\n]{0,60}(?:mejor\w*|recupera\w*|avances?)",
-            r"\b(?:puedo|pude|puede|volvió a|volví a) (?:caminar|hablar|moverse) (?:de nuevo|otra vez)",
+            r"\b(?:puedo|pude|puede|volvió a|volví a) (?:caminar|hablar|moverse) "
+            r"(?:de nuevo|otra vez)",
             r"\bvolvió a (?:caminar|hablar)\b",
         ),
         "zh": (
@@ -189,10 +191,14 @@ SIGNS: dict[Flag, Table] = {
             r"incurable )?(?:conditions|diseases|disorders|illnesses|ailments)\b",
         ),
         "es": (
-            r"\b(?:diversas|varias|múltiples|multiples|numerosas|una amplia gama de|una variedad de|"
-            r"más de \d+|\d+\+?) (?:enfermedades|afecciones|condiciones|patologías|padecimientos)\b",
+            r"\b(?:diversas|varias|múltiples|multiples|numerosas|una amplia gama de|"
+            r"una variedad de|más de \d+|\d+\+?) "
+            r"(?:enfermedades|afecciones|condiciones|patologías|padecimientos)\b",
         ),
-        "zh": (r"(?:多种|各种|多类|上百种|数十种|几十种|\d+种|百余种)(?:疾病|病症|慢性病|疑难杂症)", r"百病"),
+        "zh": (
+            r"(?:多种|各种|多类|上百种|数十种|几十种|\d+种|百余种)(?:疾病|病症|慢性病|疑难杂症)",
+            r"百病",
+        ),
     },
     "no_risk": {
         "en": (
@@ -209,7 +215,8 @@ SIGNS: dict[Flag, Table] = {
         "es": (
             r"\b(?:sin|cero|ningún|ningun|no tiene|no hay|libre de) (?:efectos? secundarios?|"
             r"riesgos?|complicaciones|rechazo)",
-            r"\b(?:100\s?%|totalmente|completamente|absolutamente) (?:segur[oa]s?|natural(?:es)?)\b",
+            r"\b(?:100\s?%|totalmente|completamente|absolutamente) "
+            r"(?:segur[oa]s?|natural(?:es)?)\b",
             r"\bsegur[oa]s? y (?:eficaz|efectiv[oa]|natural)",
         ),
         "zh": (
@@ -221,8 +228,9 @@ SIGNS: dict[Flag, Table] = {
     "approval_claim": {
         "en": (
             r"\bFDA[- ]?(?:registered|approved|cleared|certified|compliant)\b",
-            r"\b(?:approved|registered|certified|licensed|cleared|authori[sz]ed|endorsed) (?:by|with)"
-            r" (?:the )?(?:FDA|government|ministry|health ministry|COFEPRIS|authorities|regulators?)",
+            r"\b(?:approved|registered|certified|licensed|cleared|authori[sz]ed|endorsed) "
+            r"(?:by|with) (?:the )?(?:FDA|government|ministry|health ministry|COFEPRIS|"
+            r"authorities|regulators?)",
             r"\b(?:government|state|ministry|ISO|GMP|JCI|lab|laboratory)[- ](?:approved|certified"
             r"|accredited|licensed)\b",
             r"\bcertified (?:clinic|center|centre|cells|lab|laboratory|stem cells?|treatment|"
@@ -234,7 +242,8 @@ SIGNS: dict[Flag, Table] = {
             r"autoridades|secretaría)",
             r"\b(?:registrad[oa]s?|certificad[oa]s?|avalad[oa]s?) (?:por|ante) (?:la |el )?"
             r"(?:FDA|COFEPRIS|gobierno|ministerio|ANMAT|INVIMA|secretaría)",
-            r"\b(?:clínica|clinica|centro|laboratorio|tratamiento|células|celulas) certificad[oa]s?\b",
+            r"\b(?:clínica|clinica|centro|laboratorio|tratamiento|células|celulas) "
+            r"certificad[oa]s?\b",
             r"\bcertificación (?:ISO|GMP|internacional)\b",
             r"\btratamiento (?:legal|aprobado)\b",
         ),
@@ -385,7 +394,8 @@ CONTEXT: dict[str, Table] = {
             r"\baccording to (?:the )?(?:study|trial|researchers|registry|authors)\b",
             r"\bregistered (?:as|at|with|on|under)\b",
             r"\bbeing (?:studied|tested|investigated)\b",
-            r"\b(?:primary endpoint|end ?points?|announced|press release|phase (?:1|2|3|i|ii|iii))\b",
+            r"\b(?:primary endpoint|end ?points?|announced|press release|"
+            r"phase (?:1|2|3|i|ii|iii))\b",
         ),
         "es": (
             r"\b(?:el|este|un|una|la) (?:\w+ ){0,3}(?:estudio|ensayo|investigación|metaanálisis)\b"
@@ -426,7 +436,9 @@ CONTEXT: dict[str, Table] = {
             r"cobra|cobran|cobrará)|cubiert[oa]s? por el (?:estudio|patrocinador|ensayo)|"
             r"financiad[oa] por|compensación|reembols\w*)\b",
         ),
-        "zh": (r"(?:免费|不收费|无需付费|不需要付费|不用付费|不需支付|无需支付|不用花钱|由研究方?承担|不收取|补贴|报销|资助)",),
+        "zh": (
+            r"(?:免费|不收费|无需付费|不需要付费|不用付费|不需支付|无需支付|不用花钱|由研究方?承担|不收取|补贴|报销|资助)",
+        ),
     },
     # A sentence about an ethics committee's approval is not an approval claim.
     "ethics": {
@@ -514,9 +526,8 @@ def sentences(text: str) -> list[Sentence]:
     while i < n:
         c = text[i]
         end: int | None = None
-        if c in "\n。！？；":
-            end = i + 1
-        elif c in ".!?;" and (i + 1 == n or text[i + 1].isspace() or text[i + 1] in "\"'”)"):
+        latin_end = c in ".!?;" and (i + 1 == n or text[i + 1].isspace() or text[i + 1] in "\"'”)")
+        if c in "\n。！？；" or latin_end:
             end = i + 1
         if end is not None:
             _add(found, text, start, end)
@@ -589,9 +600,7 @@ def _signs_in(text: str, sentence: Sentence, reporting: bool) -> Iterable[tuple[
             if not _negated(text, sentence, match.start()):
                 yield flag, _quote(text, sentence, match.start(), match.end())
                 break
-    named = [
-        m for m in (r.search(sentence.text) for r in _CONDITION_RES.values()) if m is not None
-    ]
+    named = [m for m in (r.search(sentence.text) for r in _CONDITION_RES.values()) if m is not None]
     if not reporting and len(named) >= MANY:
         first = min(m.start() for m in named) + sentence.start
         last = max(m.end() for m in named) + sentence.start
@@ -655,7 +664,7 @@ def check(text: str, language: str | None = None) -> ClaimCheck:
 
 
 def verdict_of(sells: bool, flags: set[Flag]) -> Verdict:
-    """"warning": it sells and shows a sign beyond a missing registry number; "caution": some
+    """ "warning": it sells and shows a sign beyond a missing registry number; "caution": some
     sign; else "no_red_flags"."""
     if sells and flags - {"no_registry_id"}:
         return "warning"

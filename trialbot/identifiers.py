@@ -45,7 +45,9 @@ PATTERNS: tuple[IdPattern, ...] = (
     IdPattern("ChiCTR", _p(_A + r"ChiCTR\W{0,2}(\d{8,10}|[A-Z]{3}\W{0,2}\d{8})" + _Z)),
     IdPattern(
         "CTRI",
-        _p(_A + r"CTRI\W{0,2}/\W{0,2}(20\d{2})\W{0,2}/\W{0,2}(\d{2,3})\W{0,2}/\W{0,2}(0\d{5})" + _Z),
+        _p(
+            _A + r"CTRI\W{0,2}/\W{0,2}(20\d{2})\W{0,2}/\W{0,2}(\d{2,3})\W{0,2}/\W{0,2}(0\d{5})" + _Z
+        ),
     ),
     IdPattern("DRKS", _p(_A + r"DRKS\W{0,2}(000\d{5})" + _Z)),
     IdPattern("jRCT", _p(_A + r"jRCT\W{0,2}([a-z\d])\W{0,2}(\d{9})" + _Z)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.handlers import settings, subscribe
+from bot.handlers import claims, settings, subscribe
 from bot.handlers.common import Context, chat_of, guard, is_admin, is_private, reply
 from bot.i18n import Translator
 from storage.tables import ChatRow
@@ -18,6 +18,8 @@ async def on_text(update: Update, context: Context) -> None:
     chat, t = await chat_of(update, context)
     if not chat.pending:
         if is_private(update):
+            if await claims.answer_text(update, context, chat, t, message.text):
+                return
             await reply(update, t("text.no_pending"))
         return
     await answer_pending(update, context, chat, t, message.text)
