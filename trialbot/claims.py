@@ -560,10 +560,29 @@ def _negated(text: str, sentence: Sentence, at: int) -> bool:
     return bool(_CTX["negation"].search(window))
 
 
+_QUOTE_EDGE = re.compile(r"[,;](?=\s)|[，；、]")
+"""Clause edges for quoting: a comma before a space (not the one in "$15,000"), or Chinese."""
+SHORT_SENTENCE = 60
+"""A sentence this short is quoted whole; a longer one by the clause that holds the sign."""
+
+
 def _quote(text: str, sentence: Sentence, start: int, end: int) -> str:
-    """The sentence, or a window of it around [start, end) cut at spaces: a substring."""
-    if sentence.end - sentence.start <= QUOTE_LIMIT:
+    """The sentence (short), else the clause holding [start, end), else a window of at most
+    QUOTE_LIMIT characters around it cut at spaces: always a substring of `text`."""
+    if sentence.end - sentence.start <= SHORT_SENTENCE:
         return sentence.text
+    lo, hi = sentence.start, sentence.end
+    for edge in _QUOTE_EDGE.finditer(text, sentence.start, sentence.end):
+        if edge.end() <= start:
+            lo = edge.end()
+        elif edge.start() >= end:
+            hi = edge.start()
+            break
+    clause = text[lo:hi].strip()
+    if len(clause) >= 8 and hi - lo < sentence.end - sentence.start:
+        sentence = Sentence(lo, hi, text[lo:hi])
+    if sentence.end - sentence.start <= QUOTE_LIMIT:
+        return sentence.text.strip()
     room = max(0, (QUOTE_LIMIT - (end - start)) // 2)
     lo = max(sentence.start, start - room)
     hi = min(sentence.end, end + room)
