@@ -63,6 +63,18 @@ def _parser() -> argparse.ArgumentParser:
     parse.add_argument("--registry", required=True, choices=list(REGISTRY_NAMES))
     parse.add_argument("--json", action="store_true", help="one normalised record per line")
 
+    check = sub.add_parser(
+        "check", help="check a text (an advert, a page) for warning signs, as the bot does"
+    )
+    check.add_argument("file", help="a text file, or - for standard input")
+    check.add_argument("--lang", choices=["en", "es", "zh"], default=None)
+    check.add_argument(
+        "--json", action="store_true", help="verdict, red_flags, registry_ids, trials"
+    )
+    check.add_argument(
+        "--offline", action="store_true", help="no live registry look-ups (stored trials only)"
+    )
+
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
 
@@ -380,6 +392,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.parse import parse_command
 
             return parse_command(Path(args.file), args.registry, args.json)
+        if args.command == "check":  # reads a text; looks trials up, migrates nothing
+            from app.check import check_command
+
+            return check_command(settings, args.file, args.lang, args.json, args.offline)
         if args.command == "doctor":  # before the upgrade below: it reports migrations
             from app.doctor import doctor_command
 

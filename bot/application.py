@@ -10,6 +10,7 @@ from bot.fairness import FairUpdateProcessor
 from bot.handlers import (
     admin,
     buttons,
+    claims,
     manage,
     privacy,
     settings,
@@ -45,7 +46,18 @@ def build_application(settings_: Settings, db: Database) -> Application:  # type
         .build()
     )
     app.bot_data["deps"] = Deps(db=db, settings=settings_)
-    for feature in (start, admin, subscribe, manage, trials, settings, privacy, buttons, typed):
+    for feature in (
+        start,
+        admin,
+        subscribe,
+        manage,
+        trials,
+        settings,
+        privacy,
+        buttons,
+        claims,
+        typed,
+    ):
         feature.register(app)
     start.register_fallbacks(app)
     app.add_error_handler(ErrorReporter().on_error)

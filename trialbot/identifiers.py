@@ -30,23 +30,30 @@ def _p(regex: str) -> re.Pattern[str]:
     return re.compile(regex, re.IGNORECASE)
 
 
+_A = r"(?<![A-Za-z0-9])"
+_Z = r"(?![A-Za-z0-9])"
+"""Id edges: not `\\b`, which sees no edge between a Chinese character and a Latin letter or a
+digit (both are word characters), so "注册号NCT03545607。" would hide its id."""
+
 # Order matters: CTIS before EudraCT (a CTIS number starts like a EudraCT one).
 PATTERNS: tuple[IdPattern, ...] = (
-    IdPattern("ClinicalTrials.gov", _p(r"\bNCT\W{0,2}(0\d{7})\b")),
+    IdPattern("ClinicalTrials.gov", _p(_A + r"NCT\W{0,2}(0\d{7})" + _Z)),
     IdPattern("EU CTIS", _p(r"(?<![\d-])(20\d{2})-(5\d{5})-(\d{2})-(\d{2})(?![\d-])")),
     IdPattern("EudraCT", _p(r"(?<![\d-])(20\d{2})\W{0,2}(0\d{5})\W{0,2}(\d{2})(?![\d])")),
-    IdPattern("ISRCTN", _p(r"\bISRCTN\W{0,2}(\d{8})\b")),
-    IdPattern("ANZCTR", _p(r"\b(?:ACTRN|ANZCTR)\W{0,2}(126\d{11})\b")),
-    IdPattern("ChiCTR", _p(r"\bChiCTR\W{0,2}(\d{8,10}|[A-Z]{3}\W{0,2}\d{8})\b")),
+    IdPattern("ISRCTN", _p(_A + r"ISRCTN\W{0,2}(\d{8})" + _Z)),
+    IdPattern("ANZCTR", _p(_A + r"(?:ACTRN|ANZCTR)\W{0,2}(126\d{11})" + _Z)),
+    IdPattern("ChiCTR", _p(_A + r"ChiCTR\W{0,2}(\d{8,10}|[A-Z]{3}\W{0,2}\d{8})" + _Z)),
     IdPattern(
         "CTRI",
-        _p(r"\bCTRI\W{0,2}/\W{0,2}(20\d{2})\W{0,2}/\W{0,2}(\d{2,3})\W{0,2}/\W{0,2}(0\d{5})\b"),
+        _p(
+            _A + r"CTRI\W{0,2}/\W{0,2}(20\d{2})\W{0,2}/\W{0,2}(\d{2,3})\W{0,2}/\W{0,2}(0\d{5})" + _Z
+        ),
     ),
-    IdPattern("DRKS", _p(r"\bDRKS\W{0,2}(000\d{5})\b")),
-    IdPattern("jRCT", _p(r"\bjRCT\W{0,2}([a-z\d])\W{0,2}(\d{9})\b")),
-    IdPattern("UMIN-CTR", _p(r"\bUMIN\W{0,2}(0000\d{5})\b")),
-    IdPattern("CRiS", _p(r"\bKCT\W{0,2}(00\d{5})\b")),
-    IdPattern("IRCT", _p(r"\bIRCT\W{0,2}(20\d{10,12}N\d{1,3})\b")),
+    IdPattern("DRKS", _p(_A + r"DRKS\W{0,2}(000\d{5})" + _Z)),
+    IdPattern("jRCT", _p(_A + r"jRCT\W{0,2}([a-z\d])\W{0,2}(\d{9})" + _Z)),
+    IdPattern("UMIN-CTR", _p(_A + r"UMIN\W{0,2}(0000\d{5})" + _Z)),
+    IdPattern("CRiS", _p(_A + r"KCT\W{0,2}(00\d{5})" + _Z)),
+    IdPattern("IRCT", _p(_A + r"IRCT\W{0,2}(20\d{10,12}N\d{1,3})" + _Z)),
 )
 
 
@@ -94,6 +101,46 @@ def find_ids(text: str | None) -> list[tuple[str, str]]:
             taken.append(span)
             found.setdefault(_canonical(kind.registry, match.groups()), kind.registry)
     return [(registry, ident) for ident, registry in found.items()]
+
+
+REGISTRY_HOSTS: tuple[tuple[str, str], ...] = (
+    ("clinicaltrials.gov", "ClinicalTrials.gov"),
+    ("euclinicaltrials.eu", "EU CTIS"),
+    ("clinicaltrialsregister.eu", "EudraCT"),
+    ("isrctn.com", "ISRCTN"),
+    ("anzctr.org.au", "ANZCTR"),
+    ("chictr.org.cn", "ChiCTR"),
+    ("ctri.nic.in", "CTRI"),
+    ("drks.de", "DRKS"),
+    ("jrct.niph.go.jp", "jRCT"),
+    ("rctportal.niph.go.jp", "jRCT"),
+    ("umin.ac.jp", "UMIN-CTR"),
+    ("cris.nih.go.kr", "CRiS"),
+    ("irct.behdasht.gov.ir", "IRCT"),
+    ("irct.ir", "IRCT"),
+    ("trialsearch.who.int", "WHO ICTRP"),
+)
+"""Registry web sites: a link to one is a registry reference even when the page's address
+holds only the registry's internal number (ANZCTR `?id=385146`, ChiCTR `?proj=12345`, CTRI
+`?trialid=`), which names no id `find_ids` can read."""
+
+_LINK = re.compile(
+    r"(?:https?://)?(?:[a-z0-9-]+\.)*("
+    + "|".join(re.escape(host) for host, _ in REGISTRY_HOSTS)
+    + r")(?:/[^\s<>\"'，。）)]*)?",
+    re.IGNORECASE,
+)
+
+
+def find_registry_links(text: str | None) -> list[tuple[str, str]]:
+    """Every (registry, link) to a trial registry's web site in `text`, without repeats."""
+    if not text or "." not in text:
+        return []
+    names = {host: name for host, name in REGISTRY_HOSTS}
+    found: dict[str, str] = {}
+    for match in _LINK.finditer(text):
+        found.setdefault(match.group(0).rstrip(".,;:!?"), names[match.group(1).lower()])
+    return [(registry, link) for link, registry in found.items()]
 
 
 def canonical(raw_id: str | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.handlers import settings, subscribe, talk
+from bot.handlers import claims, settings, subscribe, talk
 from bot.handlers.common import Context, chat_of, guard, is_admin, is_private, reply
 from bot.i18n import Translator
 from storage.tables import ChatRow
@@ -17,9 +17,12 @@ async def on_text(update: Update, context: Context) -> None:
         return
     chat, t = await chat_of(update, context)
     if not chat.pending:
-        text = message.text
-        if is_private(update) and not await talk.answer_text(update, context, chat, t, text):
-            await reply(update, t("text.no_pending"))
+        if is_private(update):
+            text = message.text
+            if await claims.answer_text(update, context, chat, t, text):
+                return
+            if not await talk.answer_text(update, context, chat, t, text):
+                await reply(update, t("text.no_pending"))
         return
     await answer_pending(update, context, chat, t, message.text)
 

@@ -105,6 +105,11 @@ async def bot(db: Database) -> AsyncIterator[Bot]:
             telegram_api_base_url=fake.base_url,
             database_url=db.url,
             operator_contact="the test team",
+            # Registry lookups (a trial number in a message) must never leave this machine:
+            # nothing listens on port 9, so a live lookup fails at once as "could not check".
+            ctgov_api_url="http://127.0.0.1:9/api/v2",
+            ctis_api_url="http://127.0.0.1:9/ctis",
+            isrctn_api_url="http://127.0.0.1:9/isrctn",
         )
         app = build_application(settings, db)
         await seed_trials(db)

@@ -1240,6 +1240,63 @@ class FakeTelegramCore:
             message = self._user_message(chat_id, user, content)
             return self.push_update({"message": message})
 
+    def user_forwards(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        from_channel: str | None = None,
+        from_name: str = "Clinic Promotions",
+        language_code: str | None = None,
+    ) -> JsonDict:
+        """A user forwards a message: from a channel (`from_channel` is its title) or from a
+        user who hides their account (`from_name`), with a `forward_origin` as Bot API 7+
+        sends it."""
+        when = int(time.time()) - 3600
+        origin: JsonDict
+        if from_channel is not None:
+            origin = {
+                "type": "channel",
+                "date": when,
+                "chat": {"id": -1009876543210, "type": "channel", "title": from_channel},
+                "message_id": 77,
+            }
+        else:
+            origin = {"type": "hidden_user", "date": when, "sender_user_name": from_name}
+        return self._user_content(
+            chat_id, {"text": text, "forward_origin": origin}, language_code=language_code
+        )
+
+    def user_sends_photo(
+        self, chat_id: int, caption: str | None = None, *, language_code: str | None = None
+    ) -> JsonDict:
+        """A user sends a photo (two sizes, as Telegram sends them), with a caption or not."""
+        sizes = [
+            {
+                "file_id": f"photo-{chat_id}-{w}",
+                "file_unique_id": f"u{w}",
+                "width": w,
+                "height": w * 3 // 4,
+                "file_size": w * 50,
+            }
+            for w in (90, 800)
+        ]
+        content: JsonDict = {"photo": sizes}
+        if caption is not None:
+            content["caption"] = caption
+        return self._user_content(chat_id, content, language_code=language_code)
+
+    def _user_content(
+        self, chat_id: int, content: JsonDict, *, language_code: str | None = None
+    ) -> JsonDict:
+        """A private-chat message with `content`, checked against the Bot API's Message type
+        first, so a test cannot send what Telegram never would."""
+        with self._cond:
+            user, _ = self._sender_and_chat(chat_id, None, None, None, None, None, language_code)
+            message = self._user_message(chat_id, user, content)
+            bot_api()._json("Message", message, "message")
+            return self.push_update({"message": message})
+
     def user_shares_location(
         self,
         chat_id: int,
