@@ -69,7 +69,12 @@ async def test_a_forged_huge_id_is_an_out_of_date_button(bot: Bot) -> None:
         assert answer.get("show_alert") is True, data
         assert answer.get("text") == "This button is out of date. Please start again.", data
     assert len(await bot.subscriptions(ANA)) == 1
-    assert not bot.fake.errors
+    # Taps arrive faster than the first one's keyboard edit lands (updates run concurrently,
+    # like a real double tap), so a later tap may ask for the same edit again: Telegram answers
+    # "message is not modified", which retire_keyboard logs and ignores. Nothing else may fail.
+    others = [e for e in bot.fake.errors if "not modified" not in e["description"]]
+    assert not others
+    assert {e["method"] for e in bot.fake.errors} <= {"editMessageReplyMarkup"}
 
 
 # -- the error handler ---------------------------------------------------------------------------
