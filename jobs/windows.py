@@ -59,7 +59,7 @@ async def queue_window_alerts(
             stored = candidate.stored
             facts = facts_of(stored.trial, stored.facts)
             window = facts.stroke_window_days
-            if window is None or window[0] <= 0:
+            if window is None or entry_day(window) == 0:
                 continue  # no window, or one open from the day of the stroke
             for sub in subs:
                 if (sub.id, candidate.trial_id) in done:
