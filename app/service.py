@@ -29,10 +29,12 @@ from bot.handlers.start import set_commands
 from bot.sender import OutboxSender
 from jobs.poll import PollReport
 from jobs.registries.catalog import build_registries
-from jobs.scheduler import MISFIRE_GRACE_SECONDS, RunningJobs, add_poll_jobs
+from jobs.scheduler import MISFIRE_GRACE_SECONDS, RunningJobs, add_poll_jobs, add_window_job
+from jobs.windows import WindowReport
 from storage import poll_state
 from storage.db import Database
 from storage.instance_lock import AlreadyRunning, InstanceLock
+from trialbot.clock import clock_for
 from trialbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ class Service:
         self.stop = asyncio.Event()
         self.exit_code = EXIT_OK
         self.db = Database(settings.database_url)
+        self.clock = clock_for(settings)
+        """The one clock (TRIALBOT_FAKE_TODAY); handlers read it with `clock_for(settings)`."""
         self.registries = build_registries(settings)
         self.app = build_application(settings, self.db)
         self.sender = OutboxSender(
@@ -54,6 +58,7 @@ class Service:
             self.app.bot,
             rate_per_second=settings.send_rate_per_second,
             lease=timedelta(seconds=settings.sender_lease_seconds),
+            clock=self.clock,
         )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.running = RunningJobs()
@@ -123,8 +128,16 @@ class Service:
             running=self.running,
         )
 
+        async def after_windows(report: WindowReport) -> None:
+            if report.queued:
+                self.sender.wake()
+
+        add_window_job(
+            self.scheduler, self.db, self.clock, after=after_windows, running=self.running
+        )
+
         async def digests() -> None:
-            sent = await digest.send_digests(self.db, self.app.bot)
+            sent = await digest.send_digests(self.db, self.app.bot, today=self.clock.today())
             if sent:
                 log.info("sent %d digest(s)", sent)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from telegram import Bot
@@ -52,21 +52,25 @@ def is_due(chat: ChatRow, oldest_held: datetime, now: datetime) -> bool:
     return latest_slot(chat, now) > since
 
 
-async def send_digests(db: Database, bot: Bot, now: datetime | None = None) -> int:
-    """Send every due digest; returns how many chats got one."""
+async def send_digests(
+    db: Database, bot: Bot, now: datetime | None = None, today: date | None = None
+) -> int:
+    """Send every due digest; returns how many chats got one. `today` (the service's clock)
+    dates the subscribers' profiles; `now` the digest slots."""
     now = now or utcnow()
+    day = today or now.date()
     async with db.read() as session:
         chat_ids = await outbox.held_chats(session)
     done = 0
     for chat_id in chat_ids:
         try:
-            done += await _one(db, bot, chat_id, now)
+            done += await _one(db, bot, chat_id, now, day)
         except Exception:
             log.exception("digest for chat %s failed; its alerts stay held", chat_id)
     return done
 
 
-async def _one(db: Database, bot: Bot, chat_id: int, now: datetime) -> int:
+async def _one(db: Database, bot: Bot, chat_id: int, now: datetime, today: date) -> int:
     async with db.write() as session:
         chat = await chats.get_chat(session, chat_id, for_update=True)
         if chat is None or not chat.active or chat.paused:
@@ -81,12 +85,16 @@ async def _one(db: Database, bot: Bot, chat_id: int, now: datetime) -> int:
         if ctx is None:
             continue
         stored = ctx.stored
-        found = matches(stored.trial, stored.verdict, ctx.filters, gazetteer_geocoder)
-        changes = stored.changes if row.kind == "change" else ()
         facts = facts_of(stored.trial, stored.facts)
+        found = matches(
+            stored.trial, stored.verdict, ctx.filters, gazetteer_geocoder, facts=facts, today=today
+        )
+        if row.kind == "window" and not found:
+            continue  # the person no longer fits: nothing to say
+        changes = stored.changes if row.kind == "change" else ()
         items.append(DigestItem(stored.trial, stored.verdict, changes, found, facts))
     period: Literal["daily", "weekly"] = "weekly" if chat.delivery == "weekly" else "daily"
-    messages = render_digest(items, chat.language or "en", period) if items else []
+    messages = render_digest(items, chat.language or "en", period, today=today) if items else []
     try:
         for rendered in messages:
             await bot.send_message(

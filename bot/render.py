@@ -45,6 +45,7 @@ from trialbot.geo import gazetteer, in_unit
 from trialbot.identifiers import source_registry_of
 from trialbot.matching import Match, SiteMatch, SubscriptionFilter
 from trialbot.model import STOPPED_STATUSES, FieldChange, Site, SourceRef, Trial
+from trialbot.profile import DAYS_PER_MONTH, DAYS_PER_YEAR, Fit
 
 MAX_LENGTH = 4096
 """Telegram's limit on message text after entity parsing."""
@@ -373,7 +374,7 @@ def _alert_name(m: Match, t: Translator) -> str:
     return t("why.alert.labelled", label=label, region=region) if label else region
 
 
-def _why(matches: Sequence[Match], t: Translator) -> _Section:
+def _why(matches: Sequence[Match], t: Translator, facts: TrialFacts | None = None) -> _Section:
     names = list(dict.fromkeys(_alert_name(m, t) for m in matches))
     if not names:
         return _Section([])
@@ -382,7 +383,72 @@ def _why(matches: Sequence[Match], t: Translator) -> _Section:
         shown.append(t.plural("why.more", len(names) - len(shown), n=len(names) - len(shown)))
     listed = shown[0] if len(shown) == 1 else t("join.and", a="; ".join(shown[:-1]), b=shown[-1])
     line = t.plural("why.matches", len(names), alerts=listed)
-    return _Section([esc(line)], heading=t("section.why"), drop_rank=1)
+    lines = [esc(line)]
+    if facts is not None:
+        lines += [esc(f) for f in fit_lines(matches, facts, t)]
+    return _Section(lines, heading=t("section.why"), drop_rank=1)
+
+
+def _ago(days: int, t: Translator) -> str:
+    """ "2 years" / "8 months" / "3 weeks" / "2 days": the time since the stroke, rounded to
+    the unit a person would use."""
+    days = max(1, days)
+    if days < 14:
+        n, unit = days, "day"
+    elif days < 56:
+        n, unit = round(days / 7), "week"
+    elif days < 730:
+        n, unit = round(days / DAYS_PER_MONTH), "month"
+    else:
+        n, unit = round(days / DAYS_PER_YEAR), "year"
+    return t("fit.span", n=words.number(n, t), unit=t.plural(f"unit.{unit}", n))
+
+
+def _age(years: float, t: Translator) -> str:
+    return words.number(round(years, 1), t)
+
+
+def _ages(facts: TrialFacts, t: Translator) -> str | None:
+    low, high = facts.age_min_years, facts.age_max_years
+    if low is not None and low > 0 and high is not None:
+        return t("fit.ages.range", low=_age(low, t), high=_age(high, t))
+    if low is not None and low > 0:
+        return t("fit.ages.min", low=_age(low, t))
+    if high is not None:
+        return t("fit.ages.max", high=_age(high, t))
+    return None
+
+
+def fit_line(fit: Fit, facts: TrialFacts, t: Translator) -> list[str]:
+    """One plain line per criterion the profile knows: time since the stroke, then age; each
+    says what the record takes, or that it does not say."""
+    lines = []
+    if fit.days_since_stroke is not None and fit.window in ("fits", "record_silent"):
+        ago = _ago(fit.days_since_stroke, t)
+        if fit.window == "fits" and facts.stroke_window_days is not None:
+            window = words.window_words(facts.stroke_window_days, t)
+            lines.append(t("fit.window", ago=ago, window=window))
+        else:
+            lines.append(t("fit.window.silent", ago=ago))
+    if fit.ages is not None and fit.age in ("fits", "record_silent"):
+        age = words.number(fit.ages[1], t)
+        ages = _ages(facts, t) if fit.age == "fits" else None
+        lines.append(t("fit.age", age=age, ages=ages) if ages else t("fit.age.silent", age=age))
+    return lines
+
+
+def fit_lines(matches: Sequence[Match], facts: TrialFacts, t: Translator) -> list[str]:
+    """The fit of each matched subscription that has a profile, labelled when several do."""
+    with_fit = [m for m in matches if m.fit is not None][:ALERTS_NAMED]
+    lines = []
+    for m in with_fit:
+        assert m.fit is not None
+        label = record.shorten(m.subscription.label or "", _LABEL)
+        for line in fit_line(m.fit, facts, t):
+            lines.append(
+                t("fit.labelled", label=label, line=line) if label and len(with_fit) > 1 else line
+            )
+    return lines
 
 
 def _buttons(trial: Trial, t: Translator, details: bool = True) -> tuple[tuple[Button, ...], ...]:
@@ -506,7 +572,7 @@ def _body_sections(
             more=lambda n: t("risks.more"),
             keep=3,
         ),
-        _why(matches, t),
+        _why(matches, t, facts),
     ]
 
 
@@ -529,6 +595,33 @@ def render_new_trial(
     headline, extra = _new_headline(trial, day, t)
     sections = [
         _Section([_title(headline, trial, verdict, facts, t, **extra)]),
+        *_body_sections(trial, verdict, facts, matches, t, day, SITES_IN_ALERT),
+        _sources_section(trial, t),
+        _disclaimer(t),
+    ]
+    return Rendered(_fit(sections), _buttons(trial, t))
+
+
+def render_window_open(
+    trial: Trial,
+    verdict: Classification,
+    matches: Sequence[Match],
+    lang: str,
+    *,
+    today: date | None = None,
+    facts: TrialFacts | None = None,
+) -> Rendered:
+    """The alert for a person who has just entered a recruiting trial's time window: the full
+    description, under a headline that says so."""
+    t = translator(lang, "alerts")
+    day = today or date.today()
+    facts = facts or extract(trial)
+    opened = []
+    if facts.stroke_window_days is not None:
+        opened.append(esc(t("window.open", window=words.window_words(facts.stroke_window_days, t))))
+    sections = [
+        _Section([_title("title.window", trial, verdict, facts, t)]),
+        _Section(opened),
         *_body_sections(trial, verdict, facts, matches, t, day, SITES_IN_ALERT),
         _sources_section(trial, t),
         _disclaimer(t),
@@ -567,7 +660,7 @@ def render_change(
         _Section([_title("title.update", trial, verdict, facts, t)]),
         changed,
         _Section(_risk_lines(flags, t), heading=t("section.flags"), drop_rank=2),
-        _why(matches, t),
+        _why(matches, t, facts),
         _sources_section(trial, t),
         _disclaimer(t),
     ]

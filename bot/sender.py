@@ -21,7 +21,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -31,12 +31,13 @@ from telegram.ext import ExtBot
 
 from bot.markup import to_markup
 from bot.ratelimit import NO_RETRY
-from bot.render import Rendered, render_change, render_new_trial
+from bot.render import Rendered, render_change, render_new_trial, render_window_open
 from jobs.facts import facts_of
 from storage import outbox
 from storage.db import Database
 from storage.tables import OutboxRow, utcnow
 from trialbot import metrics
+from trialbot.clock import SYSTEM, Clock
 from trialbot.matching import gazetteer_geocoder, matches
 
 log = logging.getLogger(__name__)
@@ -62,15 +63,24 @@ class SenderStats:
     cancelled: int = 0
 
 
-def render_alert(ctx: outbox.AlertContext, row: OutboxRow) -> Rendered | None:
-    """The alert as the chat should read it now (its language, its matched subscriptions)."""
+def render_alert(
+    ctx: outbox.AlertContext, row: OutboxRow, today: date | None = None
+) -> Rendered | None:
+    """The alert as the chat should read it now (its language, its matched subscriptions, the
+    fit of their profiles on `today`). A window alert whose person no longer fits the trial
+    (it stopped recruiting, the profile changed) renders as None: nothing to say."""
     trial, verdict = ctx.stored.trial, ctx.stored.verdict
     facts = facts_of(trial, ctx.stored.facts)
     lang = ctx.chat.language or "en"
-    found = matches(trial, verdict, ctx.filters, gazetteer_geocoder)
+    day = today or SYSTEM.today()
+    found = matches(trial, verdict, ctx.filters, gazetteer_geocoder, facts=facts, today=day)
     if row.kind == "new":
-        return render_new_trial(trial, verdict, found, lang, facts=facts)
-    return render_change(trial, verdict, ctx.stored.changes, found, lang, facts=facts)
+        return render_new_trial(trial, verdict, found, lang, facts=facts, today=day)
+    if row.kind == "window":
+        if not found:
+            return None
+        return render_window_open(trial, verdict, found, lang, facts=facts, today=day)
+    return render_change(trial, verdict, ctx.stored.changes, found, lang, facts=facts, today=day)
 
 
 class OutboxSender:
@@ -84,8 +94,10 @@ class OutboxSender:
         batch: int = 50,
         lease: timedelta = timedelta(minutes=2),
         idle_seconds: float = 1.0,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.db = db
+        self.clock = clock
         self.bot = bot
         # Capacity 1: sends evenly spaced. A bucket of N per second lets N go at once and N more
         # within the same second, which is how one gets 429s at "25 per second".
@@ -161,7 +173,7 @@ class OutboxSender:
             self.stats.cancelled += 1
             return
         try:
-            rendered = render_alert(ctx, row)
+            rendered = render_alert(ctx, row, self.clock.today())
         except Exception as exc:
             log.exception("could not render alert %s", row.id)
             await self._record(outbox.mark_failed, row.id, f"render: {type(exc).__name__}: {exc}")

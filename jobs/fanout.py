@@ -4,16 +4,21 @@ Runs inside the transaction that stored the version, so the alerts and the chang
 together. One change gives one alert per chat however many of its subscriptions match; the
 alert records which ones did. A change alert also goes to chats the trial matched *before*
 the change (a trial that stops recruiting must reach the people who were following it).
+
+A subscription with a profile (time of the stroke, age) is matched against the version's facts
+on `today`, the caller's clock (trialbot/matching.py); the previous version with its own facts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from storage.chats import ActiveSubscription, filter_of_values
 from storage.outbox import AlertIn
 from trialbot.classification import Classification
+from trialbot.facts import TrialFacts
 from trialbot.matching import Geocoder, match
 from trialbot.model import FieldChange, Trial
 
@@ -28,6 +33,9 @@ class StoredChange:
     """new or change."""
     changes: tuple[FieldChange, ...] = ()
     previous: Trial | None = None
+    facts: TrialFacts | None = None
+    """What this version states (for a profile's fit); None: the profile is not checked."""
+    previous_facts: TrialFacts | None = None
 
     @property
     def worth_telling(self) -> bool:
@@ -38,7 +46,10 @@ def alerts_for(
     stored: Sequence[StoredChange],
     subscriptions: Sequence[ActiveSubscription],
     geocode: Geocoder | None = None,
+    today: date | None = None,
 ) -> list[AlertIn]:
+    """The alerts the stored changes cause; `today` dates the profiles' fit (no profile is
+    checked without it)."""
     alerts: list[AlertIn] = []
     filters = [(s.chat_id, s.delivery, filter_of_values(s)) for s in subscriptions]
     for item in stored:
@@ -47,9 +58,10 @@ def alerts_for(
         matched: dict[int, list[int]] = {}
         held: dict[int, bool] = {}
         for chat_id, delivery, wanted in filters:
-            hit = match(item.trial, item.verdict, wanted, geocode)
+            hit = match(item.trial, item.verdict, wanted, geocode, facts=item.facts, today=today)
             if hit is None and item.previous is not None:
-                hit = match(item.previous, item.verdict, wanted, geocode)
+                before = item.previous_facts or item.facts
+                hit = match(item.previous, item.verdict, wanted, geocode, facts=before, today=today)
             if hit is not None:
                 matched.setdefault(chat_id, []).append(wanted.id)
                 held[chat_id] = delivery != "instant"

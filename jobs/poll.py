@@ -30,6 +30,7 @@ from storage.db import Database
 from storage.tables import utcnow
 from trialbot import metrics
 from trialbot.classification import Classification
+from trialbot.facts import TrialFacts
 from trialbot.matching import gazetteer_geocoder
 from trialbot.model import FieldChange, Trial
 
@@ -169,6 +170,7 @@ async def store_page(
     now: datetime,
     *,
     announce_new: bool = True,
+    today: date | None = None,
 ) -> None:
     """Store one page atomically: each record as a source of its trial (a new trial, or one
     it names or is named by), each touched trial's merged view as a new version with its diff
@@ -178,7 +180,8 @@ async def store_page(
     so it costs the same few statements however its records link up.
 
     `announce_new=False` (the very first backfill) stores new trials without alerting: on a
-    fresh database every trial is "new" to us but not to the world.
+    fresh database every trial is "new" to us but not to the world. `today` (the service's
+    clock; `now`'s date by default) dates the subscribers' time since the stroke and age.
     """
     if not items:
         return
@@ -201,7 +204,7 @@ async def store_page(
             changes = [c for c in changes if c.kind != "new"]
         if any(c.worth_telling for c in changes):
             subscriptions = await chats.active_subscription_values(session)
-            alerts = alerts_for(changes, subscriptions, gazetteer_geocoder)
+            alerts = alerts_for(changes, subscriptions, gazetteer_geocoder, today or now.date())
             pending.alerts_queued = await outbox.enqueue(session, alerts, now)
     # Only count what was committed.
     report.new += pending.new
@@ -303,7 +306,11 @@ def _outcome(
     for ref, view in views.items():
         if ref < 0:
             trial_id, version_id = written.trial_ids[ref], written.first_versions[ref]
-            told.append(StoredChange(view.trial, view.result, trial_id, version_id, "new"))
+            told.append(
+                StoredChange(
+                    view.trial, view.result, trial_id, version_id, "new", facts=_facts(view)
+                )
+            )
             pending.new += 1
             pending.new_ids.append(plan.new[ref].trial.uid)
         elif ref in versions:
@@ -319,6 +326,8 @@ def _outcome(
                     "change",
                     tuple(changes),
                     previous=previous,
+                    facts=_facts(view),
+                    previous_facts=facts.extract(previous),
                 )
             )
             pending.changed += 1
@@ -326,6 +335,11 @@ def _outcome(
                 TrialChanges(view.trial.uid, view.trial.title, version.version, list(changes))
             )
     return told
+
+
+def _facts(view: _View) -> TrialFacts:
+    """The facts stored with the view's version (derived now when it carries none)."""
+    return view.seen.facts.facts if view.seen.facts is not None else facts.extract(view.trial)
 
 
 def _log_links(plan: linking.Plan, written: poll_page.Written) -> None:
@@ -347,10 +361,13 @@ async def _consume(
     now: datetime,
     *,
     announce_new: bool,
+    today: date | None = None,
 ) -> None:
     async for page in pages:
         items = normalise_page(registry, page, report)
-        await store_page(db, registry.name, items, report, now, announce_new=announce_new)
+        await store_page(
+            db, registry.name, items, report, now, announce_new=announce_new, today=today
+        )
 
 
 async def _finish(
@@ -370,8 +387,11 @@ async def _record_failure(db: Database, registry: str, reason: str) -> None:
         log.exception("could not record the failed %s poll", registry)
 
 
-async def poll(db: Database, registry: Registry, *, now: datetime | None = None) -> PollReport:
-    """Fetch what changed since the stored watermark (everything on the first run)."""
+async def poll(
+    db: Database, registry: Registry, *, now: datetime | None = None, today: date | None = None
+) -> PollReport:
+    """Fetch what changed since the stored watermark (everything on the first run); `today`
+    is the clock's date for the subscribers' profiles (`now`'s date by default)."""
     now = now or utcnow()
     report = PollReport(registry=registry.name)
     started, before = time.monotonic(), registry.stats
@@ -390,12 +410,18 @@ async def poll(db: Database, registry: Registry, *, now: datetime | None = None)
             since = watermark - OVERLAP if watermark else None
             report.mode = "incremental" if since else "backfill"
             await _consume(
-                db, registry, registry.changed_since(since), report, now, announce_new=bool(since)
+                db,
+                registry,
+                registry.changed_since(since),
+                report,
+                now,
+                announce_new=bool(since),
+                today=today,
             )
             _check_format(registry.name, report)
             report.matching = await registry.count_matching()
             if since is not None:
-                await _sweep_if_missing(db, registry, report, now, last_sweep)
+                await _sweep_if_missing(db, registry, report, now, last_sweep, today)
         await _finish(db, registry, report, started, before)
         async with db.write() as session:
             await poll_state.record_success(
@@ -425,7 +451,12 @@ remember) would otherwise keep the count short and sweep at every poll."""
 
 
 async def _sweep_if_missing(
-    db: Database, registry: Registry, report: PollReport, now: datetime, last: datetime | None
+    db: Database,
+    registry: Registry,
+    report: PollReport,
+    now: datetime,
+    last: datetime | None,
+    today: date | None = None,
 ) -> None:
     """The safety net: the registry says its search matches more records than have ever
     reached us (stored or rejected), so some record appeared with an older "last update"
@@ -446,7 +477,9 @@ async def _sweep_if_missing(
     )
     report.swept = True
     report.mode = "sweep"
-    await _consume(db, registry, registry.changed_since(None), report, now, announce_new=True)
+    await _consume(
+        db, registry, registry.changed_since(None), report, now, announce_new=True, today=today
+    )
     _check_format(registry.name, report)
     async with db.write() as session:
         await poll_state.record_sweep(session, registry.name, now)
@@ -512,6 +545,7 @@ async def refresh(
     older_than: timedelta,
     batch_size: int = 100,
     now: datetime | None = None,
+    today: date | None = None,
 ) -> PollReport:
     """Re-fetch stored trials by id and diff them the same way.
 
@@ -533,7 +567,7 @@ async def refresh(
                 items = normalise_page(registry, page, report)
                 seen.update(t.registry_id for t, _ in items)
                 seen.update(a for t, _ in items for a in t.aliases)
-                await store_page(db, registry.name, items, report, now)
+                await store_page(db, registry.name, items, report, now, today=today)
         gone = [i for i in ids if i not in seen]
         report.missing = len(gone)
         if gone:

@@ -19,9 +19,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs import poll as poller
+from jobs import windows
 from jobs.registries.base import Registry
 from jobs.registries.catalog import build_registries
 from storage.db import Database
+from trialbot.clock import Clock, clock_for
 from trialbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,15 +87,21 @@ def add_poll_jobs(
     jitter = max(1, settings.poll_interval_seconds // 20)
     refresh_age = timedelta(seconds=settings.refresh_interval_seconds)
 
+    clock = clock_for(settings)
+
     async def run_poll(registry: Registry) -> None:
-        report = await poller.poll(db, registry)
+        report = await poller.poll(db, registry, today=clock.today())
         log.info("poll %s: %s", registry.name, report.counts() | {"error": report.error})
         if after_poll is not None:
             await after_poll(report)
 
     async def run_refresh(registry: Registry) -> None:
         report = await poller.refresh(
-            db, registry, older_than=refresh_age, batch_size=settings.refresh_batch_size
+            db,
+            registry,
+            older_than=refresh_age,
+            batch_size=settings.refresh_batch_size,
+            today=clock.today(),
         )
         log.info("refresh %s: %s", registry.name, report.counts() | {"error": report.error})
         if after_poll is not None:
@@ -122,6 +130,38 @@ def add_poll_jobs(
             next_run_time=now + timedelta(minutes=5),
             **common,
         )
+
+
+WINDOW_JOB_MINUTES = 60
+
+
+def add_window_job(
+    scheduler: AsyncIOScheduler,
+    db: Database,
+    clock: Clock,
+    *,
+    after: Callable[[windows.WindowReport], Awaitable[None]] | None = None,
+    running: RunningJobs | None = None,
+) -> None:
+    """Register the hourly window job (jobs/windows.py) on the service's clock; `after` sees
+    each report (the service wakes the sender when alerts were queued)."""
+    running = running or RunningJobs()
+
+    async def run_windows() -> None:
+        report = await windows.queue_window_alerts(db, clock.today())
+        if after is not None:
+            await after(report)
+
+    scheduler.add_job(
+        running.track(run_windows),
+        IntervalTrigger(minutes=WINDOW_JOB_MINUTES),
+        id="windows",
+        next_run_time=datetime.now(UTC) + timedelta(minutes=2),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        replace_existing=True,
+    )
 
 
 async def run_poller(settings: Settings) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, func
@@ -15,7 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.tables import ChatRow, OutboxRow, SubscriptionRow, utcnow
+from storage.tables import ChatRow, OutboxRow, SubscriptionRow, WindowAlertRow, utcnow
 from trialbot.geo import haversine_km
 from trialbot.matching import ALL_CONDITIONS, SubscriptionFilter
 
@@ -112,7 +113,11 @@ async def add_subscription(
     point_country: str | None = None,
     label: str | None = None,
     radius_unit: str = "km",
+    stroke_date: date | None = None,
+    birth_year: int | None = None,
 ) -> SubscriptionRow:
+    """A new subscription; `stroke_date` and `birth_year` are the person's profile (both
+    optional; trialbot/profile.py turns typed or tapped answers into them)."""
     row = SubscriptionRow(
         chat_id=chat_id,
         conditions=sorted(set(conditions)),
@@ -124,6 +129,8 @@ async def add_subscription(
         place_name=place_name,
         point_country=point_country,
         label=label,
+        stroke_date=stroke_date,
+        birth_year=birth_year,
     )
     session.add(row)
     await session.flush()
@@ -170,6 +177,7 @@ def duplicate_of(
 
 
 def update_subscription(session: AsyncSession, row: SubscriptionRow, **changes: Any) -> None:
+    """Change some fields, e.g. `stroke_date=...` or `birth_year=None` (forget the age)."""
     _assign(session, row, changes)
 
 
@@ -201,6 +209,8 @@ class ActiveSubscription:
     label: str | None
     place_name: str | None
     radius_unit: str = "km"
+    stroke_date: date | None = None
+    birth_year: int | None = None
 
 
 async def active_subscription_values(session: AsyncSession) -> list[ActiveSubscription]:
@@ -220,6 +230,8 @@ async def active_subscription_values(session: AsyncSession) -> list[ActiveSubscr
         col(SubscriptionRow.label),
         col(SubscriptionRow.place_name),
         col(SubscriptionRow.radius_unit),
+        col(SubscriptionRow.stroke_date),
+        col(SubscriptionRow.birth_year),
     ]
     query = (
         sa_select(*columns)
@@ -249,6 +261,8 @@ def filter_of(chat: ChatRow, sub: SubscriptionRow) -> SubscriptionFilter:
             label=sub.label,
             place_name=sub.place_name,
             radius_unit=sub.radius_unit,
+            stroke_date=sub.stroke_date,
+            birth_year=sub.birth_year,
         )
     )
 
@@ -267,18 +281,22 @@ def filter_of_values(active: ActiveSubscription) -> SubscriptionFilter:
         radius_unit=active.radius_unit,
         include_borderline=active.include_borderline,
         include_not_recruiting=active.include_not_recruiting,
+        stroke_date=active.stroke_date,
+        birth_year=active.birth_year,
     )
 
 
 async def forget(session: AsyncSession, chat_id: int) -> None:
     """Delete every row about the chat, in every table that holds any."""
     await session.exec(delete(OutboxRow).where(col(OutboxRow.chat_id) == chat_id))
+    await session.exec(delete(WindowAlertRow).where(col(WindowAlertRow.chat_id) == chat_id))
     await session.exec(delete(SubscriptionRow).where(col(SubscriptionRow.chat_id) == chat_id))
     await session.exec(delete(ChatRow).where(col(ChatRow.chat_id) == chat_id))
 
 
 async def export(session: AsyncSession, chat_id: int) -> dict[str, Any]:
-    """Everything stored about the chat, for /mydata."""
+    """Everything stored about the chat, for /mydata (each subscription with its profile:
+    `stroke_date`, `birth_year`; and the window alerts it was sent)."""
     chat = await get_chat(session, chat_id)
     if chat is None:
         return {"chat": None, "subscriptions": []}
@@ -286,4 +304,12 @@ async def export(session: AsyncSession, chat_id: int) -> dict[str, Any]:
     return {
         "chat": chat.model_dump(mode="json"),
         "subscriptions": [s.model_dump(mode="json") for s in subs],
+        "window_alerts": [
+            w.model_dump(mode="json") for w in await _window_alerts(session, chat_id)
+        ],
     }
+
+
+async def _window_alerts(session: AsyncSession, chat_id: int) -> list[WindowAlertRow]:
+    query = select(WindowAlertRow).where(WindowAlertRow.chat_id == chat_id)
+    return list((await session.exec(query)).all())

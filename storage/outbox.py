@@ -278,18 +278,29 @@ async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext |
     """The chat, the trial version, its changes and the matched subscriptions (None if gone)."""
     chat = (await session.exec(select(ChatRow).where(ChatRow.chat_id == row.chat_id))).first()
     trial = (await session.exec(select(TrialRow).where(TrialRow.id == row.trial_id))).first()
-    version = (
-        await session.exec(select(TrialVersionRow).where(TrialVersionRow.id == row.version_id))
-    ).first()
-    if chat is None or trial is None or version is None:
+    if trial is None:
+        return None
+    if row.version_id is None:  # a window alert: the trial as it is now
+        version_query = select(TrialVersionRow).where(
+            TrialVersionRow.trial_id == trial.id,
+            TrialVersionRow.version == trial.current_version,
+        )
+    else:
+        version_query = select(TrialVersionRow).where(TrialVersionRow.id == row.version_id)
+    version = (await session.exec(version_query)).first()
+    if chat is None or version is None:
         return None
     changes = (
-        await session.exec(
-            select(TrialChangeRow)
-            .where(TrialChangeRow.version_id == row.version_id)
-            .order_by(col(TrialChangeRow.id))
-        )
-    ).all()
+        (
+            await session.exec(
+                select(TrialChangeRow)
+                .where(TrialChangeRow.version_id == row.version_id)
+                .order_by(col(TrialChangeRow.id))
+            )
+        ).all()
+        if row.version_id is not None
+        else []
+    )
     subs = (
         await session.exec(
             select(SubscriptionRow).where(

@@ -223,6 +223,10 @@ class SubscriptionRow(SQLModel, table=True):
     point_country: str | None = Field(default=None, max_length=2)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    stroke_date: date | None = None
+    """When the person's stroke was (a relative answer is stored as the date it meant)."""
+    birth_year: int | None = None
+    """The person's birth year (a typed age is stored as one, so the age grows by itself)."""
 
 
 class OutboxRow(SQLModel, table=True):
@@ -230,6 +234,10 @@ class OutboxRow(SQLModel, table=True):
 
     Queued in the transaction that stores the version, unique per chat and version, so a crash
     or a re-run never queues twice. `held` rows wait for the chat's digest.
+
+    A `window` alert (a person has just entered a trial's time window) is about the trial as it
+    is when sent, not a version: its `version_id` is NULL, which the (chat, version) key lets
+    coexist with any earlier alert; WindowAlertRow keeps it to one per trial and subscription.
     """
 
     __tablename__ = "outbox"
@@ -247,9 +255,10 @@ class OutboxRow(SQLModel, table=True):
         )
     )
     trial_id: int = Field(foreign_key="trial.id", ondelete="CASCADE")
-    version_id: int = Field(foreign_key="trial_version.id", ondelete="CASCADE")
+    version_id: int | None = Field(default=None, foreign_key="trial_version.id", ondelete="CASCADE")
+    """NULL for a window alert (about the trial's current version when sent)."""
     kind: str = Field(max_length=8)
-    """new or change."""
+    """new, change or window."""
     subscription_ids: list[int] = Field(
         default_factory=list, sa_column=Column(_json(), nullable=False)
     )
@@ -262,3 +271,29 @@ class OutboxRow(SQLModel, table=True):
     message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class WindowAlertRow(SQLModel, table=True):
+    """A subscription's person entered a trial's time window and was told (once, ever).
+
+    The unique (subscription, trial) key is what makes the window alert "never twice": the
+    job inserts this row and the outbox row in one transaction.
+    """
+
+    __tablename__ = "window_alert"
+
+    subscription_id: int = Field(
+        foreign_key="subscription.id", ondelete="CASCADE", primary_key=True
+    )
+    trial_id: int = Field(foreign_key="trial.id", ondelete="CASCADE", primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("chat.chat_id", ondelete="CASCADE", onupdate="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    entered_on: date
+    """The first day the person was inside the window."""
+    created_at: datetime = Field(default_factory=utcnow)

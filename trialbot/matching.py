@@ -15,17 +15,25 @@ Rules (docs/decisions.md, "Matching"):
   subscription in the same country as the point, because the person may want to know of a
   site in their country; its SiteMatch says why it is unplaced and carries no distance, so
   nothing may call it near or "within N km".
+- the person (issue 14): when the subscription has a profile (time of the stroke, birth year)
+  and the caller passes the trial's facts and `today`, a trial whose time window, age range or
+  population rules the person out today does not match; a record that does not say still
+  matches, and the Match carries the Fit so the alert can say so. Without a profile, or
+  without facts, matching is exactly what it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Literal
 
 from trialbot.classification import Classification
+from trialbot.facts import TrialFacts
 from trialbot.geo import gazetteer, haversine_km
 from trialbot.model import Site, Trial
+from trialbot.profile import Fit, Profile, fit
 
 ALL_CONDITIONS = frozenset({"ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage"})
 RECRUITING = frozenset({"RECRUITING"})
@@ -54,6 +62,17 @@ class SubscriptionFilter:
     """How the person gave the distance ("km" or "mi"), to show it back; matching uses km."""
     include_borderline: bool = False
     include_not_recruiting: bool = False
+    stroke_date: date | None = None
+    birth_year: int | None = None
+
+    @property
+    def profile(self) -> Profile:
+        return Profile(self.stroke_date, self.birth_year)
+
+    def without_stroke_date(self) -> SubscriptionFilter:
+        """The same subscription as if the time of the stroke were unknown (the window job
+        looks for trials that match in everything but the time window)."""
+        return replace(self, stroke_date=None)
 
     @property
     def near(self) -> bool:
@@ -78,6 +97,8 @@ class Match:
     subscription: SubscriptionFilter
     sites: tuple[SiteMatch, ...] = field(default_factory=tuple)
     """The sites that put the trial in the subscription's region, nearest first."""
+    fit: Fit | None = None
+    """How the subscription's person fits the trial; None without a profile or facts."""
 
     @property
     def by_country_only(self) -> bool:
@@ -133,8 +154,14 @@ def match(
     verdict: Classification,
     sub: SubscriptionFilter,
     geocode: Geocoder | None = None,
+    *,
+    facts: TrialFacts | None = None,
+    today: date | None = None,
 ) -> Match | None:
-    """The match, or None when the trial is not for this subscription."""
+    """The match, or None when the trial is not for this subscription.
+
+    The person's fit is checked only when the subscription has a profile and both `facts`
+    and `today` are given (callers always pass them; without them matching is as before)."""
     if not verdict.relevant:
         return None
     if verdict.tier == "borderline" and not sub.include_borderline:
@@ -143,10 +170,15 @@ def match(
         return None
     if not status_matches(trial.overall_status, sub.include_not_recruiting):
         return None
+    found: Fit | None = None
+    if facts is not None and today is not None and not sub.profile.empty:
+        found = fit(sub.profile, facts, today)
+        if found.excluded:
+            return None
     sites = sites_in_region(trial.sites, sub, geocode)
     if not sub.anywhere and not sites:
         return None
-    return Match(sub, sites)
+    return Match(sub, sites, found)
 
 
 def matches(
@@ -154,9 +186,14 @@ def matches(
     verdict: Classification,
     subs: Iterable[SubscriptionFilter],
     geocode: Geocoder | None = None,
+    *,
+    facts: TrialFacts | None = None,
+    today: date | None = None,
 ) -> tuple[Match, ...]:
     """The trial's match with each of these subscriptions that it matches, in their order."""
-    return tuple(m for sub in subs if (m := match(trial, verdict, sub, geocode)))
+    return tuple(
+        m for sub in subs if (m := match(trial, verdict, sub, geocode, facts=facts, today=today))
+    )
 
 
 def gazetteer_geocoder(site: Site) -> tuple[float, float] | None:

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     sender_lease_seconds: int = Field(default=120, ge=5, le=3600)
+    trialbot_fake_today: str = Field(default="", max_length=500)
+    """Test only: an ISO date, or a file holding one, that replaces today (trialbot/clock.py)."""
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -18,6 +18,7 @@ from storage import trials as trial_store
 from storage.chats import filter_of
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.classification import Classification
+from trialbot.clock import clock_for
 from trialbot.matching import Match, SubscriptionFilter, matches
 from trialbot.matching import gazetteer_geocoder as geocode
 from trialbot.model import Trial
@@ -34,14 +35,19 @@ class Found:
 
 
 async def matching(deps: Deps, filters: list[SubscriptionFilter]) -> list[Found]:
-    """Stored trials matching any of the filters, most recently updated first."""
+    """Stored trials matching any of the filters on the service's clock: those that fit every
+    profile criterion first, then those whose record does not say; newest first within each."""
+    today = clock_for(deps.settings).today()
     async with deps.db.read() as session:
         current = await trial_store.current_trials(session)
     found = []
     for stored in current:
-        if found_matches := matches(stored.trial, stored.verdict, filters, geocode):
-            found.append(Found(stored.trial, stored.verdict, found_matches))
+        facts = facts_of(stored.trial, stored.facts)
+        hits = matches(stored.trial, stored.verdict, filters, geocode, facts=facts, today=today)
+        if hits:
+            found.append(Found(stored.trial, stored.verdict, hits))
     found.sort(key=lambda f: f.trial.last_update or "", reverse=True)
+    found.sort(key=lambda f: min(m.fit.rank if m.fit else 0 for m in f.matches))
     return found
 
 
@@ -78,10 +84,12 @@ async def show_trial(update: Update, context: Context, chat: ChatRow, ident: str
     if stored is None:
         await reply(update, t("trial.unknown", id=echo(ident)))
         return
-    found = matches(stored.trial, stored.verdict, [filter_of(chat, s) for s in subs], geocode)
     facts = facts_of(stored.trial, stored.facts)
+    today = clock_for(deps.settings).today()
+    filters = [filter_of(chat, s) for s in subs]
+    found = matches(stored.trial, stored.verdict, filters, geocode, facts=facts, today=today)
     rendered = render_detail(
-        stored.trial, stored.verdict, chat.language or "en", matches=found, facts=facts
+        stored.trial, stored.verdict, chat.language or "en", matches=found, facts=facts, today=today
     )
     await send_rendered(update, rendered)
 

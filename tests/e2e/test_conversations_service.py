@@ -63,8 +63,10 @@ class Person:
 
     def _new_messages(self, before: int, n: int, what: str) -> list[dict[str, Any]]:
         sent = self.fake.wait_for(
-            lambda: len(self.fake.sent_to(self.chat_id)) >= before + n
-            and self.fake.sent_to(self.chat_id),
+            lambda: (
+                len(self.fake.sent_to(self.chat_id)) >= before + n
+                and self.fake.sent_to(self.chat_id)
+            ),
             WAIT,
             f"{n} repl(ies) to {what} in chat {self.chat_id}",
         )
