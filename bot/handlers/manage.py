@@ -16,7 +16,7 @@ from bot.handlers.common import (
     keyboard,
     reply,
 )
-from bot.handlers.describe import subscription_text
+from bot.handlers.describe import place_text, subscription_text
 from bot.handlers.subscribe import ADD_LABEL, PICK_RADIUS, RADII, set_pending
 from bot.i18n import Translator
 from storage import chats as store
@@ -118,7 +118,7 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
         return
     await set_pending(context, chat, {"flow": "radius", "sub": sub_id})
     rows = [[(t("radius.km", km=km), callbacks.encode(PICK_RADIUS, km)) for km in RADII]]
-    await reply(update, t("radius.ask", place=esc(sub.place_name or "")), keyboard(rows))
+    await reply(update, t("radius.ask", place=esc(place_text(sub, t.lang))), keyboard(rows))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -14,19 +14,22 @@ from bot.handlers.common import (
     Deps,
     admins_only,
     chat_of,
+    close_step,
     command_args,
     echo,
     keyboard,
     reply,
 )
-from bot.handlers.describe import gazetteer, settings_text
-from bot.handlers.subscribe import prompt_markup, set_pending
+from bot.handlers.describe import gazetteer, place_labels, settings_text
+from bot.handlers.subscribe import MAX_PLACES, prompt_markup, set_pending
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translator
 from storage import chats as store
 from storage.tables import ChatRow
-from trialbot.geo import timezone_at
+from trialbot.geo import DOMINANT, Place, timezone_at
 
 SETTING = callbacks.register("st", 2)
+TZ_PLACE = "tzp"
+"""st:tzp:<GeoNames id> sets the time zone of that place; st:tzp:none asks for a city again."""
 HOURS = (7, 9, 12, 18, 21)
 DELIVERY = ("instant", "daily", "weekly")
 ON = ("on", "yes", "si", "sí", "true", "1", "开")
@@ -147,17 +150,41 @@ def _parse(args: str) -> dict[str, Any] | str:
     return "settings.usage"
 
 
-async def _timezone_from(text: str) -> str | None:
-    """An IANA name as typed ("Europe/Madrid"), or the zone of a named city."""
+def _timezone_from(text: str) -> tuple[str | None, list[Place], bool]:
+    """What a typed time zone answer means: (zone, [], _) when it names one zone (an IANA name
+    as typed, "Europe/Madrid", or a city's); (None, places, close) when several places by that
+    name lie in different zones (`close` False) or a close spelling exists (`close` True), to
+    ask which with buttons; (None, [], False) when nothing matches."""
     candidate = text.strip()
     if "/" in candidate:
         try:
             zoneinfo.ZoneInfo(candidate)
-            return candidate
+            return candidate, [], False
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return None
-    places = gazetteer().find(candidate, limit=1)
-    return places[0].timezone if places else None
+            return None, [], False
+    found = gazetteer().find(candidate, limit=MAX_PLACES)
+    if found:
+        if (
+            len({p.timezone for p in found}) == 1
+            or found[0].population >= DOMINANT * found[1].population
+        ):
+            return found[0].timezone, [], False
+        return None, found, False
+    return None, gazetteer().suggest(candidate), True
+
+
+async def _ask_which_zone(
+    update: Update, t: Translator, typed: str, places: list[Place], close: bool
+) -> None:
+    """A button per candidate place (with its region) and "None of these"."""
+    key = "place.unknown" if close else "place.choose"
+    text = t(key, place=echo(typed)) + ("\n" + t("place.did_you_mean") if close else "")
+    rows = [
+        [(label[:60], callbacks.encode(SETTING, TZ_PLACE, p.id))]
+        for p, label in zip(places, place_labels(places, t.lang), strict=True)
+    ]
+    rows.append([(t("button.none_of_these"), callbacks.encode(SETTING, TZ_PLACE, "none"))])
+    await reply(update, text, keyboard(rows))
 
 
 async def settings_command(update: Update, context: Context) -> None:
@@ -179,7 +206,10 @@ async def change_settings(
         await reply(update, t(parsed))
         return
     if "timezone" in parsed:
-        zone = await _timezone_from(parsed["timezone"])
+        zone, places, close = _timezone_from(parsed["timezone"])
+        if zone is None and places:
+            await _ask_which_zone(update, t, parsed["timezone"], places, close)
+            return
         if zone is None:
             await reply(update, t("settings.bad_timezone", value=echo(parsed["timezone"])))
             return
@@ -210,6 +240,13 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
         await set_pending(context, chat, {"flow": "tz"})
         await reply(update, t("settings.ask_timezone"), prompt_markup(update, t, location=True))
         return
+    elif key == TZ_PLACE and value == "none":
+        await query.answer()
+        await set_pending(context, chat, {"flow": "tz"})
+        await reply(update, t("place.type_again"), prompt_markup(update, t, location=True))
+        return
+    elif key == TZ_PLACE and value.isdigit() and (place := gazetteer().get(int(value))):
+        changes = {"timezone": place.timezone, "pending": None}
     if changes is None:
         await query.answer(t("button.stale"), show_alert=True)
         return
@@ -223,14 +260,12 @@ async def on_text(
 ) -> bool:
     if (chat.pending or {}).get("flow") != "tz":
         return False
-    zone = await _timezone_from(text)
-    if zone is None:
-        await reply(
-            update,
-            t("settings.bad_timezone", value=echo(text)),
-            prompt_markup(update, t, location=True),
-        )
+    zone, places, close = _timezone_from(text)
+    if zone is None and places:
+        await _ask_which_zone(update, t, text, places, close)
         return True
+    if zone is None:
+        return await close_step(update, context, chat, t("step.closed.timezone", value=echo(text)))
     chat = await apply(context, chat, timezone=zone, pending=None)
     await show(update, context, chat, t("settings.saved"))
     return True
