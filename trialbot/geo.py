@@ -145,7 +145,7 @@ def _region_translations(lang: str) -> gettext.NullTranslations:
 @functools.cache
 def _subdivision_names(country: str) -> dict[str, str]:
     """Folded English region name -> its ISO 3166-2 name (the catalogues' message id)."""
-    subdivisions = pycountry.subdivisions.get(country_code=country) or []
+    subdivisions = pycountry.subdivisions.get(country_code=country) or []  # type: ignore[no-untyped-call]
     return {fold(str(s.name)): str(s.name) for s in subdivisions}
 
 
@@ -302,6 +302,9 @@ class Gazetteer:
         for n in (1, 2, 3):  # "Valencia Venezuela", "Valencia Costa Rica"
             if len(words) > n and (code := parse_country(" ".join(words[-n:]))) is not None:
                 readings.append((" ".join(words[:-n]), code, None))
+        for n in (1, 2):  # "columbus ohio", "springfield new york": a region without a comma
+            if len(words) > n:
+                readings.append((" ".join(words[:-n]), None, " ".join(words[-n:])))
         return readings
 
     def find(self, query: str, country: str | None = None, limit: int = 8) -> list[Place]:
@@ -378,10 +381,22 @@ class Gazetteer:
         A name that names no known place near its point (coordinates, say) is kept as stored.
         """
         place = self.place_at(name, lat, lon)
-        return place.label(lang, with_admin1=True) if place is not None else name
+        if place is None:
+            return name
+        if "," in name:
+            return place.label(lang, with_admin1=True)
+        # A bare stored name ("Getafe") stays short: the city and its region, no country.
+        parts = [place.name_in(lang)]
+        if place.admin1:
+            parts.append(region_name(place.country, place.admin1, lang))
+        return ", ".join(parts)
 
     def suggest(self, query: str, limit: int = 3) -> list[Place]:
-        """Close spellings among populous cities, for "did you mean"; never auto-accept these."""
+        """Close spellings among populous cities, for "did you mean"; never auto-accept these.
+
+        Only what looks like a typo of the name (`_typo_of`): "Madird" -> Madrid, but not
+        "thank you!" -> Shankou, which would keep a question open for an answer to something
+        else."""
         folded = fold(query.rpartition(",")[0] if "," in query else query)
         if not folded or limit <= 0:
             return []
@@ -389,7 +404,11 @@ class Gazetteer:
             self._suggest_keys = sorted(
                 {fold(p.name) for p in self.places if p.population >= SUGGEST_MIN_POPULATION}
             )
-        keys = difflib.get_close_matches(folded, self._suggest_keys, n=limit, cutoff=0.75)
+        keys = [
+            key
+            for key in difflib.get_close_matches(folded, self._suggest_keys, n=limit, cutoff=0.75)
+            if _typo_of(folded, key)
+        ]
         out: list[Place] = []
         for key in keys:
             for place in _by_size([self.places[i] for i in self._primary.get(key, ())]):
@@ -508,6 +527,30 @@ class Gazetteer:
         """IANA time zone of the nearest city within 1,500 km, else "UTC"."""
         place = self.nearest(lat, lon, max_km=1500.0)
         return place.timezone if place else "UTC"
+
+
+def _typo_of(typed: str, name: str) -> bool:
+    """A slip of the keyboard: the same first letter and at most one edit (a swap of two
+    neighbours counts as one) per four letters of the name."""
+    return (
+        bool(typed and name)
+        and typed[0] == name[0]
+        and _edits(typed, name) <= max(1, len(name) // 4)
+    )
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def _by_size(places: list[Place]) -> list[Place]:

@@ -32,21 +32,44 @@ TZ_PLACE = "tzp"
 """st:tzp:<GeoNames id> sets the time zone of that place; st:tzp:none asks for a city again."""
 HOURS = (7, 9, 12, 18, 21)
 DELIVERY = ("instant", "daily", "weekly")
-ON = ("on", "yes", "si", "sí", "true", "1", "开")
-OFF = ("off", "no", "false", "0", "关")
-DAY_WORDS = {
-    **{
-        w: i
-        for i, w in enumerate(
-            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-        )
-    },
-    **{
-        w: i
-        for i, w in enumerate(
-            ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
-        )
-    },
+ON = ("on", "yes", "si", "sí", "true", "1", "开", "是")
+OFF = ("off", "no", "false", "0", "关", "否")
+DAY_NAMES = (
+    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+    ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"),
+    ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+    ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"),
+)
+DAY_WORDS = {word: i for names in DAY_NAMES for i, word in enumerate(names)}
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "language": ("language", "lang", "idioma", "语言"),
+    "alerts": ("alerts", "delivery", "avisos", "提醒"),
+    "hour": ("hour", "hora", "时间"),
+    "day": ("day", "dia", "día", "星期"),
+    "borderline": ("borderline", "similares", "类似产品"),
+    "recruiting": ("recruiting", "reclutamiento", "招募"),
+    "timezone": ("timezone", "tz", "zona", "时区"),
+}
+"""`/settings <keyword> <value>`, each keyword in English, Spanish and Chinese, so every
+language's examples are typed in that language."""
+DELIVERY_WORDS = {
+    **{d: d for d in ("instant", "daily", "weekly")},
+    **{"inmediato": "instant", "diario": "daily", "diaria": "daily", "semanal": "weekly"},
+    **{"即时": "instant", "每日": "daily", "每天": "daily", "每周": "weekly"},
+}
+LANGUAGE_WORDS = {
+    **{lang: lang for lang in LANGUAGES},
+    **{"english": "en", "spanish": "es", "chinese": "zh"},
+    **{"inglés": "en", "ingles": "en", "español": "es", "espanol": "es", "chino": "zh"},
+    **{"英文": "en", "英语": "en", "西班牙语": "es", "西班牙文": "es", "中文": "zh"},
+}
+RECRUITING_WORDS = {
+    "all": True,
+    "todos": True,
+    "全部": True,
+    "only": False,
+    "solo": False,
+    "仅": False,
 }
 
 
@@ -112,15 +135,20 @@ async def apply(context: Context, chat: ChatRow, **changes: Any) -> ChatRow:
 
 
 def _parse(args: str) -> dict[str, Any] | str:
-    """Typed settings, e.g. `language es`, `alerts daily 9`, `borderline on`; or an error key."""
+    """Typed settings, e.g. `language es`, `alerts daily 9`, `borderline on` (or the Spanish
+    and Chinese words: `avisos diario 9`, `提醒 每天 9`); or an error key."""
     words = args.lower().split()
     if not words:
         return "settings.usage"
-    key, values = words[0], words[1:]
-    if key in ("language", "idioma", "lang") and values and values[0][:2] in LANGUAGES:
-        return {"language": values[0][:2]}
-    if key in ("alerts", "avisos", "delivery") and values and values[0] in DELIVERY:
-        changes: dict[str, Any] = {"delivery": values[0]}
+    key = next((k for k, names in KEYWORDS.items() if words[0] in names), None)
+    values = words[1:]
+    if not values:
+        return "settings.usage"
+    first = values[0]
+    if key == "language" and (first in LANGUAGE_WORDS or first[:2] in LANGUAGES):
+        return {"language": LANGUAGE_WORDS.get(first, first[:2])}
+    if key == "alerts" and first in DELIVERY_WORDS:
+        changes: dict[str, Any] = {"delivery": DELIVERY_WORDS[first]}
         if (
             len(values) > 1
             and values[1].split(":")[0].isdigit()
@@ -128,25 +156,18 @@ def _parse(args: str) -> dict[str, Any] | str:
         ):
             changes["digest_hour"] = int(values[1].split(":")[0])
         return changes
-    if key in ("hour", "hora") and values and values[0].split(":")[0].isdigit():
-        hour = int(values[0].split(":")[0])
+    if key == "hour" and first.split(":")[0].isdigit():
+        hour = int(first.split(":")[0])
         return {"digest_hour": hour} if 0 <= hour <= 23 else "settings.bad_hour"
-    if (
-        key in ("day", "dia", "día")
-        and values
-        and values[0].replace("é", "e").replace("á", "a") in DAY_WORDS
-    ):
-        return {"digest_weekday": DAY_WORDS[values[0].replace("é", "e").replace("á", "a")]}
-    if key in ("borderline",) and values and values[0] in ON + OFF:
-        return {"include_borderline": values[0] in ON}
-    if (
-        key in ("recruiting", "reclutamiento")
-        and values
-        and values[0] in ("all", "only", "todos", "solo")
-    ):
-        return {"include_not_recruiting": values[0] in ("all", "todos")}
-    if key in ("timezone", "tz", "zona"):
-        return {"timezone": " ".join(args.split()[1:])} if values else "settings.usage"
+    day = first.replace("é", "e").replace("á", "a")
+    if key == "day" and day in DAY_WORDS:
+        return {"digest_weekday": DAY_WORDS[day]}
+    if key == "borderline" and first in ON + OFF:
+        return {"include_borderline": first in ON}
+    if key == "recruiting" and first in RECRUITING_WORDS:
+        return {"include_not_recruiting": RECRUITING_WORDS[first]}
+    if key == "timezone":
+        return {"timezone": " ".join(args.split()[1:])}
     return "settings.usage"
 
 
@@ -258,10 +279,14 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
 async def on_text(
     update: Update, context: Context, chat: ChatRow, t: Translator, text: str
 ) -> bool:
-    if (chat.pending or {}).get("flow") != "tz":
+    pending = chat.pending or {}
+    if pending.get("flow") != "tz":
         return False
     zone, places, close = _timezone_from(text)
-    if zone is None and places:
+    if zone is None and places and not (close and pending.get("offered")):
+        # One round of "Did you mean" per question: a second miss closes the step.
+        if close:
+            await set_pending(context, chat, {"flow": "tz", "offered": True})
         await _ask_which_zone(update, t, text, places, close)
         return True
     if zone is None:

@@ -182,7 +182,9 @@ async def resolve_place(
         return True
     found = gazetteer().find(query, limit=MAX_PLACES)
     if not found:
-        suggestions = gazetteer().suggest(query)
+        # One round of "Did you mean" per question: a second miss closes the step.
+        offered = answering and base.get("step") == "choose"
+        suggestions = [] if offered else gazetteer().suggest(query)
         if suggestions:
             text = t("place.unknown", place=echo(query)) + "\n" + t("place.did_you_mean")
             await _offer_places(update, context, chat, t, base, suggestions, radius, text)

@@ -71,7 +71,7 @@ async def answer_pending(
 
 
 async def close_on_command(update: Update, context: Context) -> None:
-    """Runs before every command (handler group -1): a typed command closes any open step,
+    """Runs before every command (its own handler group, `HYGIENE_GROUP`): a typed command closes any open step,
     so "thank you!" after `/settings timezone Columbus` is not read as a time zone.
 
     Commands for another bot ("/start@otherbot") are left alone. In groups only an admin's
@@ -122,9 +122,15 @@ MEDIA = (
 photo's caption), so captioned media is not answered here."""
 
 
+HYGIENE_GROUP = -10
+"""A handler group of its own, before the default one: in a PTB group only the first matching
+handler runs, so sharing one would silence another pre-command handler."""
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
-        MessageHandler(filters.COMMAND & ~filters.UpdateType.EDITED, close_on_command), group=-1
+        MessageHandler(filters.COMMAND & ~filters.UpdateType.EDITED, close_on_command),
+        group=HYGIENE_GROUP,
     )
     app.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_text)

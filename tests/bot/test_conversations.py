@@ -3,9 +3,8 @@ read back, and what ends up in the database."""
 
 from __future__ import annotations
 
-import json
-
 import asyncio
+import json
 import time
 
 from sqlalchemy import inspect, text

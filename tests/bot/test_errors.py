@@ -54,6 +54,10 @@ async def test_huge_typed_answers_get_short_replies(bot: Bot) -> None:
     await bot.presses(ANA, "Near a place")
     (unknown,) = await bot.says(ANA, "z" * HUGE)
     assert "z" * 50 in unknown["text"] and len(unknown["text"]) < 1000
+    # The unreadable place closed the step (issue 13); a new question asks for the distance.
+    await bot.says(ANA, "/subscribe")
+    await bot.presses(ANA, "Ischemic stroke")
+    await bot.presses(ANA, "Near a place")
     (radius,) = await bot.says(ANA, "Madrid")
     assert "How far" in radius["text"]
     (invalid,) = await bot.says(ANA, "y" * HUGE)

@@ -651,10 +651,11 @@ class FakeTelegramCore:
             return self._refuse(method, params, ApiError(404, "Not Found"), note)
         try:
             uploads = {k: v for k, v in params.items() if isinstance(v, Upload)}
-            params = bot_api().check_call(canonical, params) | uploads  # keep the bytes
+            params = bot_api().check_call(canonical, params)
             _check_rules(canonical, params)
             if canonical not in IMPLEMENTED:
                 raise Refused(501, f"Not Implemented: the fake does not answer {canonical} yet")
+            params |= uploads  # an answered call keeps its files' bytes (sendDocument)
         except Violation as exc:
             return self._refuse(canonical, params, _refused(str(exc)))
         except Refused as exc:
