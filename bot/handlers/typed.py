@@ -71,8 +71,9 @@ async def answer_pending(
 
 
 async def close_on_command(update: Update, context: Context) -> None:
-    """Runs before every command (its own handler group, `HYGIENE_GROUP`): a typed command closes any open step,
-    so "thank you!" after `/settings timezone Columbus` is not read as a time zone.
+    """Runs before every command (in its own handler group, `HYGIENE_GROUP`): a typed
+    command closes any open step, so "thank you!" after `/settings timezone Columbus` is not
+    read as a time zone.
 
     Commands for another bot ("/start@otherbot") are left alone. In groups only an admin's
     command closes the step an admin opened (a member's /help must not cancel it)."""
