@@ -244,10 +244,11 @@ def _site_region(site: Site, country: str) -> str:
     return (site.state or "").strip()
 
 
-def _sub_place(sub: SubscriptionFilter) -> str:
-    """The subscription's place as we name it, with its region ("Columbus, Ohio, ...")."""
+def _sub_place(sub: SubscriptionFilter, lang: str) -> str:
+    """The subscription's place in the reader's language, with its region ("Columbus, Ohio,
+    ..."; "哥伦布, 俄亥俄州, ..."), not in the language it was stored in."""
     if sub.place_name and sub.lat is not None and sub.lon is not None:
-        return gazetteer().with_region(sub.place_name, sub.lat, sub.lon)
+        return gazetteer().with_region(sub.place_name, sub.lat, sub.lon, lang)
     return sub.place_name or ""
 
 
@@ -283,7 +284,9 @@ _SITE_STATUSES = frozenset(
 )
 
 
-def _merged_sites(trial: Trial, matches: Sequence[Match]) -> list[tuple[SiteMatch, str | None]]:
+def _merged_sites(
+    trial: Trial, matches: Sequence[Match], lang: str
+) -> list[tuple[SiteMatch, str | None]]:
     """Matched sites of all subscriptions, each once with its shortest distance, nearest
     first; every site of the trial when no subscription placed any (detail view)."""
     if not any(m.sites for m in matches):
@@ -293,7 +296,7 @@ def _merged_sites(trial: Trial, matches: Sequence[Match]) -> list[tuple[SiteMatc
         for sm in m.sites:
             known = best.get(sm.site.key)
             if known is None or _shown_before(sm, known[0]):
-                best[sm.site.key] = (sm, _sub_place(m.subscription))
+                best[sm.site.key] = (sm, _sub_place(m.subscription, lang))
     ranked = sorted(
         enumerate(best.values()),
         key=lambda item: (item[1][0].distance_km is None, item[1][0].distance_km or 0, item[0]),
@@ -312,7 +315,7 @@ def _shown_before(new: SiteMatch, old: SiteMatch) -> bool:
 def _where(
     trial: Trial, matches: Sequence[Match], t: Translator, shown: int, today: date
 ) -> _Section:
-    sites = _merged_sites(trial, matches)
+    sites = _merged_sites(trial, matches, t.lang)
     if not sites:
         # "not yet" only while people may still join
         key = "where.none" if words.is_open(trial, today) else "where.none_closed"
@@ -337,7 +340,7 @@ def _contact_section(
     if not words.is_open(trial, today):
         return _Section([])
     contact: tuple[str | None, str | None, str | None, str | None] | None = None
-    for sm, _ in _merged_sites(trial, matches):
+    for sm, _ in _merged_sites(trial, matches, t.lang):
         reachable = [c for c in sm.site.contacts if c.phone or c.email]
         if reachable:
             first = reachable[0]
@@ -357,7 +360,7 @@ def _contact_section(
 def _region(m: Match, t: Translator) -> str:
     sub = m.subscription
     if sub.near:
-        place = record.shorten(_sub_place(sub), _CITY) or t("why.region.your_place")
+        place = record.shorten(_sub_place(sub, t.lang), _CITY) or t("why.region.your_place")
         key = "why.region.near_by_country" if m.by_country_only else "why.region.near"
         if sub.radius_unit == "mi":
             key += "_mi"  # shown back in the unit the person used; matching is in km
@@ -782,7 +785,7 @@ def _digest_block(item: DigestItem, t: Translator, today: date, number: int) -> 
                 )
             )
         ]
-        sites = _merged_sites(trial, item.matches)
+        sites = _merged_sites(trial, item.matches, t.lang)
         if sites:
             sm, origin = sites[0]
             first = _site_text(sm, t, record.shorten(origin or "", _CITY))
@@ -1014,7 +1017,9 @@ def _site_change_lines(
     """Site changes inside the subscriptions' regions, nearest first, and how many changes
     were elsewhere (those alone never make an alert)."""
     anywhere = not matches or any(m.subscription.anywhere for m in matches)
-    matched = {sm.site.key: (sm, _sub_place(m.subscription)) for m in matches for sm in m.sites}
+    matched = {
+        sm.site.key: (sm, _sub_place(m.subscription, t.lang)) for m in matches for sm in m.sites
+    }
     near: list[tuple[float, str]] = []
     elsewhere = 0
     for change in changes:

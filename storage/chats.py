@@ -16,9 +16,12 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.tables import ChatRow, OutboxRow, SubscriptionRow, WindowAlertRow, utcnow
+from storage.tables import ChatRow, OutboxRow, SubscriptionRow, TrialRow, WindowAlertRow, utcnow
 from trialbot.geo import haversine_km
 from trialbot.matching import ALL_CONDITIONS, SubscriptionFilter
+
+UNSENT: tuple[str, ...] = ("pending", "held", "sending")
+"""Outbox states of an alert not yet delivered (queued, waiting for a digest, being sent)."""
 
 MAX_SUBSCRIPTIONS = 20
 """Per chat. Plenty for a caregiver; a cap keeps a runaway script from filling the table."""
@@ -295,18 +298,36 @@ async def forget(session: AsyncSession, chat_id: int) -> None:
 
 
 async def export(session: AsyncSession, chat_id: int) -> dict[str, Any]:
-    """Everything stored about the chat, for /mydata (each subscription with its profile:
-    `stroke_date`, `birth_year`; and the window alerts it was sent)."""
+    """Everything stored about the chat, for /mydata: the chat, its subscriptions (each with
+    its profile: `stroke_date`, `birth_year`), every alert queued or sent to it (each with the
+    registry id of its trial and `unsent` true for one not delivered yet), and the
+    window-opening alerts it was sent."""
     chat = await get_chat(session, chat_id)
     if chat is None:
-        return {"chat": None, "subscriptions": []}
+        return {"chat": None, "subscriptions": [], "alerts": [], "window_alerts": []}
     subs = await subscriptions(session, chat_id)
+    query = (
+        select(OutboxRow, TrialRow)
+        .join(TrialRow, col(TrialRow.id) == col(OutboxRow.trial_id))
+        .where(col(OutboxRow.chat_id) == chat_id)
+        .order_by(col(OutboxRow.id))
+    )
+    alerts = [
+        alert.model_dump(mode="json")
+        | {
+            "registry": trial.registry_name,
+            "registry_id": trial.registry_id,
+            "unsent": alert.status in UNSENT,
+        }
+        for alert, trial in (await session.exec(query)).all()
+    ]
     return {
         "chat": chat.model_dump(mode="json"),
         "subscriptions": [s.model_dump(mode="json") for s in subs],
         "window_alerts": [
             w.model_dump(mode="json") for w in await _window_alerts(session, chat_id)
         ],
+        "alerts": alerts,
     }
 
 

@@ -10,6 +10,8 @@ only ever offered through `suggest`, never accepted silently.
 from __future__ import annotations
 
 import difflib
+import functools
+import gettext
 import gzip
 import math
 import re
@@ -19,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Final
+
+import pycountry
 
 from trialbot.countries import display_name, fold, parse_country
 
@@ -70,16 +74,91 @@ class Place:
     population: int
     timezone: str
     admin1_code: str = ""
+    zh: str = ""
+    """The city's simplified-Chinese name when the gazetteer's alternate names give one."""
+
+    def name_in(self, lang: str = "en") -> str:
+        """The city's name for a reader of `lang`: the Chinese name for Chinese readers when
+        known, else GeoNames' main name (the data carries no Spanish names as such)."""
+        return self.zh if _lang_key(lang) == "zh" and self.zh else self.name
 
     def label(self, lang: str = "en", *, with_admin1: bool = False) -> str:
-        """Text for buttons: "Madrid, Spain", or "Springfield, Illinois, United States"."""
-        parts = [self.name]
+        """Text for buttons and messages, in the reader's language where the data allows:
+        "Madrid, Spain", "Springfield, Illinois, United States", "哥伦布, 俄亥俄州, 美国"."""
+        name = self.name_in(lang)
+        parts = [name]
         if with_admin1 and self.admin1:
-            parts.append(self.admin1)
+            region = region_name(self.country, self.admin1, lang)
+            if fold(region) != fold(name):  # "New York, New York": the city says it
+                parts.append(region)
         country = display_name(self.country, _lang_key(lang))
-        if fold(country) != fold(self.name):  # "Singapore", not "Singapore, Singapore"
+        if fold(country) not in {fold(name), fold(self.name)}:  # "Singapore", not twice
             parts.append(country)
         return ", ".join(parts)
+
+
+def chinese_name(alternates: Iterable[str]) -> str:
+    """The simplified-Chinese name among a city's alternate names, or "".
+
+    GeoNames' alternate names here carry no language tags, and Chinese, Japanese and Korean
+    names sit side by side. A simplified-Chinese name is written in Han characters only and
+    fits GB 2312 (which has no traditional or Japanese-only forms: 马德里 does, 馬德里 and
+    広州 do not). A name whose "X市" form is also listed is the city's own name (深圳 over
+    the district 宝安); otherwise the first such name of two or more characters (the build
+    keeps the most common first; one-character names are abbreviations such as 沪).
+    """
+    han = [a for a in alternates if a and all(_is_han(ch) for ch in a) and _gb2312(a)]
+    names = set(han)
+    for name in han:
+        if not name.endswith("市") and name + "市" in names:
+            return name
+    return next((name for name in han if len(name) >= 2), "")
+
+
+def _is_han(ch: str) -> bool:
+    cp = ord(ch)
+    return 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF
+
+
+def _gb2312(text: str) -> bool:
+    try:
+        text.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_REGION_CATALOGUE: Final = {"es": "es", "zh": "zh_CN"}
+
+
+@functools.cache
+def _region_translations(lang: str) -> gettext.NullTranslations:
+    catalogue = _REGION_CATALOGUE.get(lang)
+    if catalogue is None:
+        return gettext.NullTranslations()
+    try:
+        return gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=[catalogue])
+    except OSError:  # pragma: no cover - catalogue missing in a trimmed pycountry
+        return gettext.NullTranslations()
+
+
+@functools.cache
+def _subdivision_names(country: str) -> dict[str, str]:
+    """Folded English region name -> its ISO 3166-2 name (the catalogues' message id)."""
+    subdivisions = pycountry.subdivisions.get(country_code=country) or []  # type: ignore[no-untyped-call]
+    return {fold(str(s.name)): str(s.name) for s in subdivisions}
+
+
+@functools.cache
+def region_name(country: str, admin1: str, lang: str = "en") -> str:
+    """A region's name in the reader's language ("Ohio" -> "俄亥俄州", "New York" -> "Nueva
+    York") from the ISO 3166-2 catalogues pycountry ships; the gazetteer's name otherwise."""
+    key = _lang_key(lang)
+    iso_name = _subdivision_names(country).get(fold(admin1))
+    if key == "en" or iso_name is None:
+        return admin1
+    translated = _region_translations(key).gettext(iso_name)
+    return translated if translated and translated != iso_name else admin1
 
 
 _COORDS: Final = re.compile(
@@ -186,6 +265,7 @@ class Gazetteer:
         def rows() -> Iterator[tuple[Place, list[str]]]:
             for cols in _read_rows():
                 pid, name, country, a1_code, a1_name, lat, lon, pop, tz, alts = cols
+                alt_names = alts.split("|") if alts else []
                 place = Place(
                     id=int(pid),
                     name=name,
@@ -196,8 +276,9 @@ class Gazetteer:
                     population=int(pop),
                     timezone=sys.intern(tz),
                     admin1_code=sys.intern(a1_code),
+                    zh=chinese_name(alt_names),
                 )
-                yield place, alts.split("|") if alts else []
+                yield place, alt_names
 
         return cls(rows())
 
@@ -301,28 +382,46 @@ class Gazetteer:
             return None
         return found[0] if found else None
 
-    def with_region(self, name: str, lat: float, lon: float) -> str:
-        """A subscription's stored place name with the place's region added when the gazetteer
-        knows it: "Columbus, United States" -> "Columbus, Ohio, United States".
+    def place_at(self, name: str, lat: float, lon: float) -> Place | None:
+        """The gazetteer place a stored place name means: its first part names a place within
+        NAME_AT_POINT_KM of the stored point (the nearest such). None for coordinates or a
+        name the gazetteer does not know there.
 
-        Names stored before they carried their region read the same as new ones; a name that
-        has its region already, or whose first part names no place near its point, is kept.
+        A subscription stores its point and the name it was given when created, in whatever
+        language the chat had then; this finds the place again so it can be named in the
+        reader's language today.
         """
-        head, sep, tail = name.partition(",")
+        head = name.partition(",")[0].strip()
         near = [
-            (haversine_km(lat, lon, p.lat, p.lon), p)
-            for p in self._exact(head, lambda p: p.admin1 is not None)
+            (haversine_km(lat, lon, p.lat, p.lon), p) for p in self._exact(head, lambda p: True)
         ]
         near = [(d, p) for d, p in near if d <= NAME_AT_POINT_KM]
-        if not near:
+        return min(near, key=lambda pair: (pair[0], pair[1].id))[1] if near else None
+
+    def with_region(self, name: str, lat: float, lon: float, lang: str = "en") -> str:
+        """A subscription's stored place name as the reader should see it: the place in the
+        reader's language with its region ("Columbus, United States" -> "Columbus, Ohio,
+        United States"; for a Chinese reader "哥伦布, 俄亥俄州, 美国").
+
+        A name that names no known place near its point (coordinates, say) is kept as stored.
+        """
+        place = self.place_at(name, lat, lon)
+        if place is None:
             return name
-        region = min(near, key=lambda pair: pair[0])[1].admin1 or ""
-        if fold(region) in {fold(part) for part in name.split(",")}:
-            return name
-        return f"{head.strip()}, {region}{sep}{tail}"
+        if "," in name:
+            return place.label(lang, with_admin1=True)
+        # A bare stored name ("Getafe") stays short: the city and its region, no country.
+        parts = [place.name_in(lang)]
+        if place.admin1:
+            parts.append(region_name(place.country, place.admin1, lang))
+        return ", ".join(parts)
 
     def suggest(self, query: str, limit: int = 3) -> list[Place]:
-        """Close spellings among populous cities, for "did you mean"; never auto-accept these."""
+        """Close spellings among populous cities, for "did you mean"; never auto-accept these.
+
+        Only what looks like a typo of the name (`_typo_of`): "Madird" -> Madrid, but not
+        "thank you!" -> Shankou, which would keep a question open for an answer to something
+        else."""
         folded = fold(query.rpartition(",")[0] if "," in query else query)
         if not folded or limit <= 0:
             return []
@@ -330,7 +429,11 @@ class Gazetteer:
             self._suggest_keys = sorted(
                 {fold(p.name) for p in self.places if p.population >= SUGGEST_MIN_POPULATION}
             )
-        keys = difflib.get_close_matches(folded, self._suggest_keys, n=limit, cutoff=0.75)
+        keys = [
+            key
+            for key in difflib.get_close_matches(folded, self._suggest_keys, n=limit, cutoff=0.75)
+            if _typo_of(folded, key)
+        ]
         out: list[Place] = []
         for key in keys:
             for place in _by_size([self.places[i] for i in self._primary.get(key, ())]):
@@ -449,6 +552,30 @@ class Gazetteer:
         """IANA time zone of the nearest city within 1,500 km, else "UTC"."""
         place = self.nearest(lat, lon, max_km=1500.0)
         return place.timezone if place else "UTC"
+
+
+def _typo_of(typed: str, name: str) -> bool:
+    """A slip of the keyboard: the same first letter and at most one edit (a swap of two
+    neighbours counts as one) per four letters of the name."""
+    return (
+        bool(typed and name)
+        and typed[0] == name[0]
+        and _edits(typed, name) <= max(1, len(name) // 4)
+    )
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def _by_size(places: list[Place]) -> list[Place]:

@@ -34,6 +34,7 @@ _FEATURES: dict[str, Route] = {
     subscribe.PICK_RADIUS_MI: subscribe.on_button,
     subscribe.ADD_LABEL: subscribe.on_button,
     subscribe.CANCEL: subscribe.on_button,
+    subscribe.NONE_OF_THESE: subscribe.on_button,
     manage.REMOVE: manage.on_button,
     manage.CHANGE_RADIUS: manage.on_button,
     settings.SETTING: settings.on_button,

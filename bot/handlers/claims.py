@@ -31,6 +31,7 @@ QUOTE_SHOWN = 160
 """The most characters of one quote the answer shows (a Telegram message holds 4096)."""
 LONG_TEXT = 280
 """A pasted text this long is read as something to check, not as a sentence to the bot."""
+MIN_DISTINCT_CHARACTERS = 20
 FOLLOW_UP_SECONDS = 15 * 60
 """How long after a checked text "is this legit?" is taken to be about that text."""
 _LAST = "_claims_last"
@@ -144,6 +145,12 @@ async def _look_up(context: Context, ids: Sequence[str]) -> list[TrialLookup]:
             await registry.aclose()
 
 
+def _pasted_prose(text: str) -> bool:
+    """A long text written in words (a pasted page or message), not a long run of one key:
+    real prose of this length uses many different characters, in any script."""
+    return len(text) >= LONG_TEXT and len(set(text.casefold())) >= MIN_DISTINCT_CHARACTERS
+
+
 async def answer_text(
     update: Update,
     context: Context,
@@ -165,7 +172,7 @@ async def answer_text(
         or caption
         or result.sells
         or bool(result.red_flags)
-        or (len(text) >= LONG_TEXT and not ids)
+        or (_pasted_prose(text) and not ids)
     )
     if question and not claims and not ids:
         return await _follow_up(update, context, chat, t)

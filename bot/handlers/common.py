@@ -224,3 +224,26 @@ def command_args(update: Update) -> str:
     text = (message.text or "") if message else ""
     _, _, rest = text.partition(" ")
     return rest.strip()
+
+
+async def clear_pending(context: Context, chat: ChatRow) -> None:
+    """Close the chat's open step (if any): nothing typed later is read as its answer."""
+    if chat.pending is None:
+        return
+    async with Deps.of(context).db.write() as session:
+        row = await store.get_chat(session, chat.chat_id, for_update=True)
+        if row is not None:
+            store.update_chat(session, row, pending=None)
+    chat.pending = None
+
+
+async def close_step(update: Update, context: Context, chat: ChatRow, note: str) -> bool:
+    """A typed answer the open step cannot read: close the step with a short note (what was
+    not understood, how to ask again) instead of asking the same question in a loop.
+
+    Returns False, so a step handler can `return await close_step(...)` and the dispatcher
+    goes on to treat the text as a new message (see `bot.handlers.typed`).
+    """
+    await clear_pending(context, chat)
+    await reply(update, note, ReplyKeyboardRemove() if is_private(update) else None)
+    return False

@@ -6,12 +6,19 @@ from bot.handlers.common import echo, esc
 from bot.i18n import Translator
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.countries import display_name
-from trialbot.geo import gazetteer, in_unit
+from trialbot.geo import Place, gazetteer, in_unit
 from trialbot.matching import ALL_CONDITIONS
 
 CONDITION_ORDER = ("ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage")
 
-__all__ = ["conditions_text", "gazetteer", "region_text", "settings_text", "subscription_text"]
+__all__ = [
+    "conditions_text",
+    "gazetteer",
+    "place_text",
+    "region_text",
+    "settings_text",
+    "subscription_text",
+]
 
 
 def conditions_text(conditions: list[str] | frozenset[str], t: Translator) -> str:
@@ -20,10 +27,19 @@ def conditions_text(conditions: list[str] | frozenset[str], t: Translator) -> st
     return ", ".join(t(f"cond.{c}") for c in CONDITION_ORDER if c in conditions)
 
 
+def place_text(sub: SubscriptionRow, lang: str) -> str:
+    """A radius subscription's place in the reader's language, with its region, found again
+    from the stored name and point (the stored text is in the language of its creation)."""
+    if sub.lat is None or sub.lon is None:
+        return sub.place_name or ""
+    place = sub.place_name or f"{sub.lat:.3f}, {sub.lon:.3f}"
+    return gazetteer().with_region(place, sub.lat, sub.lon, lang)
+
+
 def region_text(sub: SubscriptionRow, t: Translator) -> str:
     if sub.radius_km is not None and sub.lat is not None and sub.lon is not None:
         place = sub.place_name or f"{sub.lat:.3f}, {sub.lon:.3f}"
-        place = gazetteer().with_region(place, sub.lat, sub.lon)  # names stored without it
+        place = place_text(sub, t.lang)
         key = "region.near_mi" if sub.radius_unit == "mi" else "region.near"
         return t(key, radius=in_unit(sub.radius_km, sub.radius_unit), place=esc(place))
     if sub.countries:
@@ -54,3 +70,13 @@ def settings_text(chat: ChatRow, t: Translator) -> str:
         not_recruiting=on if chat.include_not_recruiting else off,
         paused=t("settings.paused") if chat.paused else "",
     )
+
+
+def place_labels(places: list[Place], lang: str) -> list[str]:
+    """Button labels for candidate places, each with its region where known ("Columbus, Ohio,
+    United States"), in the reader's language; the gazetteer's distinct choice labels when
+    two would read the same."""
+    labels = [p.label(lang, with_admin1=True) for p in places]
+    if len(set(labels)) < len(labels):
+        labels = gazetteer().choice_labels(places, lang)
+    return labels

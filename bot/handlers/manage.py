@@ -16,7 +16,7 @@ from bot.handlers.common import (
     keyboard,
     reply,
 )
-from bot.handlers.describe import subscription_text
+from bot.handlers.describe import place_text, subscription_text
 from bot.handlers.subscribe import ADD_LABEL, radius_rows, set_pending
 from bot.i18n import Translator
 from storage import chats as store
@@ -117,7 +117,7 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
         )
         return
     await set_pending(context, chat, {"flow": "radius", "sub": sub_id, "unit": sub.radius_unit})
-    question = t("radius.ask", place=esc(sub.place_name or "")) + "\n" + t("radius.type_hint")
+    question = t("radius.ask", place=esc(place_text(sub, t.lang))) + "\n" + t("radius.type_hint")
     await reply(update, question, keyboard(radius_rows(t, sub.radius_unit)))
 
 

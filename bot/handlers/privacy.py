@@ -3,30 +3,95 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from typing import Any
 
-from telegram import Update
+from telegram import InputFile, Update
+from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
 from bot.handlers.common import Context, Deps, admins_only, chat_of, esc, keyboard, reply
+from bot.handlers.describe import settings_text, subscription_text
+from bot.i18n import Translator
 from storage import chats as store
+from storage.tables import ChatRow, SubscriptionRow
 
 FORGET = callbacks.register("fg", 2)
 """fg:<yes|no|ask>:<stamp>: the answer and the minute the question was asked."""
-CHUNK = 3500
 CONFIRM_MINUTES = 10
 """A "Yes, delete it all" older than this deletes nothing: it is asked again instead."""
+SHOWN_ALERTS = 20
+"""Queued alerts listed in the /mydata text; the attached file has all of them."""
+FILE_NAME = "mydata.json"
+
+
+def _when(value: str | None) -> str:
+    """A stored UTC time as "2025-06-01 09:30 UTC"."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def mydata_text(
+    row: ChatRow, subs: list[SubscriptionRow], alerts: list[dict[str, Any]], t: Translator
+) -> str:
+    """/mydata in plain words: the settings, each subscription, alerts not sent yet with their
+    trial ids and when they were queued, and a step the bot is waiting on. `alerts` are the
+    `alerts` of `storage.chats.export`."""
+    lines = [t("mydata.head"), "", settings_text(row, t), ""]
+    if subs:
+        lines.append(t.plural("mydata.subscriptions", len(subs)))
+        for i, sub in enumerate(subs, 1):
+            since = t("mydata.since", when=_when(sub.created_at.isoformat()))
+            lines.append(f"{i}. {subscription_text(sub, t)} ({since})")
+    else:
+        lines.append(t("mydata.no_subscriptions"))
+    unsent = [a for a in alerts if a.get("unsent")]
+    lines.append("")
+    if unsent:
+        lines.append(t.plural("mydata.queued", len(unsent)))
+        for alert in unsent[:SHOWN_ALERTS]:
+            kind = (
+                t("mydata.kind.change") if alert.get("kind") == "change" else t("mydata.kind.new")
+            )
+            values = {
+                "id": esc(alert.get("registry_id", "")),
+                "kind": kind,
+                "when": _when(alert.get("created_at")),
+            }
+            held = alert.get("status") == "held"
+            lines.append(
+                t("mydata.alert.held", **values) if held else t("mydata.alert.queued", **values)
+            )
+        if len(unsent) > SHOWN_ALERTS:
+            lines.append(t("mydata.more", n=len(unsent) - SHOWN_ALERTS))
+    else:
+        lines.append(t("mydata.no_queued"))
+    if row.pending:
+        lines += ["", t("mydata.pending")]
+    lines += ["", t("mydata.file", file=FILE_NAME)]
+    return "\n".join(lines)
 
 
 @admins_only
 async def mydata_command(update: Update, context: Context) -> None:
+    """Readable text, then the full record as a JSON file (a message could not hold it)."""
     chat, t = await chat_of(update, context)
     async with Deps.of(context).db.read() as session:
         data = await store.export(session, chat.chat_id)
-    dump = json.dumps(data, ensure_ascii=False, indent=1)
-    await reply(update, t("mydata.head"))
-    for start in range(0, len(dump), CHUNK):
-        await reply(update, f"<pre>{esc(dump[start : start + CHUNK])}</pre>")
+        subs = await store.subscriptions(session, chat.chat_id)
+    await reply(update, mydata_text(chat, subs, data["alerts"], t))
+    dump = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+    target = update.effective_chat
+    if target is not None:
+        message = update.effective_message
+        quote = message.message_id if message and target.type != ChatType.PRIVATE else None
+        await target.send_document(
+            InputFile(dump, filename=FILE_NAME),
+            caption=t("mydata.caption"),
+            reply_to_message_id=quote,
+        )
 
 
 @admins_only

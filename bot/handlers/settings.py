@@ -14,36 +14,62 @@ from bot.handlers.common import (
     Deps,
     admins_only,
     chat_of,
+    close_step,
     command_args,
     echo,
     keyboard,
     reply,
 )
-from bot.handlers.describe import gazetteer, settings_text
-from bot.handlers.subscribe import prompt_markup, set_pending
+from bot.handlers.describe import gazetteer, place_labels, settings_text
+from bot.handlers.subscribe import MAX_PLACES, prompt_markup, set_pending
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translator
 from storage import chats as store
 from storage.tables import ChatRow
-from trialbot.geo import timezone_at
+from trialbot.geo import DOMINANT, Place, timezone_at
 
 SETTING = callbacks.register("st", 2)
+TZ_PLACE = "tzp"
+"""st:tzp:<GeoNames id> sets the time zone of that place; st:tzp:none asks for a city again."""
 HOURS = (7, 9, 12, 18, 21)
 DELIVERY = ("instant", "daily", "weekly")
-ON = ("on", "yes", "si", "sí", "true", "1", "开")
-OFF = ("off", "no", "false", "0", "关")
-DAY_WORDS = {
-    **{
-        w: i
-        for i, w in enumerate(
-            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-        )
-    },
-    **{
-        w: i
-        for i, w in enumerate(
-            ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
-        )
-    },
+ON = ("on", "yes", "si", "sí", "true", "1", "开", "是")
+OFF = ("off", "no", "false", "0", "关", "否")
+DAY_NAMES = (
+    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+    ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"),
+    ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+    ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"),
+)
+DAY_WORDS = {word: i for names in DAY_NAMES for i, word in enumerate(names)}
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "language": ("language", "lang", "idioma", "语言"),
+    "alerts": ("alerts", "delivery", "avisos", "提醒"),
+    "hour": ("hour", "hora", "时间"),
+    "day": ("day", "dia", "día", "星期"),
+    "borderline": ("borderline", "similares", "类似产品"),
+    "recruiting": ("recruiting", "reclutamiento", "招募"),
+    "timezone": ("timezone", "tz", "zona", "时区"),
+}
+"""`/settings <keyword> <value>`, each keyword in English, Spanish and Chinese, so every
+language's examples are typed in that language."""
+DELIVERY_WORDS = {
+    **{d: d for d in ("instant", "daily", "weekly")},
+    **{"inmediato": "instant", "diario": "daily", "diaria": "daily", "semanal": "weekly"},
+    **{"即时": "instant", "每日": "daily", "每天": "daily", "每周": "weekly"},
+}
+LANGUAGE_WORDS = {
+    **{lang: lang for lang in LANGUAGES},
+    **{"english": "en", "spanish": "es", "chinese": "zh"},
+    **{"inglés": "en", "ingles": "en", "español": "es", "espanol": "es", "chino": "zh"},
+    **{"英文": "en", "英语": "en", "西班牙语": "es", "西班牙文": "es", "中文": "zh"},
+}
+RECRUITING_WORDS = {
+    "all": True,
+    "todos": True,
+    "全部": True,
+    "only": False,
+    "solo": False,
+    "仅": False,
 }
 
 
@@ -109,15 +135,20 @@ async def apply(context: Context, chat: ChatRow, **changes: Any) -> ChatRow:
 
 
 def _parse(args: str) -> dict[str, Any] | str:
-    """Typed settings, e.g. `language es`, `alerts daily 9`, `borderline on`; or an error key."""
+    """Typed settings, e.g. `language es`, `alerts daily 9`, `borderline on` (or the Spanish
+    and Chinese words: `avisos diario 9`, `提醒 每天 9`); or an error key."""
     words = args.lower().split()
     if not words:
         return "settings.usage"
-    key, values = words[0], words[1:]
-    if key in ("language", "idioma", "lang") and values and values[0][:2] in LANGUAGES:
-        return {"language": values[0][:2]}
-    if key in ("alerts", "avisos", "delivery") and values and values[0] in DELIVERY:
-        changes: dict[str, Any] = {"delivery": values[0]}
+    key = next((k for k, names in KEYWORDS.items() if words[0] in names), None)
+    values = words[1:]
+    if not values:
+        return "settings.usage"
+    first = values[0]
+    if key == "language" and (first in LANGUAGE_WORDS or first[:2] in LANGUAGES):
+        return {"language": LANGUAGE_WORDS.get(first, first[:2])}
+    if key == "alerts" and first in DELIVERY_WORDS:
+        changes: dict[str, Any] = {"delivery": DELIVERY_WORDS[first]}
         if (
             len(values) > 1
             and values[1].split(":")[0].isdigit()
@@ -125,39 +156,56 @@ def _parse(args: str) -> dict[str, Any] | str:
         ):
             changes["digest_hour"] = int(values[1].split(":")[0])
         return changes
-    if key in ("hour", "hora") and values and values[0].split(":")[0].isdigit():
-        hour = int(values[0].split(":")[0])
+    if key == "hour" and first.split(":")[0].isdigit():
+        hour = int(first.split(":")[0])
         return {"digest_hour": hour} if 0 <= hour <= 23 else "settings.bad_hour"
-    if (
-        key in ("day", "dia", "día")
-        and values
-        and values[0].replace("é", "e").replace("á", "a") in DAY_WORDS
-    ):
-        return {"digest_weekday": DAY_WORDS[values[0].replace("é", "e").replace("á", "a")]}
-    if key in ("borderline",) and values and values[0] in ON + OFF:
-        return {"include_borderline": values[0] in ON}
-    if (
-        key in ("recruiting", "reclutamiento")
-        and values
-        and values[0] in ("all", "only", "todos", "solo")
-    ):
-        return {"include_not_recruiting": values[0] in ("all", "todos")}
-    if key in ("timezone", "tz", "zona"):
-        return {"timezone": " ".join(args.split()[1:])} if values else "settings.usage"
+    day = first.replace("é", "e").replace("á", "a")
+    if key == "day" and day in DAY_WORDS:
+        return {"digest_weekday": DAY_WORDS[day]}
+    if key == "borderline" and first in ON + OFF:
+        return {"include_borderline": first in ON}
+    if key == "recruiting" and first in RECRUITING_WORDS:
+        return {"include_not_recruiting": RECRUITING_WORDS[first]}
+    if key == "timezone":
+        return {"timezone": " ".join(args.split()[1:])}
     return "settings.usage"
 
 
-async def _timezone_from(text: str) -> str | None:
-    """An IANA name as typed ("Europe/Madrid"), or the zone of a named city."""
+def _timezone_from(text: str) -> tuple[str | None, list[Place], bool]:
+    """What a typed time zone answer means: (zone, [], _) when it names one zone (an IANA name
+    as typed, "Europe/Madrid", or a city's); (None, places, close) when several places by that
+    name lie in different zones (`close` False) or a close spelling exists (`close` True), to
+    ask which with buttons; (None, [], False) when nothing matches."""
     candidate = text.strip()
     if "/" in candidate:
         try:
             zoneinfo.ZoneInfo(candidate)
-            return candidate
+            return candidate, [], False
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return None
-    places = gazetteer().find(candidate, limit=1)
-    return places[0].timezone if places else None
+            return None, [], False
+    found = gazetteer().find(candidate, limit=MAX_PLACES)
+    if found:
+        if (
+            len({p.timezone for p in found}) == 1
+            or found[0].population >= DOMINANT * found[1].population
+        ):
+            return found[0].timezone, [], False
+        return None, found, False
+    return None, gazetteer().suggest(candidate), True
+
+
+async def _ask_which_zone(
+    update: Update, t: Translator, typed: str, places: list[Place], close: bool
+) -> None:
+    """A button per candidate place (with its region) and "None of these"."""
+    key = "place.unknown" if close else "place.choose"
+    text = t(key, place=echo(typed)) + ("\n" + t("place.did_you_mean") if close else "")
+    rows = [
+        [(label[:60], callbacks.encode(SETTING, TZ_PLACE, p.id))]
+        for p, label in zip(places, place_labels(places, t.lang), strict=True)
+    ]
+    rows.append([(t("button.none_of_these"), callbacks.encode(SETTING, TZ_PLACE, "none"))])
+    await reply(update, text, keyboard(rows))
 
 
 async def settings_command(update: Update, context: Context) -> None:
@@ -179,7 +227,10 @@ async def change_settings(
         await reply(update, t(parsed))
         return
     if "timezone" in parsed:
-        zone = await _timezone_from(parsed["timezone"])
+        zone, places, close = _timezone_from(parsed["timezone"])
+        if zone is None and places:
+            await _ask_which_zone(update, t, parsed["timezone"], places, close)
+            return
         if zone is None:
             await reply(update, t("settings.bad_timezone", value=echo(parsed["timezone"])))
             return
@@ -210,6 +261,13 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
         await set_pending(context, chat, {"flow": "tz"})
         await reply(update, t("settings.ask_timezone"), prompt_markup(update, t, location=True))
         return
+    elif key == TZ_PLACE and value == "none":
+        await query.answer()
+        await set_pending(context, chat, {"flow": "tz"})
+        await reply(update, t("place.type_again"), prompt_markup(update, t, location=True))
+        return
+    elif key == TZ_PLACE and value.isdigit() and (place := gazetteer().get(int(value))):
+        changes = {"timezone": place.timezone, "pending": None}
     if changes is None:
         await query.answer(t("button.stale"), show_alert=True)
         return
@@ -221,16 +279,18 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
 async def on_text(
     update: Update, context: Context, chat: ChatRow, t: Translator, text: str
 ) -> bool:
-    if (chat.pending or {}).get("flow") != "tz":
+    pending = chat.pending or {}
+    if pending.get("flow") != "tz":
         return False
-    zone = await _timezone_from(text)
-    if zone is None:
-        await reply(
-            update,
-            t("settings.bad_timezone", value=echo(text)),
-            prompt_markup(update, t, location=True),
-        )
+    zone, places, close = _timezone_from(text)
+    if zone is None and places and not (close and pending.get("offered")):
+        # One round of "Did you mean" per question: a second miss closes the step.
+        if close:
+            await set_pending(context, chat, {"flow": "tz", "offered": True})
+        await _ask_which_zone(update, t, text, places, close)
         return True
+    if zone is None:
+        return await close_step(update, context, chat, t("step.closed.timezone", value=echo(text)))
     chat = await apply(context, chat, timezone=zone, pending=None)
     await show(update, context, chat, t("settings.saved"))
     return True

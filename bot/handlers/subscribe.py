@@ -25,6 +25,7 @@ from bot.handlers.common import (
     Deps,
     admins_only,
     chat_of,
+    close_step,
     command_args,
     echo,
     esc,
@@ -32,7 +33,7 @@ from bot.handlers.common import (
     keyboard,
     reply,
 )
-from bot.handlers.describe import gazetteer, subscription_text
+from bot.handlers.describe import gazetteer, place_labels, subscription_text
 from bot.handlers.trials import SEE_RECENT, count_matches
 from bot.i18n import Translator
 from bot.parsing import DEFAULT_RADIUS_KM, ParseProblem, parse_radius, parse_subscribe
@@ -53,6 +54,7 @@ PIN = callbacks.register("pn", 3)
 """pn:<new|subscription id>:<lat>:<lon>: a pin becomes a new alert, or moves one."""
 UNDO_MOVE = callbacks.register("mu", 3)
 """mu:<subscription id>:<lat>:<lon>: put a moved alert back where it was."""
+NONE_OF_THESE = callbacks.register("sn", 0)
 
 CONDITION_CODES: dict[str, frozenset[str]] = {
     "i": frozenset({"ischemic"}),
@@ -76,17 +78,28 @@ MAX_PLACES = 6
 WHERE_CHOICES = ("any", "cty", "near", "kept")
 
 
-def place_dict(place: Place, lang: str) -> dict[str, Any]:
+STORED_NAME_LANG = "en"
+"""Place names are stored in one language, with their region ("Columbus, Ohio, United
+States"); readers see them in their own language, found again from the name and the point
+(`describe.place_text`)."""
+
+
+def place_dict(place: Place, lang: str = STORED_NAME_LANG) -> dict[str, Any]:
     """What a radius subscription stores: the name carries its region ("Columbus, Ohio")."""
-    name = place.label(lang, with_admin1=True)
+    name = place.label(STORED_NAME_LANG, with_admin1=True)
     return {"name": name, "lat": place.lat, "lon": place.lon, "country": place.country}
 
 
-def pin_place(lat: float, lon: float, lang: str) -> dict[str, Any]:
+def pin_place(lat: float, lon: float, lang: str = STORED_NAME_LANG) -> dict[str, Any]:
     """A shared location, named after the nearest town (with its region) for display."""
     nearest = gazetteer().town_near(lat, lon)
-    name = nearest.label(lang, with_admin1=True) if nearest else f"{lat:.3f}, {lon:.3f}"
+    name = nearest.label(STORED_NAME_LANG, with_admin1=True) if nearest else f"{lat:.3f}, {lon:.3f}"
     return {"name": name, "lat": lat, "lon": lon, "country": nearest.country if nearest else None}
+
+
+def shown_place(place: dict[str, Any], lang: str) -> str:
+    """A place of the flow (a `place_dict`) as the reader should see it."""
+    return gazetteer().with_region(str(place["name"]), place["lat"], place["lon"], lang)
 
 
 async def set_pending(context: Context, chat: ChatRow, pending: dict[str, Any] | None) -> None:
@@ -190,41 +203,68 @@ async def resolve_place(
     base: dict[str, Any],
     query: str,
     radius: int | None,
-) -> None:
-    """Look a typed place up: one match goes on, several ask which, none suggests."""
+    *,
+    answering: bool = False,
+) -> bool:
+    """Look a typed place up: one match goes on, several ask which with a button each, a
+    close spelling asks "Did you mean" with a button each; neither closes the step when it
+    was `answering` an open question (returns False: the text is then a new message)."""
     coordinates = parse_coordinates(query)
     if coordinates:
         place = pin_place(*coordinates, t.lang)
         await _after_place(update, context, chat, t, base, place, radius)
-        return
+        return True
     found = gazetteer().find(query, limit=MAX_PLACES)
     if not found:
-        suggestions = gazetteer().suggest(query)
-        text = t("place.unknown", place=echo(query))
+        # One round of "Did you mean" per question: a second miss closes the step.
+        offered = answering and base.get("step") == "choose"
+        suggestions = [] if offered else gazetteer().suggest(query)
         if suggestions:
-            text += "\n" + t(
-                "suggest.places", names=", ".join(esc(p.label(t.lang)) for p in suggestions)
+            text = t("place.unknown", place=echo(query)) + "\n" + t("place.did_you_mean")
+            await _offer_places(update, context, chat, t, base, suggestions, radius, text)
+            return True
+        if answering:
+            return await close_step(
+                update, context, chat, t("step.closed.place", place=echo(query))
             )
         await set_pending(context, chat, base | {"step": "place", "radius": radius})
         await reply(
-            update, text + "\n" + t("place.try_again"), prompt_markup(update, t, location=True)
+            update,
+            t("place.unknown", place=echo(query)) + "\n" + t("place.try_again"),
+            prompt_markup(update, t, location=True),
         )
-        return
+        return True
     if len(found) == 1 or found[0].population >= DOMINANT * found[1].population:
         if len(found) > 1:
-            other = found[1].label(t.lang)
-            note = t("place.assumed", place=esc(found[0].label(t.lang)), other=esc(other))
+            other = found[1].label(t.lang, with_admin1=True)
+            place_ = found[0].label(t.lang, with_admin1=True)
+            note = t("place.assumed", place=esc(place_), other=esc(other))
             base = base | {"note": note}
-        await _after_place(update, context, chat, t, base, place_dict(found[0], t.lang), radius)
-        return
-    labels = gazetteer().choice_labels(found, t.lang)
-    places = [
-        place_dict(p, t.lang) | {"name": label} for p, label in zip(found, labels, strict=True)
-    ]
+        await _after_place(update, context, chat, t, base, place_dict(found[0]), radius)
+        return True
+    text = t("place.choose", place=echo(query))
+    await _offer_places(update, context, chat, t, base, found, radius, text)
+    return True
+
+
+async def _offer_places(
+    update: Update,
+    context: Context,
+    chat: ChatRow,
+    t: Translator,
+    base: dict[str, Any],
+    candidates: list[Place],
+    radius: int | None,
+    text: str,
+) -> None:
+    """A button per candidate place (with its region) and "None of these"; tapping one goes
+    on as if its name had been typed exactly. Typing another place still answers."""
+    places = [place_dict(p) for p in candidates]
     await set_pending(context, chat, base | {"step": "choose", "places": places, "radius": radius})
-    rows = [[(p["name"][:60], callbacks.encode(PICK_PLACE, i))] for i, p in enumerate(places)]
-    rows.append([(t("button.cancel"), callbacks.encode(CANCEL))])
-    await reply(update, t("place.choose", place=echo(query)), keyboard(rows))
+    labels = place_labels(candidates, t.lang)
+    rows = [[(label[:60], callbacks.encode(PICK_PLACE, i))] for i, label in enumerate(labels)]
+    rows.append([(t("button.none_of_these"), callbacks.encode(NONE_OF_THESE))])
+    await reply(update, text, keyboard(rows))
 
 
 async def _after_place(
@@ -243,7 +283,7 @@ async def _after_place(
     base = {k: v for k, v in base.items() if k != "note"}
     await set_pending(context, chat, base | {"step": "radius", "place": place})
     rows = radius_rows(t, base.get("unit") or "km")
-    question = t("radius.ask", place=esc(place["name"])) + "\n" + t("radius.type_hint")
+    question = t("radius.ask", place=esc(shown_place(place, t.lang))) + "\n" + t("radius.type_hint")
     await reply(update, f"{note}\n\n{question}" if note else question, keyboard(rows))
 
 
@@ -367,6 +407,14 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
         await query.answer(t("flow.cancelled"))
         await set_pending(context, chat, None)
         return
+    if data.action == NONE_OF_THESE and (pending.get("flow"), pending.get("step")) == (
+        "sub",
+        "choose",
+    ):
+        await query.answer()
+        await set_pending(context, chat, pending | {"step": "place", "places": None})
+        await reply(update, t("place.type_again"), prompt_markup(update, t, location=True))
+        return
     if data.action == ADD_LABEL:
         sub_id = data.number()
         async with Deps.of(context).db.read() as session:
@@ -462,6 +510,13 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
     await query.answer(t("button.stale"), show_alert=True)
 
 
+def _tries_a_distance(text: str) -> bool:
+    """Whether typed text is an attempt at a distance (it has a number in it). Text without
+    one ("thanks", "ictus cerca de Sevilla") is a new message, so the question closes rather
+    than answering "that is not a distance" to a new question."""
+    return any(ch.isdigit() for ch in text)
+
+
 async def _set_radius(
     update: Update,
     context: Context,
@@ -514,6 +569,8 @@ async def on_text(
             await reply(update, t("label.saved", subscription=subscription_text(sub, t)))
         return True
     if pending.get("flow") == "radius":  # after "Distance N" or a pin: a typed distance
+        if not _tries_a_distance(text):
+            return False  # a new message, not an answer: the step closes (typed.py)
         radius = parse_radius(text, pending.get("unit") or "km")
         if radius is None:
             await reply(update, t("radius.invalid", value=echo(text)))
@@ -526,7 +583,12 @@ async def on_text(
     if step == "countries":
         codes, unknown = parse_country_list(text)
         if unknown or not codes:
-            problem = ParseProblem("sub.parse.country", {"value": unknown[0] if unknown else text})
+            value = unknown[0] if unknown else text
+            if not suggest_countries(value):
+                return await close_step(
+                    update, context, chat, t("step.closed.countries", value=echo(value))
+                )
+            problem = ParseProblem("sub.parse.country", {"value": value})
             await reply(
                 update,
                 _problem_text(problem, t).split("\n\n")[0] + "\n" + t("countries.ask"),
@@ -535,10 +597,13 @@ async def on_text(
             return True
         await create(update, context, chat, t, pending, countries=codes)
         return True
-    if step == "place":
-        await resolve_place(update, context, chat, t, pending, text, pending.get("radius"))
-        return True
+    if step in ("place", "choose"):
+        return await resolve_place(
+            update, context, chat, t, pending, text, pending.get("radius"), answering=True
+        )
     if step == "radius":
+        if not _tries_a_distance(text):
+            return False  # a new message, not an answer: the step closes (typed.py)
         radius = parse_radius(text, pending.get("unit") or "km")
         if radius is None:
             await reply(update, t("radius.invalid", value=echo(text)))

@@ -26,7 +26,7 @@ from bot.parsing import ALL, DEFAULT_RADIUS_KM
 from bot.understand import Understood, understand
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.countries import display_name
-from trialbot.geo import DOMINANT
+from trialbot.geo import DOMINANT, Place
 
 TALK = callbacks.register("tk", 2)
 """tk:<ok|chg>:<proposal number> -> save the proposal, or change it with the buttons."""
@@ -119,13 +119,12 @@ async def _place_then_show(
     """Look the place up: one (or one far bigger than its namesakes) goes in the proposal,
     several get "which one?" buttons, none asks again."""
     found = gazetteer().find(query, limit=subscribe.MAX_PLACES)
+    if not found and (suggestions := gazetteer().suggest(query)):
+        text = t("place.unknown", place=echo(query)) + "\n" + t("place.did_you_mean")
+        await _offer_places(update, context, chat, t, proposal, suggestions, text)
+        return
     if not found:
-        suggestions = gazetteer().suggest(query)
         text = t("place.unknown", place=echo(query))
-        if suggestions:
-            text += "\n" + t(
-                "suggest.places", names=", ".join(esc(p.label(t.lang)) for p in suggestions)
-            )
         await subscribe.set_pending(context, chat, proposal | {"step": "place"})
         markup = subscribe.prompt_markup(update, t, location=True)
         await reply(update, text + "\n" + t("place.try_again"), markup)
@@ -138,18 +137,32 @@ async def _place_then_show(
         place = subscribe.place_dict(found[0], t.lang)
         await _show(update, context, chat, t, proposal | {"place": place, "notes": notes})
         return
-    labels = gazetteer().choice_labels(found, t.lang)
+    await _offer_places(
+        update, context, chat, t, proposal, found, t("talk.did_you_mean", place=echo(query))
+    )
+
+
+async def _offer_places(
+    update: Update,
+    context: Context,
+    chat: ChatRow,
+    t: Translator,
+    proposal: dict[str, Any],
+    candidates: list[Place],
+    text: str,
+) -> None:
+    """A button per candidate place (several namesakes, or close spellings of a typo); the
+    tapped one goes into the proposal."""
+    stored = gazetteer().choice_labels(candidates, subscribe.STORED_NAME_LANG)
     places = [
-        subscribe.place_dict(p, t.lang) | {"name": label}
-        for p, label in zip(found, labels, strict=True)
+        subscribe.place_dict(p) | {"name": name} for p, name in zip(candidates, stored, strict=True)
     ]
     await subscribe.set_pending(context, chat, proposal | {"step": "choose", "places": places})
     nonce = proposal["nonce"]
-    rows = [
-        [(p["name"][:60], callbacks.encode(TALK_PLACE, i, nonce))] for i, p in enumerate(places)
-    ]
+    shown = gazetteer().choice_labels(candidates, t.lang)  # in the reader's language
+    rows = [[(label[:60], callbacks.encode(TALK_PLACE, i, nonce))] for i, label in enumerate(shown)]
     rows.append([(t("button.cancel"), callbacks.encode(subscribe.CANCEL))])
-    await reply(update, t("talk.did_you_mean", place=echo(query)), keyboard(rows))
+    await reply(update, text, keyboard(rows))
 
 
 def _understood_items(understood: Understood, t: Translator) -> list[str]:
@@ -172,24 +185,39 @@ def _understood_items(understood: Understood, t: Translator) -> list[str]:
     return items + _noted(proposal, t)
 
 
-async def answer_text(
+async def on_pending(
     update: Update, context: Context, chat: ChatRow, t: Translator, text: str
 ) -> bool:
-    """A plain message in a private chat; True when answered (always, for any text)."""
+    """The typed answer to the talk flow's own question (which place?); False otherwise."""
+    pending = chat.pending or {}
+    if pending.get("flow") != "talk" or pending.get("step") != "place":
+        return False
+    understood = understand(text)
+    if understood.wants_alerts and understood.conditions:
+        return False  # a new request, not a place: typed.py closes the step and reads it anew
+    await _place_then_show(update, context, chat, t, pending, text.strip()[:100])
+    return True
+
+
+async def answer_text(
+    update: Update,
+    context: Context,
+    chat: ChatRow,
+    t: Translator,
+    text: str,
+    *,
+    unclear: bool = True,
+) -> bool:
+    """A plain message in a private chat; True when answered. `unclear` False: a note has
+    just closed a step for this text, so answer only if it asks for alerts."""
     if not is_private(update) or not text.strip():
         return False
-    pending = chat.pending or {}
     understood = understand(text)
-    if (
-        pending.get("flow") == "talk"
-        and pending.get("step") == "place"
-        and not (understood.wants_alerts and understood.conditions)
-    ):
-        await _place_then_show(update, context, chat, t, pending, text.strip()[:100])
-        return True
     if understood.wants_alerts:
         await _propose(update, context, chat, t, understood)
         return True
+    if not unclear:
+        return False  # the closing note was the answer; only a real request adds to it
     if understood.thanks and not understood.anything:
         await reply(update, t("talk.welcome"))
         return True

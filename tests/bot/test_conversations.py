@@ -4,6 +4,7 @@ read back, and what ends up in the database."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from sqlalchemy import inspect, text
@@ -300,8 +301,12 @@ async def test_settings_buttons_and_shortcuts(bot: Bot) -> None:
 async def test_mydata_and_forget_leave_no_row_about_the_chat(bot: Bot) -> None:
     await bot.says(ANA, "/subscribe Mum: ischemic in Spain")
     await bot.says(ANA, "/settings language es")
-    (_, dump) = await bot.says(ANA, "/mydata", n=2)
-    assert "Mum" in dump["text"] and '"ES"' in dump["text"]
+    (readable, file) = await bot.says(ANA, "/mydata", n=2)
+    assert "<b>Mum</b>" in readable["text"] and file["method"] == "sendDocument"
+    dump = json.loads(file["document"].data)
+    assert dump["subscriptions"][0]["label"] == "Mum" and dump["subscriptions"][0]["countries"] == [
+        "ES"
+    ]
     await bot.says(ANA, "/forget")
     await bot.presses(ANA, "Sí, borrarlo todo")
     assert "borrado" in bot.fake.last_text(ANA)

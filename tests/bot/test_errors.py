@@ -54,10 +54,20 @@ async def test_huge_typed_answers_get_short_replies(bot: Bot) -> None:
     await bot.presses(ANA, "Near a place")
     (unknown,) = await bot.says(ANA, "z" * HUGE)
     assert "z" * 50 in unknown["text"] and len(unknown["text"]) < 1000
+    # The unreadable place closed the step (issue 13); a new question asks for the distance.
+    await bot.says(ANA, "/subscribe")
+    await bot.presses(ANA, "Ischemic stroke")
+    await bot.presses(ANA, "Near a place")
     (radius,) = await bot.says(ANA, "Madrid")
     assert "How far" in radius["text"]
-    (invalid,) = await bot.says(ANA, "y" * HUGE)
-    assert "y" * 50 in invalid["text"] and len(invalid["text"]) < 1000
+    (invalid,) = await bot.says(ANA, "9" * HUGE)  # a try at a distance, far too long
+    assert "9" * 50 in invalid["text"] and len(invalid["text"]) < 1000
+    # Text with no number in it is no answer to "how far?": the step closes and the text is
+    # read as a new message, still answered briefly.
+    (other,) = await bot.says(ANA, "y" * HUGE)
+    assert "y" * 50 not in other["text"] and len(other["text"]) < 1000
+    chat = await bot.chat(ANA)
+    assert chat is not None and chat.pending is None
     assert not bot.fake.errors
 
 

@@ -24,7 +24,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,8 @@ class Upload:
 
     filename: str
     size: int
+    data: bytes = field(default=b"", repr=False, compare=False)
+    """The file's bytes, so a test can read what the bot sent (sendDocument)."""
 
     def as_json(self) -> dict[str, Any]:
         return {"filename": self.filename, "size": self.size}

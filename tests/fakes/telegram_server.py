@@ -123,6 +123,7 @@ IMPLEMENTED = (
     "getWebhookInfo",
     "getUpdates",
     "sendMessage",
+    "sendDocument",
     "editMessageText",
     "editMessageReplyMarkup",
     "answerCallbackQuery",
@@ -518,7 +519,7 @@ def decode_params(content_type: str, body: bytes, query: str = "") -> JsonDict:
             data = payload if isinstance(payload, bytes) else b""
             filename = part.get_filename()
             if filename is not None:
-                params[name] = Upload(filename, len(data))
+                params[name] = Upload(filename, len(data), data)
             else:
                 params[name] = data.decode("utf-8")
     else:  # PTB: application/x-www-form-urlencoded
@@ -649,10 +650,12 @@ class FakeTelegramCore:
             note = f"{method} is not a method of {bot_api().version}"
             return self._refuse(method, params, ApiError(404, "Not Found"), note)
         try:
+            uploads = {k: v for k, v in params.items() if isinstance(v, Upload)}
             params = bot_api().check_call(canonical, params)
             _check_rules(canonical, params)
             if canonical not in IMPLEMENTED:
                 raise Refused(501, f"Not Implemented: the fake does not answer {canonical} yet")
+            params |= uploads  # an answered call keeps its files' bytes (sendDocument)
         except Violation as exc:
             return self._refuse(canonical, params, _refused(str(exc)))
         except Refused as exc:
@@ -811,6 +814,43 @@ class FakeTelegramCore:
                 "reply_markup": markup,
                 "date": message["date"],
                 "params": params,
+            }
+        )
+        return message
+
+    def _m_sendDocument(self, params: JsonDict) -> JsonDict:
+        """A file (an upload, or a file_id or URL string) with an optional caption. Recorded in
+        `sent` like a message, `text` being the caption, with the upload under `document`."""
+        chat_id = self._sendable_chat(params)
+        document, caption = params.get("document"), params.get("caption")
+        parse_mode, markup = params.get("parse_mode"), params.get("reply_markup")
+        upload = document if isinstance(document, Upload) else None
+        file: JsonDict = {"file_id": f"doc{len(self._sent) + 1}", "file_unique_id": "u"}
+        if upload is not None:
+            file |= {"file_name": upload.filename, "file_size": upload.size}
+        content: JsonDict = {"document": file}
+        plain = ""
+        if caption:
+            plain, entities = _render_markup(str(caption), parse_mode)
+            content |= {"caption": plain, **({"caption_entities": entities} if entities else {})}
+        message = self._store_message(
+            chat_id,
+            self.bot_user,
+            content,
+            _MessageMeta(str(caption or ""), parse_mode, markup, from_bot=True),
+        )
+        self._sent.append(
+            {
+                "method": "sendDocument",
+                "chat_id": chat_id,
+                "message_id": message["message_id"],
+                "text": str(caption or ""),
+                "plain": plain,
+                "parse_mode": parse_mode,
+                "reply_markup": markup,
+                "date": message["date"],
+                "params": params,
+                "document": upload,
             }
         )
         return message
@@ -1295,6 +1335,42 @@ class FakeTelegramCore:
             user, _ = self._sender_and_chat(chat_id, None, None, None, None, None, language_code)
             message = self._user_message(chat_id, user, content)
             bot_api()._json("Message", message, "message")
+            return self.push_update({"message": message})
+
+    def user_sends_media(
+        self,
+        chat_id: int,
+        kind: str,
+        *,
+        caption: str | None = None,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+        language_code: str | None = None,
+    ) -> JsonDict:
+        """A user sends a voice note, sticker, photo, video, video_note, audio or document
+        (`kind`), Telegram-shaped with made-up file ids; `caption` where Telegram allows one."""
+        ids = {"file_id": f"{kind}-{chat_id}", "file_unique_id": f"u-{kind}"}
+        shapes: dict[str, Any] = {
+            "voice": ids | {"duration": 3, "mime_type": "audio/ogg"},
+            "audio": ids | {"duration": 60},
+            "sticker": ids
+            | {"type": "regular", "width": 512, "height": 512, "is_animated": False}
+            | {"is_video": False, "emoji": "👍"},
+            "photo": [ids | {"width": 90, "height": 90}, ids | {"width": 800, "height": 800}],
+            "video": ids | {"width": 640, "height": 360, "duration": 5},
+            "video_note": ids | {"length": 240, "duration": 5},
+            "document": ids | {"file_name": "scan.pdf", "mime_type": "application/pdf"},
+        }
+        if kind not in shapes:
+            raise ValueError(f"unknown media kind {kind!r}")
+        with self._cond:
+            user, _ = self._sender_and_chat(
+                chat_id, user_id, chat_type, None, None, None, language_code
+            )
+            content: JsonDict = {kind: shapes[kind]}
+            if caption is not None:
+                content["caption"] = caption
+            message = self._user_message(chat_id, user, content)
             return self.push_update({"message": message})
 
     def user_shares_location(

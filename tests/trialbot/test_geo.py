@@ -162,7 +162,7 @@ def test_labels(gz: Gazetteer) -> None:
     madrid = gz.find("Madrid, Spain")[0]
     assert madrid.label() == "Madrid, Spain"
     assert madrid.label("es") == "Madrid, España"
-    assert madrid.label("zh") == "Madrid, 西班牙"
+    assert madrid.label("zh") == "马德里, 西班牙"
     springfield = gz.find("Springfield, Illinois")[0]
     assert springfield.label(with_admin1=True) == "Springfield, Illinois, United States"
     assert springfield.label() == "Springfield, United States"
@@ -312,7 +312,11 @@ def test_stored_place_names_get_their_region(gz: Gazetteer) -> None:
     columbus = gz.find("Columbus, Ohio")[0]
     here = (columbus.lat, columbus.lon)
     assert gz.with_region("Columbus, United States", *here) == "Columbus, Ohio, United States"
-    assert gz.with_region("Columbus, Estados Unidos", *here) == "Columbus, Ohio, Estados Unidos"
+    # The name reads in the reader's language, whatever language it was stored in.
+    assert gz.with_region("Columbus, Estados Unidos", *here) == "Columbus, Ohio, United States"
+    assert gz.with_region("Columbus, United States", *here, "es") == (
+        "Columbus, Ohio, Estados Unidos"
+    )
     assert gz.with_region("Columbus, Ohio, United States", *here) == "Columbus, Ohio, United States"
     assert gz.with_region("Madrid, Spain", *MADRID) == "Madrid, Spain"
     assert gz.with_region("40.000, -83.000", 40.0, -83.0) == "40.000, -83.000"
@@ -326,3 +330,33 @@ def test_a_region_after_the_city_without_commas() -> None:
         assert (place.name, place.admin1) == ("Columbus", "Ohio"), query
     assert find("columbus georgia")[0].admin1 == "Georgia"  # the state, not the country
     assert find("columbus narnia") == []
+
+
+def test_chinese_name_is_the_simplified_han_name() -> None:
+    assert geo.chinese_name(["Madrid", "馬德里", "马德里", "마드리드", "マドリード"]) == "马德里"
+    assert geo.chinese_name(["宝安", "寶安", "新安", "深圳", "심천", "深圳市"]) == "深圳"
+    assert geo.chinese_name(["沪", "上海", "上海市"]) == "上海"
+    assert geo.chinese_name(["東京", "東京都", "도쿄"]) == ""  # no simplified form given
+    assert geo.chinese_name([]) == ""
+
+
+def test_places_and_regions_in_the_readers_language() -> None:
+    columbus = geo.find("columbus ohio")
+    assert [p.admin1 for p in columbus] == ["Ohio"]
+    (ohio,) = columbus
+    assert ohio.label("zh", with_admin1=True) == "哥伦布, 俄亥俄州, 美国"
+    assert ohio.label("es", with_admin1=True) == "Columbus, Ohio, Estados Unidos"
+    assert geo.region_name("US", "New York", "es") == "Nueva York"
+    assert geo.region_name("XX", "Nowhere", "zh") == "Nowhere"
+    gz = geo.gazetteer()
+    assert gz.with_region("Beijing, China", 39.9075, 116.3972, "zh") == "北京, 中国"
+    assert gz.with_region("北京, 中国", 39.9075, 116.3972, "en") == "Beijing, China"
+    assert gz.with_region("Columbus, United States", 39.96, -83.0) == (
+        "Columbus, Ohio, United States"
+    )
+    assert gz.with_region("40.000, -3.000", 40.0, -3.0, "zh") == "40.000, -3.000"
+
+
+def test_suggestions_are_typos_not_any_close_string() -> None:
+    assert geo.suggest("thank you!") == [] and geo.suggest("hello") == []
+    assert geo.suggest("Sevila")[0].name == "Sevilla"
