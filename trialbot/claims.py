@@ -563,13 +563,20 @@ def _negated(text: str, sentence: Sentence, at: int) -> bool:
 _QUOTE_EDGE = re.compile(r"[,;](?=\s)|[，；、]")
 """Clause edges for quoting: a comma before a space (not the one in "$15,000"), or Chinese."""
 SHORT_SENTENCE = 60
-"""A sentence this short is quoted whole; a longer one by the clause that holds the sign."""
+"""A sentence this short is quoted whole; a longer one by the clause that holds the sign.
+Measured in `_width`, where a Chinese character counts as three letters (it says about as
+much as a short word)."""
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _width(text: str) -> int:
+    return len(text) + 2 * len(_HAN.findall(text))
 
 
 def _quote(text: str, sentence: Sentence, start: int, end: int) -> str:
     """The sentence (short), else the clause holding [start, end), else a window of at most
     QUOTE_LIMIT characters around it cut at spaces: always a substring of `text`."""
-    if sentence.end - sentence.start <= SHORT_SENTENCE:
+    if _width(sentence.text) <= SHORT_SENTENCE:
         return sentence.text
     lo, hi = sentence.start, sentence.end
     for edge in _QUOTE_EDGE.finditer(text, sentence.start, sentence.end):
@@ -579,7 +586,7 @@ def _quote(text: str, sentence: Sentence, start: int, end: int) -> str:
             hi = edge.start()
             break
     clause = text[lo:hi].strip()
-    if len(clause) >= 8 and hi - lo < sentence.end - sentence.start:
+    if _width(clause) >= 8 and hi - lo < sentence.end - sentence.start:
         sentence = Sentence(lo, hi, text[lo:hi])
     if sentence.end - sentence.start <= QUOTE_LIMIT:
         return sentence.text.strip()

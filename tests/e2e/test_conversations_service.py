@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +38,31 @@ class Person:
     fake: FakeTelegram
     chat_id: int
     language: str
+    log: list[str] = field(default_factory=list)
+    """The conversation as it went, for the test output (`pytest -s`)."""
 
     def says(self, text: str, n: int = 1) -> list[dict[str, Any]]:
         before = len(self.fake.sent_to(self.chat_id))
         self.fake.user_sends(self.chat_id, text, language_code=self.language)
+        self.log.append(f"USER: {text}")
         return self._new_messages(before, n, repr(text))
+
+    def forwards(self, text: str, n: int = 1) -> list[dict[str, Any]]:
+        before = len(self.fake.sent_to(self.chat_id))
+        self.fake.user_forwards(self.chat_id, text, language_code=self.language)
+        self.log.append(f"USER (forwarded): {text}")
+        return self._new_messages(before, n, "a forwarded message")
+
+    def sends_media(self, kind: str, caption: str | None = None) -> list[dict[str, Any]]:
+        before = len(self.fake.sent_to(self.chat_id))
+        self.fake.user_sends_media(self.chat_id, kind, caption=caption, language_code=self.language)
+        self.log.append(f"USER: ({kind}{': ' + caption if caption else ''})")
+        return self._new_messages(before, 1, f"a {kind}")
 
     def shares_location(self, lat: float, lon: float, n: int = 1) -> list[dict[str, Any]]:
         before = len(self.fake.sent_to(self.chat_id))
         self.fake.user_shares_location(self.chat_id, lat, lon, language_code=self.language)
+        self.log.append(f"USER: (location pin {lat}, {lon})")
         return self._new_messages(before, n, "a location pin")
 
     def presses(self, label: str, n: int = 1, message_id: int | None = None) -> list[Any]:
@@ -54,11 +70,14 @@ class Person:
         before = len(self.fake.sent_to(self.chat_id))
         answers = len(self.fake.callback_answers)
         self.fake.user_presses_button(self.chat_id, label, message_id=message_id)
+        self.log.append(f"USER taps [{label}]")
         self.fake.wait_for(
             lambda: len(self.fake.callback_answers) > answers, WAIT, f"answer to [{label}]"
         )
         if n == 0:
-            return [dict(self.fake.callback_answers[-1])]
+            popup = dict(self.fake.callback_answers[-1])
+            self.log.append(f"BOT (pop-up): {popup.get('text', '')}")
+            return [popup]
         return self._new_messages(before, n, f"[{label}]")
 
     def _new_messages(self, before: int, n: int, what: str) -> list[dict[str, Any]]:
@@ -70,7 +89,15 @@ class Person:
             WAIT,
             f"{n} repl(ies) to {what} in chat {self.chat_id}",
         )
-        return list(sent[before:])
+        new = list(sent[before:])
+        for message in new:
+            keys = " ".join(f"[{label}]" for label in buttons(message))
+            self.log.append(f"BOT: {message.get('text', '')} {keys}".rstrip())
+        return new
+
+    def show(self) -> None:
+        print(f"\n--- chat {self.chat_id} ({self.language}) ---")
+        print("\n".join(self.log))
 
 
 def buttons(message: dict[str, Any]) -> list[str]:
@@ -144,6 +171,7 @@ def test_ohio_a_sentence_becomes_a_subscription_only_when_confirmed(
     (typed,) = ohio.says("/subscribe Columbus, OH 100 mi")
     assert "100 miles" in typed["text"]
     assert [s.radius_unit for s in subscriptions(url, 5001)] == ["km", "mi"]
+    ohio.show()
 
 
 def test_sevilla_a_pin_never_moves_a_named_alert_without_asking(
@@ -167,6 +195,7 @@ def test_sevilla_a_pin_never_moves_a_named_alert_without_asking(
 
     (ictus,) = hija.says("ictus hemorrágico cerca de Sevilla")
     assert "Sevilla" in ictus["text"] and "Suscribirme" in buttons(ictus)
+    hija.show()
 
 
 def test_an_old_remove_button_cannot_remove_a_newer_alert(
@@ -198,3 +227,65 @@ def test_chinese_without_spaces_is_understood(running: tuple[FakeTelegram, str])
     (sub,) = subscriptions(url, 5004)
     assert sub.conditions == ["ischemic"] and sub.countries == ["CN"]
     assert saved["text"]
+
+
+ADVERTS = {
+    "en": "Stem cell therapy in India for post-stroke recovery, 90% success, "
+    "$15,000 package, book now",
+    "es": "Terapia con células madre para el ictus en nuestra clínica: 90% de éxito, paquete "
+    "de 15.000 dólares con hotel incluido. ¡Reserve ya!",
+    "zh": "干细胞治疗中风，有效率高达90%，套餐价格15000美元，含酒店接送，立即预约！",
+}
+"""Adverts as people forward them (written here, after the clinic pages in tests/fixtures/
+claims/), one per language."""
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "zh"])
+def test_a_forwarded_clinic_advert_gets_its_warning_signs_quoted(
+    running: tuple[FakeTelegram, str], lang: str
+) -> None:
+    telegram, _ = running
+    person = Person(telegram, 5100 + ["en", "es", "zh"].index(lang), lang)
+    (answer,) = person.forwards(ADVERTS[lang])
+    assert "90%" in answer["text"]  # the success-rate claim, quoted from the advert
+    assert "15" in answer["text"] and "NCT" in answer["text"]  # price; what a real trial shows
+    question = {"en": "is this legit??", "es": "¿es fiable?", "zh": "这可信吗？"}[lang]
+    (follow_up,) = person.says(question)
+    assert follow_up["text"] and follow_up["text"] != answer["text"]
+    person.show()
+
+
+def test_trial_numbers_and_links_are_answered_from_the_record(
+    running: tuple[FakeTelegram, str],
+) -> None:
+    telegram, _ = running
+    person = Person(telegram, 5200, "en")
+    (card,) = person.says("NCT03545607")
+    assert "NCT03545607" in card["text"] or "MultiStem" in card["text"] or buttons(card)
+    (same,) = person.says("https://clinicaltrials.gov/study/NCT03545607?tab=history")
+    assert same["text"] == card["text"]
+    (unknown,) = person.says("what about NCT09999999")
+    assert "NCT09999999" in unknown["text"] and "warning sign" in unknown["text"]
+    person.show()
+
+
+def test_media_mydata_and_an_open_question_that_gets_thanks(
+    running: tuple[FakeTelegram, str],
+) -> None:
+    telegram, _ = running
+    person = Person(telegram, 5300, "en")
+    for kind in ("voice", "sticker", "photo"):
+        (answer,) = person.sends_media(kind)
+        assert "text" in answer["text"]
+    person.says("/settings")
+    person.presses("Set my time zone")
+    (closed,) = person.says("thank you!")
+    assert "stopped waiting" in closed["text"]
+    person.says("/subscribe ischemic in Spain")
+    text, document = person.says("/mydata", n=2)
+    assert "Spain" in text["text"] and document["method"] == "sendDocument"
+
+    chinese = Person(telegram, 5301, "zh")
+    (help_text,) = chinese.says("/help")
+    assert "/subscribe 缺血" in help_text["text"] or "/subscribe 出血" in help_text["text"]
+    person.show()

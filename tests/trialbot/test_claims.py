@@ -249,3 +249,12 @@ def test_sentences_keep_their_place_in_the_text() -> None:
     text = "First one. 第二句。Third?\n• Fourth"
     assert [s.text for s in sentences(text)] == ["First one.", "第二句。", "Third?", "Fourth"]
     assert all(text[s.start : s.end] == s.text for s in sentences(text))
+
+
+def test_chinese_signs_are_quoted_by_their_clause_not_the_whole_sentence() -> None:
+    text = "干细胞治疗中风，有效率高达90%，套餐价格15000美元，含酒店接送，立即预约！"
+    quotes = {f.flag: f.quote for f in check(text, "zh").red_flags}
+    assert quotes["success_rate"] == "有效率高达90%"
+    assert quotes["payment"] == "套餐价格15000美元"
+    assert quotes["travel_package"] == "含酒店接送"
+    assert all(quote in text for quote in quotes.values())
