@@ -442,7 +442,7 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
             [(t("where.near"), callbacks.encode(PICK_WHERE, "near"))],
         ]
         if draft.get("place"):  # the place a proposal had, one tap away
-            near = t("where.kept", place=draft["place"]["name"])[:60]
+            near = t("where.kept", place=shown_place(draft["place"], t.lang))[:60]
             rows.insert(0, [(near, callbacks.encode(PICK_WHERE, "kept"))])
         elif draft.get("countries"):
             names = ", ".join(display_name(c, t.lang) for c in draft["countries"])
@@ -671,7 +671,7 @@ async def _ask_new_or_move(
     update: Update, t: Translator, subs: list[SubscriptionRow], place: dict[str, Any]
 ) -> None:
     point = _point(place["lat"], place["lon"])
-    lines = [t("pin.ask", place=esc(place["name"]))]
+    lines = [t("pin.ask", place=esc(shown_place(place, t.lang)))]
     rows = [[(t("pin.new"), callbacks.encode(PIN, "new", *point))]]
     for number, sub in enumerate(subs, start=1):
         lines.append(f"{number}. {subscription_text(sub, t)}")

@@ -184,7 +184,7 @@ def test_sevilla_a_pin_never_moves_a_named_alert_without_asking(
     assert "Suscrito" in done["text"] and "Sevilla" in done["text"]
 
     (question,) = hija.shares_location(40.4168, -3.7038)  # her own pin, in Madrid
-    assert "Madrid" in question["text"]
+    assert "Madrid, España" in question["text"]  # in her language
     assert any("Papá" in label for label in buttons(question))
     (papa,) = subscriptions(url, 5002)
     assert papa.label == "Papá" and papa.place_name and "Sevilla" in papa.place_name
