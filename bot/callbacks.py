@@ -111,3 +111,9 @@ def minutes_since(stamped: str, now: datetime) -> int | None:
 
 TRIAL_DETAILS = register("td", 2)
 """td:<registry>:<registry id> -> the detail view of a trial."""
+COULD_I_JOIN = register("cj", 3)
+"""cj:<registry>:<registry id>:<subscription id | 0 (not known) | n (none)> -> "Could I join?"
+for that trial, for the person of that subscription (bot/handlers/join.py)."""
+PROFILE = register("pf", 1, numbers=True)
+"""pf:<subscription id> -> ask the time since the stroke and the age for that alert (after it
+is made, and from /list)."""

@@ -407,6 +407,16 @@ def _ago(days: int, t: Translator) -> str:
     return t("fit.span", n=words.number(n, t), unit=t.plural(f"unit.{unit}", n))
 
 
+def ago_words(days: int, t: Translator) -> str:
+    """The time since the stroke as the fit line says it ("2 years"), for other messages."""
+    return _ago(days, t)
+
+
+def ages_words(facts: TrialFacts, t: Translator) -> str | None:
+    """The ages a record takes ("aged 18 to 80"), None when it gives none."""
+    return _ages(facts, t)
+
+
 def _age(years: float, t: Translator) -> str:
     return words.number(round(years, 1), t)
 
@@ -454,7 +464,12 @@ def fit_lines(matches: Sequence[Match], facts: TrialFacts, t: Translator) -> lis
     return lines
 
 
-def _buttons(trial: Trial, t: Translator, details: bool = True) -> tuple[tuple[Button, ...], ...]:
+def _buttons(
+    trial: Trial, t: Translator, details: bool = True, matches: Sequence[Match] = ()
+) -> tuple[tuple[Button, ...], ...]:
+    """The registry link, the details, and "Could I join?" (its own row: it is the question a
+    reader has). `matches`: the subscriptions the message is for, so "Could I join?" asks
+    about that person when there is exactly one."""
     row: list[Button] = []
     if trial.url.startswith(("https://", "http://")):
         row.append(Button(t("button.registry"), url=trial.url))
@@ -462,7 +477,22 @@ def _buttons(trial: Trial, t: Translator, details: bool = True) -> tuple[tuple[B
         data = _details_data(trial)
         if data:
             row.append(Button(t("button.details"), callback_data=data))
-    return (tuple(row),) if row else ()
+    rows = [tuple(row)] if row else []
+    join = join_data(trial, matches)
+    if join:
+        rows.append((Button(t("button.could_i_join"), callback_data=join),))
+    return tuple(rows)
+
+
+def join_data(trial: Trial, matches: Sequence[Match] = (), sub: str | None = None) -> str | None:
+    """The "Could I join?" payload: for the one subscription the message is about, else "0"
+    (the handler asks whom it is for when the chat has several)."""
+    ids = {m.subscription.id for m in matches}
+    target = sub or (str(next(iter(ids))) if len(ids) == 1 else "0")
+    try:
+        return callbacks.encode(callbacks.COULD_I_JOIN, trial.registry, trial.registry_id, target)
+    except ValueError:  # an id with characters a button cannot carry
+        return None
 
 
 def _details_data(trial: Trial) -> str | None:
@@ -602,7 +632,7 @@ def render_new_trial(
         _sources_section(trial, t),
         _disclaimer(t),
     ]
-    return Rendered(_fit(sections), _buttons(trial, t))
+    return Rendered(_fit(sections), _buttons(trial, t, matches=matches))
 
 
 def render_window_open(
@@ -629,7 +659,7 @@ def render_window_open(
         _sources_section(trial, t),
         _disclaimer(t),
     ]
-    return Rendered(_fit(sections), _buttons(trial, t))
+    return Rendered(_fit(sections), _buttons(trial, t, matches=matches))
 
 
 def render_change(
@@ -667,7 +697,7 @@ def render_change(
         _sources_section(trial, t),
         _disclaimer(t),
     ]
-    return Rendered(_fit(sections), _buttons(trial, t))
+    return Rendered(_fit(sections), _buttons(trial, t, matches=matches))
 
 
 def render_detail(
@@ -689,7 +719,7 @@ def render_detail(
         _record_section(trial, t),
         _disclaimer(t),
     ]
-    return Rendered(_fit(sections), _buttons(trial, t, details=False))
+    return Rendered(_fit(sections), _buttons(trial, t, details=False, matches=matches))
 
 
 def _record_section(trial: Trial, t: Translator) -> _Section:

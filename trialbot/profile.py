@@ -360,7 +360,13 @@ def parse_age(value: str, today: date) -> int:
 
 
 def _ends_word(text: str, end: int) -> bool:
-    return end == len(text) or not text[end].isalnum() or not text[end - 1].isascii()
+    """The value ends at a word's end (a value may take the space after it: "2024年3月 年龄")."""
+    return (
+        end == len(text)
+        or text[end - 1].isspace()
+        or not text[end].isalnum()
+        or not text[end - 1].isascii()
+    )
 
 
 def parse_clauses(text: str, today: date) -> Parsed:

@@ -18,13 +18,15 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import callbacks
-from bot.handlers import manage, privacy, settings, subscribe, talk, trials
+from bot.handlers import join, manage, privacy, settings, subscribe, talk, trials
 from bot.handlers.common import Context, admins_only, chat_of
 
 log = logging.getLogger(__name__)
 Route = Callable[[Update, Context, callbacks.Callback], Coroutine[Any, Any, None]]
 
-READ_ONLY = {trials.SEE_RECENT, callbacks.TRIAL_DETAILS, talk.HELP}
+READ_ONLY = {trials.SEE_RECENT, callbacks.TRIAL_DETAILS, talk.HELP, join.JOIN}
+"""Buttons that only show or ask something. "Could I join?" is one: it stores nothing itself
+(the answers to its questions are other buttons, which save and are retired)."""
 _FEATURES: dict[str, Route] = {
     "sub": subscribe.on_button,
     subscribe.PICK_CONDITION: subscribe.on_button,
@@ -46,6 +48,10 @@ _FEATURES: dict[str, Route] = {
     talk.HELP: talk.on_button,
     trials.SEE_RECENT: trials.on_button,
     callbacks.TRIAL_DETAILS: trials.on_button,
+    join.JOIN: join.on_button,
+    join.PROFILE: join.on_button,
+    join.STROKE: join.on_button,
+    join.AGE: join.on_button,
 }
 
 

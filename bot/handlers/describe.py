@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.handlers.common import echo, esc
 from bot.i18n import Translator
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.countries import display_name
 from trialbot.geo import Place, gazetteer, in_unit
 from trialbot.matching import ALL_CONDITIONS
+from trialbot.profile import DAYS_PER_MONTH, DAYS_PER_YEAR, Profile
 
 CONDITION_ORDER = ("ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage")
 
@@ -15,6 +18,8 @@ __all__ = [
     "conditions_text",
     "gazetteer",
     "place_text",
+    "profile_of",
+    "profile_text",
     "region_text",
     "settings_text",
     "subscription_text",
@@ -51,6 +56,38 @@ def region_text(sub: SubscriptionRow, t: Translator) -> str:
 def subscription_text(sub: SubscriptionRow, t: Translator) -> str:
     body = f"{conditions_text(sub.conditions, t)} · {region_text(sub, t)}"
     return f"<b>{echo(sub.label)}</b>: {body}" if sub.label else body
+
+
+def profile_of(sub: SubscriptionRow) -> Profile:
+    return Profile(stroke_date=sub.stroke_date, birth_year=sub.birth_year)
+
+
+def since_text(days: int, t: Translator) -> str:
+    """ "stroke about 2 years ago": in the unit a person would use (as the alerts' fit line)."""
+    if days < 1:
+        return t("profile.stroke_today")
+    if days < 14:
+        n, unit = days, "day"
+    elif days < 56:
+        n, unit = round(days / 7), "week"
+    elif days < 730:
+        n, unit = round(days / DAYS_PER_MONTH), "month"
+    else:
+        n, unit = round(days / DAYS_PER_YEAR), "year"
+    return t.plural(f"talk.since.{unit}", n)
+
+
+def profile_text(profile: Profile, t: Translator, today: date) -> str | None:
+    """ "stroke about 2 years ago · age 68" (what the profile knows today), None when empty.
+    The age is the older possible one: what the person said ("age 68")."""
+    items = []
+    days = profile.days_since_stroke(today)
+    if days is not None:
+        items.append(since_text(days, t))
+    ages = profile.ages(today)
+    if ages is not None:
+        items.append(t("talk.age", age=ages[1]))
+    return " · ".join(items) or None
 
 
 def settings_text(chat: ChatRow, t: Translator) -> str:

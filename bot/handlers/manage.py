@@ -16,11 +16,12 @@ from bot.handlers.common import (
     keyboard,
     reply,
 )
-from bot.handlers.describe import place_text, subscription_text
+from bot.handlers.describe import place_text, profile_of, profile_text, subscription_text
 from bot.handlers.subscribe import ADD_LABEL, radius_rows, set_pending
 from bot.i18n import Translator
 from storage import chats as store
 from storage.tables import ChatRow
+from trialbot.clock import clock_for
 
 REMOVE = callbacks.register("rm", 1, numbers=True)
 CHANGE_RADIUS = callbacks.register("rr", 1, numbers=True)
@@ -29,15 +30,19 @@ CHANGE_RADIUS = callbacks.register("rr", 1, numbers=True)
 async def list_text(
     context: Context, chat: ChatRow, t: Translator
 ) -> tuple[str, list[list[tuple[str, str]]]]:
-    async with Deps.of(context).db.read() as session:
+    deps = Deps.of(context)
+    async with deps.db.read() as session:
         subs = await store.subscriptions(session, chat.chat_id)
     if not subs:
         return t("list.empty"), []
+    today = clock_for(deps.settings).today()
     lines = [t("list.head")]
     rows: list[list[tuple[str, str]]] = []
     for number, sub in enumerate(subs, start=1):
         assert sub.id is not None
-        lines.append(f"{number}. {subscription_text(sub, t)}")
+        line = f"{number}. {subscription_text(sub, t)}"
+        profile = profile_text(profile_of(sub), t, today)
+        lines.append(f"{line} · {esc(profile)}" if profile else line)
         row = [
             (t("button.remove", n=number), callbacks.encode(REMOVE, sub.id)),
             (t("button.label", n=number), callbacks.encode(ADD_LABEL, sub.id)),
@@ -45,6 +50,7 @@ async def list_text(
         if sub.radius_km is not None:
             row.append((t("button.radius", n=number), callbacks.encode(CHANGE_RADIUS, sub.id)))
         rows.append(row)
+        rows.append([(t("button.profile", n=number), callbacks.encode(callbacks.PROFILE, sub.id))])
     if chat.paused:
         lines.append("\n" + t("list.paused"))
     return "\n".join(lines), rows

@@ -44,7 +44,12 @@ def mydata_text(
         lines.append(t.plural("mydata.subscriptions", len(subs)))
         for i, sub in enumerate(subs, 1):
             since = t("mydata.since", when=_when(sub.created_at.isoformat()))
-            lines.append(f"{i}. {subscription_text(sub, t)} ({since})")
+            line = f"{i}. {subscription_text(sub, t)} ({since})"
+            if sub.stroke_date is not None:
+                line += " · " + t("mydata.stroke_date", date=sub.stroke_date.isoformat())
+            if sub.birth_year is not None:
+                line += " · " + t("mydata.birth_year", year=sub.birth_year)
+            lines.append(line)
     else:
         lines.append(t("mydata.no_subscriptions"))
     unsent = [a for a in alerts if a.get("unsent")]

@@ -8,6 +8,7 @@ button from an older step (or a forged one) is answered politely and changes not
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 from telegram import (
@@ -33,15 +34,23 @@ from bot.handlers.common import (
     keyboard,
     reply,
 )
-from bot.handlers.describe import gazetteer, place_labels, subscription_text
+from bot.handlers.describe import (
+    gazetteer,
+    place_labels,
+    profile_of,
+    profile_text,
+    subscription_text,
+)
 from bot.handlers.trials import SEE_RECENT, count_matches
 from bot.i18n import Translator
 from bot.parsing import DEFAULT_RADIUS_KM, ParseProblem, parse_radius, parse_subscribe
 from storage import chats as store
 from storage.tables import ChatRow, SubscriptionRow
+from trialbot.clock import clock_for
 from trialbot.countries import display_name, parse_country_list, suggest_countries
 from trialbot.geo import DOMINANT, Place, km_from, parse_coordinates
 from trialbot.matching import ALL_CONDITIONS
+from trialbot.profile import ProfileError, parse_clauses
 
 PICK_CONDITION = callbacks.register("sc", 1)
 PICK_WHERE = callbacks.register("sw", 1)
@@ -75,6 +84,8 @@ def radius_rows(t: Translator, unit: str = "km") -> list[list[tuple[str, str]]]:
 
 
 MAX_PLACES = 6
+PROFILE_KEYS = ("stroke", "born")
+"""The profile in a flow's pending state: the stroke's ISO date and the birth year (JSON)."""
 WHERE_CHOICES = ("any", "cty", "near", "kept")
 
 
@@ -136,6 +147,7 @@ async def ask_condition(
     pending: dict[str, Any] = {"flow": "sub", "step": "cond"}
     if draft:
         pending["draft"] = draft
+        pending |= {k: draft[k] for k in PROFILE_KEYS if draft.get(k)}  # kept to the end
     await set_pending(context, chat, pending)
     rows = [
         [(t("cond.ischemic"), callbacks.encode(PICK_CONDITION, "i"))],
@@ -155,7 +167,13 @@ async def subscribe_command(update: Update, context: Context) -> None:
     if not args:
         await ask_condition(update, context, chat, t)
         return
-    parsed = parse_subscribe(args)
+    try:  # "stroke 2 years ago", "age 68" anywhere after the region: the person's profile
+        clauses = parse_clauses(args, clock_for(Deps.of(context).settings).today())
+    except ProfileError as exc:
+        text = t(f"profile.error.{exc.key}", value=echo(args))
+        await reply(update, text + "\n\n" + t("sub.shortcut_help"))
+        return
+    parsed = parse_subscribe(clauses.rest or "any")
     if isinstance(parsed, ParseProblem):
         await reply(update, _problem_text(parsed, t))
         return
@@ -164,6 +182,8 @@ async def subscribe_command(update: Update, context: Context) -> None:
         "cond": sorted(parsed.conditions),
         "label": parsed.label,
         "unit": parsed.radius_unit,
+        "stroke": clauses.stroke_date.isoformat() if clauses.stroke_date else None,
+        "born": clauses.birth_year,
     }
     if parsed.coordinates:
         place = pin_place(*parsed.coordinates, t.lang)
@@ -314,6 +334,8 @@ async def create(
         place_name=place["name"] if place else None,
         point_country=place.get("country") if place else None,
         label=base.get("label"),
+        stroke_date=date.fromisoformat(base["stroke"]) if base.get("stroke") else None,
+        birth_year=base.get("born"),
     )
     sub: SubscriptionRow | None = None
     deps = Deps.of(context)
@@ -333,6 +355,8 @@ async def create(
                 place_name=candidate.place_name,
                 point_country=candidate.point_country,
                 label=candidate.label,
+                stroke_date=candidate.stroke_date,
+                birth_year=candidate.birth_year,
             )
         row = await store.get_chat(session, chat.chat_id, for_update=True)
         if row is not None:
@@ -375,14 +399,22 @@ async def confirm(
     assert sub.id is not None
     count = await count_matches(Deps.of(context), chat, sub)
     text = t(key, subscription=subscription_text(sub, t), **values)
+    profile = profile_text(profile_of(sub), t, clock_for(Deps.of(context).settings).today())
+    if profile:
+        text += "\n" + t("profile.line", profile=esc(profile))
     text += "\n" + t.plural("sub.count", count)
     if note:
         text += "\n\n" + note
+    offer = key == "sub.created" and not profile
+    if offer:  # the optional follow-up: the new alert is saved already
+        text += "\n\n" + t("profile.offer")
     buttons = list(extra or [])
     if count:
         buttons.append([(t("button.see_them"), callbacks.encode(SEE_RECENT))])
     if not sub.label:
         buttons.append([(t("button.add_label"), callbacks.encode(ADD_LABEL, sub.id))])
+    if offer:
+        buttons.append([(t("button.add_profile"), callbacks.encode(callbacks.PROFILE, sub.id))])
     if is_private(update) and update.effective_message and update.effective_message.location:
         await reply(update, t("location.received"), ReplyKeyboardRemove())
     await reply(update, text, keyboard(buttons) if buttons else None)
@@ -435,6 +467,7 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
         cond = sorted(CONDITION_CODES[data.args[0]])
         draft = pending.get("draft") or {}
         after = {"flow": "sub", "step": "where", "cond": cond}
+        after |= {k: pending[k] for k in PROFILE_KEYS if pending.get(k)}
         await set_pending(context, chat, after | ({"draft": draft} if draft else {}))
         rows = [
             [(t("where.anywhere"), callbacks.encode(PICK_WHERE, "any"))],

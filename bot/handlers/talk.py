@@ -4,14 +4,16 @@
 `bot.understand` and shown back in plain words with **Subscribe** and **Change**. Nothing is
 saved until Subscribe is tapped: the proposal waits in `chat.pending` (flow "talk"), with a
 number that its buttons carry, so a button of an older proposal cannot confirm a newer one.
-The time since the stroke and the age are only shown back and kept in the proposal (a later
-issue may store them with the subscription); they do not choose trials.
+The time since the stroke and the age are shown back and, on Subscribe, stored with the
+subscription as the person's profile (a stroke date and a birth year, on the service's clock),
+so trials the person could not join are left out.
 """
 
 from __future__ import annotations
 
 import contextlib
 import secrets
+from datetime import date
 from typing import Any
 
 from telegram import ReplyKeyboardRemove, Update
@@ -19,14 +21,16 @@ from telegram.error import TelegramError
 
 from bot import callbacks
 from bot.handlers import start, subscribe
-from bot.handlers.common import Context, chat_of, echo, esc, is_private, keyboard, reply
+from bot.handlers.common import Context, Deps, chat_of, echo, esc, is_private, keyboard, reply
 from bot.handlers.describe import conditions_text, gazetteer, region_text
 from bot.i18n import Translator
 from bot.parsing import ALL, DEFAULT_RADIUS_KM
 from bot.understand import Understood, understand
 from storage.tables import ChatRow, SubscriptionRow
+from trialbot.clock import clock_for
 from trialbot.countries import display_name
 from trialbot.geo import DOMINANT, Place
+from trialbot.profile import ProfileError, birth_year_of_age, parse_stroke
 
 TALK = callbacks.register("tk", 2)
 """tk:<ok|chg>:<proposal number> -> save the proposal, or change it with the buttons."""
@@ -67,6 +71,22 @@ def _noted(proposal: dict[str, Any], t: Translator) -> list[str]:
     return items
 
 
+def profile_values(proposal: dict[str, Any], today: date) -> dict[str, Any]:
+    """The proposal's time since the stroke and age as stored values (`stroke`: ISO date,
+    `born`: birth year), on `today`; what cannot be a real date is left out."""
+    values: dict[str, Any] = {}
+    since = proposal.get("since") or {}
+    said = f"{since['n']} {since['unit']} ago" if since.get("n") and since.get("unit") else None
+    if since.get("year"):
+        said = str(since["year"])
+    if said:
+        with contextlib.suppress(ProfileError):  # a said year can't be a future date
+            values["stroke"] = parse_stroke(said, today).isoformat()
+    if proposal.get("age") is not None:
+        values["born"] = birth_year_of_age(int(proposal["age"]), today)
+    return values
+
+
 def _proposal_of(understood: Understood) -> dict[str, Any]:
     radius = understood.radius
     return {
@@ -94,7 +114,8 @@ async def _show(
     lines = [t("talk.proposal", what=what)]
     noted = _noted(proposal, t)
     if noted:
-        lines.append(t("talk.noted", items=t("talk.and").join(noted)))
+        items = t("talk.list_sep").join(noted)
+        lines.append(t("talk.noted", items=items[:1].upper() + items[1:]))
     for note in proposal.get("notes") or []:
         lines.append(note)
     lines.append(t("talk.nothing_saved"))
@@ -321,6 +342,7 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
             return
         place = pending.get("place")
         base = {"cond": pending.get("cond"), "unit": pending.get("unit") or "km"}
+        base |= profile_values(pending, clock_for(Deps.of(context).settings).today())
         await subscribe.create(
             update,
             context,
@@ -336,6 +358,7 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
         await query.answer()
         await _drop_buttons(update)
         draft: dict[str, Any] = {"unit": pending.get("unit") or "km"}
+        draft |= profile_values(pending, clock_for(Deps.of(context).settings).today())
         if pending.get("place"):
             draft["place"] = pending["place"]
         elif pending.get("countries"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from telegram import MessageEntity, Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.handlers import claims, settings, subscribe, talk
+from bot.handlers import claims, join, settings, subscribe, talk
 from bot.handlers.common import (
     Context,
     chat_of,
@@ -66,7 +66,7 @@ async def answer_pending(
 ) -> None:
     """Typed text for the step the chat is at; in groups only admins answer (others: ignored)."""
     text = typed.strip()[:200]
-    for handler in (talk.on_pending, subscribe.on_text, settings.on_text):
+    for handler in (talk.on_pending, join.on_text, subscribe.on_text, settings.on_text):
         if await handler(update, context, chat, t, text):
             return
     noted = chat.pending is None  # a step handler closed its step with a note

@@ -64,7 +64,11 @@ async def test_a_tapped_question_loses_its_buttons_and_read_only_ones_stay(bot: 
     await keyboard_gone(bot, ANA, where)
     (created,) = await bot.subscriptions(ANA)
     (confirm,) = await bot.says(ANA, "/subscribe any in USA")
-    assert labels(confirm) == ["See them", 'Add a name (e.g. "Mum")']
+    assert labels(confirm) == [
+        "See them",
+        'Add a name (e.g. "Mum")',
+        "Add time since stroke and age",
+    ]
     await bot.presses(ANA, "Add a name")
     await bot.fake.wait_for_async(
         lambda: labels(bot.fake.message(ANA, confirm["message_id"])) == ["See them"]

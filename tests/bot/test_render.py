@@ -189,9 +189,10 @@ def test_new_trial_sections_in_order_with_buttons() -> None:
     assert trial.brief_title not in rendered.text
     assert rendered.text.splitlines()[-1].startswith("<i>This is not medical advice.")
     assert "“Dad” (in Taiwan)" in rendered.text
-    ((registry, details),) = rendered.buttons
+    ((registry, details), (join,)) = rendered.buttons
     assert registry.url == "https://clinicaltrials.gov/study/NCT03545607"
     assert details.callback_data == "td:ctgov:NCT03545607"
+    assert join.text == "Could I join?" and join.callback_data == "cj:ctgov:NCT03545607:1"
 
 
 def test_where_lists_nearest_sites_first_with_rounded_distances() -> None:
@@ -603,7 +604,10 @@ def test_detail_view_adds_the_registry_facts_escaped() -> None:
     assert "Title in the registry: “MultiStem® &lt;Study&gt; &amp; \\[more\\]”" in rendered.text
     assert "Registry number: NCT03545607" in rendered.text
     assert "Run by: Athersys, Inc" in rendered.text
-    assert [b.text for row in rendered.buttons for b in row] == ["Open the registry record"]
+    assert [b.text for row in rendered.buttons for b in row] == [
+        "Open the registry record",
+        "Could I join?",
+    ]
 
 
 # --- catalogs ------------------------------------------------------------------------------
@@ -676,7 +680,8 @@ def test_preview_prints_the_alert_as_sent(
     )
     assert out.rstrip().endswith(
         "[Open the registry record](https://clinicaltrials.gov/study/NCT03629275)\n"
-        "[Details](td:ctgov:NCT03629275)"
+        "[Details](td:ctgov:NCT03629275)\n"
+        "[Could I join?](cj:ctgov:NCT03629275:0)"
     )
     assert cli.main(["preview", "ctgov:NCT03629275", "--lang", "es", "--change"]) == 0
     out = capsys.readouterr().out
