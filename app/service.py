@@ -133,7 +133,12 @@ class Service:
                 self.sender.wake()
 
         add_window_job(
-            self.scheduler, self.db, self.clock, after=after_windows, running=self.running
+            self.scheduler,
+            self.db,
+            self.clock,
+            after=after_windows,
+            running=self.running,
+            every_seconds=self.settings.window_check_seconds,
         )
 
         async def digests() -> None:

@@ -132,7 +132,8 @@ def add_poll_jobs(
         )
 
 
-WINDOW_JOB_MINUTES = 60
+FIRST_WINDOW_CHECK_SECONDS = 120
+"""The first check waits for the start-up poll a little, unless checks are more frequent."""
 
 
 def add_window_job(
@@ -142,9 +143,11 @@ def add_window_job(
     *,
     after: Callable[[windows.WindowReport], Awaitable[None]] | None = None,
     running: RunningJobs | None = None,
+    every_seconds: int = 3600,
 ) -> None:
-    """Register the hourly window job (jobs/windows.py) on the service's clock; `after` sees
-    each report (the service wakes the sender when alerts were queued)."""
+    """Register the window job (jobs/windows.py) on the service's clock, every
+    `every_seconds` (WINDOW_CHECK_SECONDS); `after` sees each report (the service wakes the
+    sender when alerts were queued)."""
     running = running or RunningJobs()
 
     async def run_windows() -> None:
@@ -154,9 +157,10 @@ def add_window_job(
 
     scheduler.add_job(
         running.track(run_windows),
-        IntervalTrigger(minutes=WINDOW_JOB_MINUTES),
+        IntervalTrigger(seconds=every_seconds),
         id="windows",
-        next_run_time=datetime.now(UTC) + timedelta(minutes=2),
+        next_run_time=datetime.now(UTC)
+        + timedelta(seconds=min(FIRST_WINDOW_CHECK_SECONDS, every_seconds)),
         coalesce=True,
         max_instances=1,
         misfire_grace_time=MISFIRE_GRACE_SECONDS,

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     """Path or http(s) URL of the WHO ICTRP export (CSV, or a .zip holding one CSV)."""
     poll_interval_seconds: int = Field(default=21600, ge=60, le=7 * 86400)
     refresh_interval_seconds: int = Field(default=7 * 86400, ge=3600, le=90 * 86400)
+    window_check_seconds: int = Field(default=3600, ge=1, le=86400)
+    """How often to look for people who have just entered a trial's time window since the
+    stroke (jobs/windows.py). An hour is plenty for a window counted in days."""
     admin_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"

@@ -168,3 +168,58 @@ def test_each_profile_gets_exactly_the_trials_it_could_join(
         assert "stroke 11 days ago · age 68" in listing["text"]
     finally:
         stop(service)
+
+
+def window_alerts(telegram: FakeTelegram, chat_id: int) -> list[str]:
+    """The trials of the window-opening alerts a chat received (one entry per alert)."""
+    found = []
+    for message in telegram.sent_to(chat_id):
+        if "inside this study's time window" not in message.get("text", ""):
+            continue
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                data = str(button.get("callback_data", ""))
+                if data.startswith("cj:ctgov:"):
+                    found.append(data.split(":")[2])
+    return found
+
+
+def test_the_window_opening_alert_comes_once_when_the_person_enters_it(
+    world: tuple[FakeTelegram, FakeCtgov, dict[str, str], Path], tmp_path: Path
+) -> None:
+    """170 days after the stroke the chronic trial (from about 183 days) is not for this person
+    yet; 15 days later they are inside its window: one alert, however often the job runs."""
+    telegram, registry, env, clock = world
+    env = env | {"WINDOW_CHECK_SECONDS": "2"}
+    chronic = "NCT09200001"
+    registry.upsert(variant("NCT04631406__2022-05-10", chronic))
+    registry.set_data_timestamp("2020-01-06T09:00:00")
+    person = Person(telegram, 6100, "en")
+    service = Service(env, tmp_path)  # polls at start: the trial is stored, nobody matches yet
+    try:
+        (done,) = person.says("/subscribe ischemic stroke 170 days ago")
+        assert "Subscribed" in done["text"]
+        time.sleep(6)  # three window checks: too early for this person
+        assert window_alerts(telegram, 6100) == []
+        assert chronic not in alerted(telegram, 6100)
+    finally:
+        stop(service)
+
+    clock.write_text((DAY0 + timedelta(days=15)).isoformat())
+    service = Service(env, tmp_path)
+    try:
+        telegram.wait_for(
+            lambda: chronic in window_alerts(telegram, 6100), WAIT * 2, "the window alert"
+        )
+        time.sleep(6)  # three more checks: nothing more may come
+    finally:
+        stop(service)
+    service = Service(env, tmp_path)  # and a restart does not send it again
+    try:
+        time.sleep(6)
+    finally:
+        stop(service)
+    opened = window_alerts(telegram, 6100)
+    # Every recruiting sample trial whose window opens at about 6 months tells this person
+    # once, the new one among them; none twice, however often the job ran.
+    assert chronic in opened and len(opened) == len(set(opened))
