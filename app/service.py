@@ -1,6 +1,7 @@
 """`trialbot run`: the bot, the registry polls, the outbox sender and the digests in one process.
 
-Lifecycle, in order: take the instance lock (one service per database), initialise the bot
+Lifecycle, in order: take the instance lock (one service per database), hand back the alerts a
+dead instance had claimed (they go out again at once), initialise the bot
 (getMe), start long polling, the scheduler (the first poll runs at once and catches up from
 the stored watermark) and the sender. On SIGTERM or SIGINT: stop taking work, let the sender
 finish the messages in flight and hand the rest back, cancel a running poll (its transaction
@@ -31,7 +32,7 @@ from jobs.poll import PollReport
 from jobs.registries.catalog import build_registries
 from jobs.scheduler import MISFIRE_GRACE_SECONDS, RunningJobs, add_poll_jobs, add_window_job
 from jobs.windows import WindowReport
-from storage import poll_state
+from storage import outbox, poll_state
 from storage.db import Database
 from storage.instance_lock import AlreadyRunning, InstanceLock
 from trialbot.clock import clock_for
@@ -56,7 +57,7 @@ class Service:
         self.sender = OutboxSender(
             self.db,
             self.app.bot,
-            rate_per_second=settings.send_rate_per_second,
+            paid=settings.telegram_paid_broadcast,
             lease=timedelta(seconds=settings.sender_lease_seconds),
             clock=self.clock,
         )
@@ -156,10 +157,27 @@ class Service:
             replace_existing=True,
         )
 
+    async def _release_orphans(self) -> None:
+        """Hand back what a dead instance had claimed, so its broadcast goes on at once.
+
+        Safe only because this process holds the instance lock: no other sender is alive to
+        own a lease, so waiting SENDER_LEASE_SECONDS for the leases to run out would only
+        delay the rest of the broadcast."""
+        async with self.db.write() as session:
+            alerts, digest_rows = await outbox.release_orphans(session)
+        if alerts or digest_rows:
+            log.warning(
+                "the last run stopped mid-send: %d alert(s) due again at once, %d digest "
+                "alert(s) held again; those in flight at the crash may arrive twice",
+                alerts,
+                digest_rows,
+            )
+
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
+        await self._release_orphans()
         async with self.app:
             await set_commands(self.app)
             await self.app.start()

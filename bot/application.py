@@ -40,7 +40,9 @@ def build_application(settings_: Settings, db: Database) -> Application:  # type
         .token(settings_.bot_token)
         .base_url(settings_.telegram_api_base_url)
         .base_file_url(file_url(settings_.telegram_api_base_url))
-        .rate_limiter(TrialbotRateLimiter(max_retries=2))
+        .rate_limiter(
+            TrialbotRateLimiter(rate_per_second=settings_.send_rate_per_second, max_retries=2)
+        )
         .concurrent_updates(FairUpdateProcessor())
         .post_init(start.set_commands)
         .build()

@@ -1,12 +1,18 @@
 """The outbox sender: delivers queued alerts to Telegram, each exactly once where possible.
 
-A loop claims due rows with a lease, sends them with bounded concurrency, and records each
-outcome in its own short transaction; no transaction is open while a message is in flight.
+A feeder claims due rows with a lease and queues them; `concurrency` workers render and send
+them and record each outcome; no transaction is open while a message is in flight. The
+feeder claims the next batch while the last one is still being sent, so the pace never stops
+at a batch boundary. Successful sends are recorded by group commit (`_SentBook`): a worker
+waits until its row is marked sent, but all the rows that finished meanwhile share one
+transaction, so the bookkeeping keeps up at 30 (or, paid, hundreds of) messages a second.
 
-Pace: the sender keeps itself below Telegram's ~30 messages/s (SEND_RATE_PER_SECOND, 25 by
-default) so that replies to users' commands, which share the bot's budget, never queue behind
-a broadcast. PTB's AIORateLimiter still guards the global and per-group limits; the sender
-adds the per-chat one (one message a second to a chat).
+Pace: the bot's rate limiter (bot/ratelimit.py) spaces every message evenly just below
+Telegram's ~30 a second (SEND_RATE_PER_SECOND) and lets replies to commands go before the next
+alert, so a broadcast uses the whole budget and users still get answers at once. The limiter
+also guards the per-group limit; the sender adds the per-chat one (one message a second to a
+chat). With `paid` (TELEGRAM_PAID_BROADCAST) alerts carry `allow_paid_broadcast` and go at up
+to 1,000 a second.
 
 Outcomes (telegram.md §3.9): blocked or chat not found -> chat deactivated, its queued alerts
 cancelled; migrated to a supergroup -> chat id moved, sent again at once; 429 -> rescheduled
@@ -24,7 +30,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
@@ -89,9 +94,9 @@ class OutboxSender:
         db: Database,
         bot: ExtBot[Any],
         *,
-        rate_per_second: float = 25.0,
-        concurrency: int = 16,
-        batch: int = 50,
+        paid: bool = False,
+        concurrency: int | None = None,
+        batch: int | None = None,
         lease: timedelta = timedelta(minutes=2),
         idle_seconds: float = 1.0,
         clock: Clock = SYSTEM,
@@ -99,16 +104,17 @@ class OutboxSender:
         self.db = db
         self.clock = clock
         self.bot = bot
-        # Capacity 1: sends evenly spaced. A bucket of N per second lets N go at once and N more
-        # within the same second, which is how one gets 429s at "25 per second".
-        self.limiter = AsyncLimiter(1, 1.0 / max(1.0, rate_per_second))
-        self.concurrency = concurrency
-        self.batch = batch
+        self.paid = paid
+        # Enough sends under way to keep the limiter's every slot taken (a send and its
+        # bookkeeping take tens of ms; at 1,000/s that needs many more at once).
+        self.concurrency = concurrency or (128 if paid else 16)
+        self.batch = batch or (4 * self.concurrency if paid else 50)
         self.lease = lease
         self.idle_seconds = idle_seconds
         self.stats = SenderStats()
         self._last_to_chat: dict[int, float] = {}
         self._wake = asyncio.Event()
+        self._book = _SentBook(db)
 
     def wake(self) -> None:
         """New alerts were queued: look now instead of at the next idle tick."""
@@ -116,21 +122,60 @@ class OutboxSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; then finish what is in flight and hand back the rest."""
+        queue: asyncio.Queue[OutboxRow | None] = asyncio.Queue(maxsize=self.batch)
+        unsent: list[int] = []
+        workers = [
+            asyncio.create_task(self._work(queue, stop, unsent), name=f"sender-{n}")
+            for n in range(self.concurrency)
+        ]
+        try:
+            await self._feed(queue, stop)
+        finally:
+            for _ in workers:
+                await queue.put(None)
+            await asyncio.gather(*workers, return_exceptions=True)
+            while not queue.empty():
+                row = queue.get_nowait()
+                if row is not None and row.id is not None:
+                    unsent.append(row.id)
+            if unsent:
+                async with self.db.write() as session:
+                    await outbox.release(session, unsent)
+
+    async def _feed(self, queue: asyncio.Queue[OutboxRow | None], stop: asyncio.Event) -> None:
+        """Claim batches and queue them; a full queue holds the feeder back."""
         while not stop.is_set():
             try:
-                done = await self.drain_once(stop)
+                async with self.db.write() as session:
+                    rows = await outbox.claim(session, limit=self.batch, lease=self.lease)
             except Exception:
-                log.exception("outbox sender: a round failed; retrying shortly")
-                done = 0
-            if done == 0:
+                log.exception("outbox sender: claiming failed; retrying shortly")
+                rows = []
+            for row in rows:
+                await queue.put(row)
+            if not rows:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         _first(stop.wait(), self._wake.wait()), timeout=self.idle_seconds
                     )
 
+    async def _work(
+        self, queue: asyncio.Queue[OutboxRow | None], stop: asyncio.Event, unsent: list[int]
+    ) -> None:
+        while (row := await queue.get()) is not None:
+            assert row.id is not None
+            if stop.is_set():
+                unsent.append(row.id)
+                continue
+            try:
+                await self.deliver(row)
+            except Exception:
+                # Its lease runs out (or the next start hands it back): retried, not lost.
+                log.exception("outbox sender: alert %s failed unexpectedly", row.id)
+
     async def drain_once(self, stop: asyncio.Event | None = None) -> int:
-        """Claim one batch and send it; returns how many rows were handled."""
+        """Claim one batch and send it; returns how many rows were handled (tests, tools)."""
         async with self.db.write() as session:
             rows = await outbox.claim(session, limit=self.batch, lease=self.lease)
         if not rows:
@@ -184,8 +229,7 @@ class OutboxSender:
             self.stats.cancelled += 1
             return
         await self._pace(row.chat_id)
-        async with self.limiter:
-            await self._send(row, rendered)
+        await self._send(row, rendered)
 
     async def _send(self, row: OutboxRow, rendered: Rendered) -> None:
         assert row.id is not None
@@ -196,6 +240,7 @@ class OutboxSender:
                 parse_mode=ParseMode.HTML,
                 reply_markup=to_markup(rendered),
                 disable_web_page_preview=True,
+                allow_paid_broadcast=True if self.paid else None,
                 rate_limit_args=NO_RETRY,
             )
         except RetryAfter as exc:
@@ -231,7 +276,7 @@ class OutboxSender:
         except TelegramError as exc:  # NetworkError and the rest: transient
             await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}")
             return
-        await self._record(outbox.mark_sent, row.id, message.message_id)
+        await self._book.sent(row.id, message.message_id)
         self.stats.sent += 1
         metrics.ALERTS_SENT.inc()
         metrics.SEND_LATENCY.observe(max(0.0, (utcnow() - row.created_at).total_seconds()))
@@ -261,6 +306,39 @@ class OutboxSender:
     async def _record(self, action: Any, outbox_id: int, *args: Any) -> None:
         async with self.db.write() as session:
             await action(session, outbox_id, *args)
+
+
+class _SentBook:
+    """Group commit for sent alerts: each caller waits until its row is recorded, and every
+    row that finished while the previous commit ran goes into the next one. Nothing waits on
+    a timer, so the window in which a crash can repeat a send is one commit, as before."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._waiting: list[tuple[int, int | None, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def sent(self, outbox_id: int, message_id: int | None) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((outbox_id, message_id, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="outbox-sent-book")
+        await future
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            try:
+                async with self.db.write() as session:
+                    await outbox.mark_sent_many(session, [(i, m) for i, m, _ in group])
+            except Exception as exc:
+                for *_, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for *_, future in group:
+                    if not future.done():
+                        future.set_result(None)
 
 
 def _seconds(value: Any) -> float:

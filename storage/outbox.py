@@ -4,7 +4,9 @@ Enqueueing happens inside the transaction that stores a trial's new version, and
 (chat, version) key makes it idempotent. A sender claims due rows with a lease, sends outside
 any transaction, and records each outcome in its own short transaction. Rows whose lease ran
 out (the sender crashed mid-send) become due again, so at most the messages in flight at a
-crash can go out twice.
+crash can go out twice. Since only one service runs on a database (storage/instance_lock.py),
+a starting service hands back every leased row at once (`release_orphans`) instead of waiting
+for the dead process's leases to run out.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import Table, and_, bindparam, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
@@ -134,6 +136,29 @@ async def mark_sent(
     )
 
 
+async def mark_sent_many(
+    session: AsyncSession, sent: Sequence[tuple[int, int | None]], now: datetime | None = None
+) -> None:
+    """`mark_sent` for many rows in one statement (executemany): one commit for a whole group
+    of sends, so the bookkeeping keeps up with the send rate."""
+    if not sent:
+        return
+    table: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(
+            status="sent",
+            message_id=bindparam("message"),
+            sent_at=now or utcnow(),
+            lease_until=None,
+            last_error=None,
+        )
+    )
+    connection = await session.connection()
+    await connection.execute(statement, [{"row_id": i, "message": m} for i, m in sent])
+
+
 async def reschedule(
     session: AsyncSession, outbox_id: int, not_before: datetime, reason: str
 ) -> None:
@@ -171,6 +196,27 @@ async def release(session: AsyncSession, ids: Sequence[int]) -> None:
             .where(col(OutboxRow.id).in_(list(ids)), col(OutboxRow.status) == "sending")
             .values(status="pending", lease_until=None, attempts=OutboxRow.attempts - 1)
         )
+
+
+async def release_orphans(session: AsyncSession) -> tuple[int, int]:
+    """At start-up, with the instance lock held: every row still 'sending' belonged to a dead
+    process. Leased alerts become due at once (the dead process may have sent some of them:
+    those in flight at the crash go out twice, no more); digest rows, which carry no lease,
+    are held again for the next digest. Returns (alerts, digest rows) handed back."""
+    leased = await session.exec(
+        update(OutboxRow)
+        .where(col(OutboxRow.status) == "sending", col(OutboxRow.lease_until).is_not(None))
+        .values(status="pending", lease_until=None)
+        .returning(col(OutboxRow.id))
+    )
+    alerts = len(leased.all())
+    held = await session.exec(
+        update(OutboxRow)
+        .where(col(OutboxRow.status) == "sending", col(OutboxRow.lease_until).is_(None))
+        .values(status="held")
+        .returning(col(OutboxRow.id))
+    )
+    return alerts, len(held.all())
 
 
 async def deactivate_chat(session: AsyncSession, chat_id: int, reason: str) -> int:

@@ -61,7 +61,10 @@ class Settings(BaseSettings):
     """0 turns the /healthz and /metrics endpoint off."""
     outbox_max_age_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
     admin_alert_after_seconds: int = Field(default=3 * 3600, ge=300, le=7 * 86400)
-    send_rate_per_second: float = Field(default=25.0, gt=0, le=30)
+    send_rate_per_second: float = Field(default=29.0, gt=0, le=30)
+    """Messages a second over all chats, alerts and replies together (replies go first)."""
+    telegram_paid_broadcast: bool = False
+    """Alerts with allow_paid_broadcast, up to 1,000 a second; Telegram charges Stars for them."""
     webhook_url: str = ""
     webhook_secret_token: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"

@@ -7,8 +7,10 @@ records re-registered under a new id, made here in code.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -104,7 +106,7 @@ async def test_a_new_trial_reaches_exactly_its_subscribers(
     assert 1 in by_chat and 3 not in by_chat and 4 not in by_chat
     assert len(by_chat[1].subscription_ids) == 2
     assert queued == len(rows)
-    await drain(OutboxSender(db, bot, rate_per_second=30))
+    await drain(OutboxSender(db, bot))
     for chat_id in by_chat:
         (message,) = fake_tg.sent_to(chat_id)
         assert "MultiStem" in message["text"] or "bone marrow" in message["text"].lower()
@@ -220,3 +222,53 @@ async def test_digest_chats_get_one_message_at_their_hour(
     assert "not medical advice" in digest["text"]
     async with db.read() as session:
         assert {r.status for r in (await session.exec(select(OutboxRow))).all()} == {"sent"}
+
+
+async def _broadcast(
+    db: Database, registry_fake: FakeCtgov, fake_tg: FakeTelegram, chats_: range
+) -> None:
+    for chat_id in chats_:
+        fake_tg.add_chat(chat_id)
+        await subscribe(db, chat_id, conditions=["ischemic"])
+    assert await publish(db, registry_fake, new_trial()) == len(chats_)
+
+
+async def _statuses(db: Database) -> Counter[str]:
+    async with db.read() as session:
+        return Counter(r.status for r in (await session.exec(select(OutboxRow))).all())
+
+
+async def test_the_running_sender_sends_paid_alerts_with_allow_paid_broadcast(
+    db: Database, registry_fake: FakeCtgov, telegram: tuple[FakeTelegram, Any]
+) -> None:
+    fake_tg, bot = telegram
+    await _broadcast(db, registry_fake, fake_tg, range(1, 41))
+    stop = asyncio.Event()
+    sender = OutboxSender(db, bot, paid=True, concurrency=4, batch=8)
+    running = asyncio.create_task(sender.run(stop))
+    await fake_tg.wait_for_async(lambda: len(fake_tg.sent) >= 40, timeout=30)
+    stop.set()
+    await running
+    sends = [p for m, p in fake_tg.calls if m == "sendMessage"]
+    assert Counter(p["chat_id"] for p in sends) == Counter(range(1, 41))
+    assert all(p.get("allow_paid_broadcast") is True for p in sends)
+    assert await _statuses(db) == Counter({"sent": 40})
+
+
+async def test_a_stopped_sender_hands_back_what_it_had_not_sent(
+    db: Database, registry_fake: FakeCtgov, telegram: tuple[FakeTelegram, Any]
+) -> None:
+    """Claimed ahead (the feeder keeps a batch queued) but unsent: pending again, not lost;
+    what went out is recorded sent; nothing twice."""
+    fake_tg, bot = telegram
+    await _broadcast(db, registry_fake, fake_tg, range(1, 61))
+    stop = asyncio.Event()
+    sender = OutboxSender(db, bot, concurrency=2, batch=10)
+    running = asyncio.create_task(sender.run(stop))
+    await fake_tg.wait_for_async(lambda: len(fake_tg.sent) >= 5, timeout=30)
+    stop.set()
+    await running
+    per_chat = Counter(m["chat_id"] for m in fake_tg.sent)
+    statuses = await _statuses(db)
+    assert max(per_chat.values()) == 1
+    assert statuses["sent"] == len(per_chat) and statuses["sent"] + statuses["pending"] == 60

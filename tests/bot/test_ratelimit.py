@@ -6,6 +6,7 @@ the private attribute and what to re-check, before the sender silently waits on 
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import re
@@ -21,8 +22,8 @@ from telegram.ext import AIORateLimiter
 from bot.ratelimit import NO_RETRY, TrialbotRateLimiter
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
-RUN_REQUEST = ["self", "chat", "group", "allow_paid_broadcast", "callback", "args", "kwargs"]
-"""The keyword arguments TrialbotRateLimiter passes to AIORateLimiter._run_request."""
+USED = ("_base_limiter", "_apb_limiter", "_group_max_rate", "_max_retries")
+"""AIORateLimiter attributes TrialbotRateLimiter reads or replaces."""
 
 
 def changed(what: str, detail: str) -> NoReturn:
@@ -52,13 +53,15 @@ def test_private_json_dict_type() -> None:
         changed("telegram._utils.types.JSONDict", "is gone")
 
 
-def test_private_run_request() -> None:
-    run = getattr(AIORateLimiter, "_run_request", None)
-    if run is None or not inspect.iscoroutinefunction(run):
-        changed("AIORateLimiter._run_request", "is gone or no longer a coroutine function")
-    names = list(inspect.signature(run).parameters)
-    if names != RUN_REQUEST:
-        changed("AIORateLimiter._run_request", f"takes {names}, not {RUN_REQUEST}")
+def test_private_attributes() -> None:
+    limiter = AIORateLimiter()
+    for name in USED:
+        if not hasattr(limiter, name):
+            changed(f"AIORateLimiter.{name}", "is gone")
+    if not callable(getattr(limiter, "_get_group_limiter", None)):
+        changed("AIORateLimiter._get_group_limiter", "is gone")
+    if not isinstance(RetryAfter(timedelta(seconds=1))._retry_after, timedelta):
+        changed("RetryAfter._retry_after", "is no longer a timedelta")
 
 
 def test_process_request_still_matches_the_override() -> None:
@@ -95,3 +98,55 @@ async def test_no_retry_gives_the_429_back_at_once() -> None:
 
 async def test_other_calls_keep_the_retries() -> None:
     assert await _calls(None) == (2, False)
+
+
+async def test_a_reply_waits_behind_one_queued_alert_not_the_whole_broadcast() -> None:
+    """Alerts (NO_RETRY) queue for the global pace one at a time, so a reply to a command
+    takes the next slot but one, however many alerts are waiting."""
+    limiter = TrialbotRateLimiter(rate_per_second=100)
+    order: list[str] = []
+
+    def request(tag: str) -> Any:
+        async def call(*_: Any, **__: Any) -> bool:
+            order.append(tag)
+            return True
+
+        return call
+
+    alerts = [
+        asyncio.create_task(
+            limiter.process_request(
+                request(f"alert{n}"), (), {}, "sendMessage", {"chat_id": 100 + n}, NO_RETRY
+            )
+        )
+        for n in range(8)
+    ]
+    await asyncio.sleep(0)
+    reply = limiter.process_request(request("reply"), (), {}, "sendMessage", {"chat_id": 5}, None)
+    await asyncio.gather(reply, *alerts)
+    assert order.index("reply") <= 2 and len(order) == 9
+
+
+async def test_a_429_on_a_reply_holds_back_that_reply_only() -> None:
+    """PTB's limiter pauses every request on a 429; here the broadcast goes on meanwhile."""
+    limiter = TrialbotRateLimiter(rate_per_second=100)
+    order: list[str] = []
+
+    async def reply(*_: Any, **__: Any) -> bool:
+        if "reply refused" not in order:
+            order.append("reply refused")
+            raise RetryAfter(timedelta(seconds=0.3))
+        order.append("reply")
+        return True
+
+    async def alert(*_: Any, **__: Any) -> bool:
+        order.append("alert")
+        return True
+
+    asking = asyncio.create_task(
+        limiter.process_request(reply, (), {}, "sendMessage", {"chat_id": 5}, None)
+    )
+    await asyncio.sleep(0.05)
+    await limiter.process_request(alert, (), {}, "sendMessage", {"chat_id": 6}, NO_RETRY)
+    await asking
+    assert order == ["reply refused", "alert", "reply"]

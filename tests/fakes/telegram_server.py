@@ -38,7 +38,10 @@ Like Telegram, so bot bugs become test failures:
   request as recorded), not in the returned message.
 * Flood limits (HTTP 429 + `parameters.retry_after`), on by default: 30 messages/s over all
   chats, 1 message/s per private chat with a burst of 3, 20 messages/minute per group.
-  Only sendMessage, editMessageText and editMessageReplyMarkup count.
+  Only sendMessage, editMessageText and editMessageReplyMarkup count. A sendMessage with
+  `allow_paid_broadcast=true` is held to 1,000/s instead of 30/s (Bot API 7.11; Telegram
+  charges Stars for it); the two are counted apart, as PTB's AIORateLimiter paces them
+  (Telegram does not say how they share), and the per-chat and group limits apply to both.
 
 Test-side API: `user_sends`, `user_presses`, `user_presses_button`, `user_shares_location`,
 `bot_added_to_group`, `block`/`unblock`, `migrate`, `push_update`, `add_chat`, `set_admins`,
@@ -560,6 +563,7 @@ class FakeTelegramCore:
         per_chat_per_second: float = 1.0,
         per_chat_burst: float = 3.0,
         group_per_minute: int = 20,
+        paid_per_second: int = 1000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token
@@ -581,6 +585,7 @@ class FakeTelegramCore:
             per_chat_per_second=per_chat_per_second,
             per_chat_burst=per_chat_burst,
             group_per_minute=group_per_minute,
+            paid_per_second=paid_per_second,
         )
         self._clock = clock
         self._lock = threading.RLock()
@@ -607,6 +612,7 @@ class FakeTelegramCore:
         self.webhook: JsonDict | None = None
         # flood-limit state
         self._global_window: deque[float] = deque()
+        self._paid_window: deque[float] = deque()
         self._group_windows: dict[int, deque[float]] = {}
         self._buckets: dict[int, tuple[float, float]] = {}
         # scripted faults
@@ -1103,7 +1109,7 @@ class FakeTelegramCore:
         if not limits.enforce:
             return
         now = self._clock()
-        window = self._global_window
+        window = self._paid_window if paid else self._global_window
         while window and now - window[0] >= 1.0:
             window.popleft()
         per_second = limits.paid_per_second if paid else limits.global_per_second
@@ -1643,6 +1649,7 @@ class FakeTelegramCore:
         per_chat_per_second: float | None = None,
         per_chat_burst: float | None = None,
         group_per_minute: int | None = None,
+        paid_per_second: int | None = None,
         reset: bool = True,
     ) -> JsonDict:
         """Change flood limits (None keeps a value); `reset` forgets messages already counted."""
@@ -1658,6 +1665,8 @@ class FakeTelegramCore:
                 limits.per_chat_burst = per_chat_burst
             if group_per_minute is not None:
                 limits.group_per_minute = group_per_minute
+            if paid_per_second is not None:
+                limits.paid_per_second = paid_per_second
             if reset:
                 self.reset_limits()
             return asdict(limits)
@@ -1665,6 +1674,7 @@ class FakeTelegramCore:
     def reset_limits(self) -> None:
         with self._cond:
             self._global_window.clear()
+            self._paid_window.clear()
             self._group_windows.clear()
             self._buckets.clear()
 

@@ -586,6 +586,30 @@ async def test_paid_broadcast_skips_the_global_limit(
     assert limited.count_429 == 0
 
 
+def test_paid_broadcast_is_held_to_1000_a_second_apart_from_the_free_30(
+    limited: FakeTelegram, clock: Clock
+) -> None:
+    """Called on the core (no HTTP), so a thousand sends fit in one frozen second."""
+    for chat in range(1, 1004):
+        limited.add_chat(chat)
+
+    def send(chat: int, paid: bool) -> int:
+        params: dict[str, Any] = {"chat_id": chat, "text": "x"}
+        if paid:
+            params["allow_paid_broadcast"] = True
+        return limited.call(TOKEN, "sendMessage", params).status
+
+    assert [send(chat, True) for chat in range(1, 1001)] == [200] * 1000
+    assert send(1001, True) == 429
+    assert send(1002, False) == 200  # a reply to a command still has the free 30 a second
+    assert limited.stats()["limits"]["paid_per_second"] == 1000
+    clock.advance(1.0)
+    assert send(1001, True) == 200
+    limited.set_limits(paid_per_second=2)
+    assert [send(1003, True), send(1002, True), send(1001, True)] == [200, 200, 429]
+    assert limited.take_violations() == []
+
+
 async def test_private_chat_burst_then_one_per_second(
     limited: FakeTelegram, limited_bot: Bot, clock: Clock
 ) -> None:

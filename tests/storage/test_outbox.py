@@ -122,3 +122,44 @@ async def test_release_and_backlog(db: Database) -> None:
         statuses = [r.attempts for r in (await session.exec(select(OutboxRow))).all()]
     assert (counts.pending, counts.held, counts.sending) == (2, 1, 0)
     assert statuses == [0, 0, 0]
+
+
+async def test_a_restart_hands_back_what_a_dead_sender_held(db: Database) -> None:
+    """Leased alerts are due again at once (no waiting for the lease); a digest that was
+    being sent is held again; sent rows stay sent."""
+    trial_id, version_id = await _world(db, [1, 2, 3, 4])
+    async with db.write() as session:
+        await outbox.enqueue(session, _alerts([1, 2, 3], trial_id, version_id))
+        await outbox.enqueue(
+            session, [outbox.AlertIn(4, trial_id, version_id, "new", [1], held=True)]
+        )
+    async with db.write() as session:
+        leased = await outbox.claim(session, limit=10, lease=timedelta(minutes=2))
+        await outbox.take_held(session, 4)
+        await outbox.mark_sent_many(session, [(leased[0].id or 0, 77)])
+    async with db.write() as session:
+        assert await outbox.release_orphans(session) == (2, 1)
+    async with db.write() as session:
+        again = await outbox.claim(session, limit=10, lease=timedelta(minutes=2))
+        assert await outbox.release_orphans(session) == (2, 0)  # the claim above, released
+    assert {r.id for r in again} == {r.id for r in leased[1:]}
+    async with db.read() as session:
+        rows = {r.chat_id: r for r in (await session.exec(select(OutboxRow))).all()}
+    sent = rows[leased[0].chat_id]
+    assert (sent.status, sent.message_id, sent.lease_until) == ("sent", 77, None)
+    assert sent.sent_at is not None
+    assert rows[4].status == "held"
+
+
+async def test_mark_sent_many_records_each_message_id(db: Database) -> None:
+    trial_id, version_id = await _world(db, [1, 2, 3])
+    async with db.write() as session:
+        await outbox.enqueue(session, _alerts([1, 2, 3], trial_id, version_id))
+        rows = await outbox.claim(session, limit=10, lease=timedelta(minutes=2))
+        await outbox.mark_sent_many(session, [(r.id or 0, 100 + r.chat_id) for r in rows[:2]])
+    async with db.read() as session:
+        got = {r.chat_id: (r.status, r.message_id) for r in (await session.exec(select(OutboxRow)))}
+    chats_sent = {r.chat_id for r in rows[:2]}
+    assert {c: got[c] for c in chats_sent} == {c: ("sent", 100 + c) for c in chats_sent}
+    (rest,) = set(got) - chats_sent
+    assert got[rest] == ("sending", None)
