@@ -251,7 +251,8 @@ async def subscription_index(session: AsyncSession) -> SubscriptionIndex:
     """Every subscription of every active, unpaused chat, as the fan-out's index.
 
     At 100,000 subscriptions the ORM would cost seconds: only the columns matching reads are
-    selected, JSON and dates come back as text and each distinct text is decoded once."""
+    selected, straight through the driver (SQLAlchemy's row objects cost more than the
+    query), JSON and dates come back as text and each distinct text is decoded once."""
     columns = [
         col(ChatRow.chat_id),
         col(ChatRow.delivery),
@@ -272,7 +273,7 @@ async def subscription_index(session: AsyncSession) -> SubscriptionIndex:
         .join(SubscriptionRow, col(SubscriptionRow.chat_id) == col(ChatRow.chat_id))
         .where(col(ChatRow.active).is_(True), col(ChatRow.paused).is_(False))
     )
-    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+    rows = await _fetch_raw(session, query)
     if not rows:
         return SubscriptionIndex(SubscriptionColumns(*([[]] * 16)))
     (chat, delivery, borderline, not_recruiting, ids, conditions, countries, lat, lon, radius) = (
@@ -304,6 +305,19 @@ async def subscription_index(session: AsyncSession) -> SubscriptionIndex:
             birth_year=birth,
         )
     )
+
+
+async def _fetch_raw(session: AsyncSession, query: Any) -> list[tuple[Any, ...]]:
+    """Every row of a literal-only query as the driver's own tuples, in the session's
+    transaction (aiosqlite or psycopg)."""
+    connection = await session.connection()
+    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    driver = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "sqlite":
+        return list(await driver.execute_fetchall(sql))  # type: ignore[union-attr]
+    async with driver.cursor() as cursor:  # type: ignore[union-attr]
+        await cursor.execute(sql)
+        return list(await cursor.fetchall())
 
 
 def _string_set(text: str | None) -> frozenset[str]:
