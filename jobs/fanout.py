@@ -19,6 +19,7 @@ on `today`, the caller's clock (trialbot/matching.py); the previous version with
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,9 +39,12 @@ from trialbot.model import FieldChange, Trial
 
 log = logging.getLogger(__name__)
 
-BATCH = 5_000
-"""Outbox rows per write transaction: short enough that a command's write waits a few tens of
-milliseconds at most, long enough that 100,000 rows take a handful of transactions."""
+BATCH = 2_000
+"""Outbox rows per write transaction: short enough that a command's write waits well under a
+second, long enough that 100,000 rows take few transactions."""
+PAUSE = 0.1
+"""Seconds between two batches. A command waiting for SQLite's write lock retries every
+100 ms at most (its busy handler sleeps in between): a gap at least that long lets it in."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ async def fan_out(
     *,
     index: SubscriptionIndex | None = None,
     batch: int = BATCH,
+    pause: float = PAUSE,
 ) -> int:
     """Queue the alerts of changes already stored and marked pending; returns how many were
     queued. Reads the subscriptions once (unless given an index), matches outside any
@@ -168,6 +173,8 @@ async def fan_out(
                 queued += await outbox.enqueue(session, alerts, now)
                 if start + batch >= len(matched):
                     await marks.done(session, item.version_id)
+            if len(matched) > batch:
+                await asyncio.sleep(pause)
     return queued
 
 
