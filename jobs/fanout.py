@@ -1,7 +1,15 @@
 """Which chats get an alert about a stored change, and about which of their subscriptions.
 
-Runs inside the transaction that stored the version, so the alerts and the change commit
-together. One change gives one alert per chat however many of its subscriptions match; the
+The poll stores a change and marks it pending in one transaction (storage/fanout.py); then
+`fan_out` matches it against every active subscription through the index
+(trialbot/match_index.py), outside any transaction, and queues the alerts in short write
+transactions of BATCH rows, the last of which clears the mark. A crash in between leaves the
+mark and `fan_out_pending` does it again: the outbox's (chat, version) key makes the second
+pass add only what the first did not, so nothing is lost and nothing doubled, and no write lock
+is held while 100,000 subscriptions are matched. `alerts_for` is the simple, one subscription
+at a time definition the index is tested against.
+
+One change gives one alert per chat however many of its subscriptions match; the
 alert records which ones did. A change alert also goes to chats the trial matched *before*
 the change (a trial that stops recruiting must reach the people who were following it).
 
@@ -11,16 +19,32 @@ on `today`, the caller's clock (trialbot/matching.py); the previous version with
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from jobs import facts as derive
+from storage import chats, outbox
+from storage import fanout as marks
 from storage.chats import ActiveSubscription, filter_of_values
+from storage.db import Database
 from storage.outbox import AlertIn
 from trialbot.classification import Classification
 from trialbot.facts import TrialFacts
+from trialbot.match_index import ChatMatches, SubscriptionIndex
 from trialbot.matching import Geocoder, match
 from trialbot.model import FieldChange, Trial
+
+log = logging.getLogger(__name__)
+
+BATCH = 2_000
+"""Outbox rows per write transaction: short enough that a command's write waits well under a
+second, long enough that 100,000 rows take few transactions."""
+PAUSE = 0.1
+"""Seconds between two batches. A command waiting for SQLite's write lock retries every
+100 ms at most (its busy handler sleeps in between): a gap at least that long lets it in."""
 
 
 @dataclass(frozen=True)
@@ -77,3 +101,106 @@ def alerts_for(
             for chat_id, ids in matched.items()
         )
     return alerts
+
+
+def chat_matches(
+    item: StoredChange,
+    index: SubscriptionIndex,
+    geocode: Geocoder | None = None,
+    today: date | None = None,
+) -> ChatMatches:
+    """`alerts_for`'s answer for one change, through the index: the chats to alert and which
+    of their subscriptions matched (before or after the change)."""
+    found = index.matching(item.trial, item.verdict, geocode, facts=item.facts, today=today)
+    if item.previous is not None:
+        before = item.previous_facts or item.facts
+        found |= index.matching(item.previous, item.verdict, geocode, facts=before, today=today)
+    return index.chats(found)
+
+
+def alerts_of(item: StoredChange, matched: ChatMatches, start: int, stop: int) -> list[AlertIn]:
+    """Alerts start..stop of a change's matches (built a batch at a time: 100,000 at once
+    would cost tens of megabytes)."""
+    return [
+        AlertIn(
+            chat_id=chat_id,
+            trial_id=item.trial_id,
+            version_id=item.version_id,
+            kind=item.kind,
+            subscription_ids=ids,
+            held=held,
+        )
+        for chat_id, held, ids in zip(
+            matched.chat_ids[start:stop],
+            matched.held[start:stop],
+            matched.subscription_ids[start:stop],
+            strict=True,
+        )
+    ]
+
+
+async def fan_out(
+    db: Database,
+    stored: Sequence[StoredChange],
+    now: datetime,
+    geocode: Geocoder | None = None,
+    today: date | None = None,
+    *,
+    index: SubscriptionIndex | None = None,
+    batch: int = BATCH,
+    pause: float = PAUSE,
+) -> int:
+    """Queue the alerts of changes already stored and marked pending; returns how many were
+    queued. Reads the subscriptions once (unless given an index), matches outside any
+    transaction, writes BATCH rows per transaction and clears each change's mark with its
+    last batch."""
+    if not stored:
+        return 0
+    if index is None:
+        async with db.read() as session:
+            index = await chats.subscription_index(session)
+    queued = 0
+    for item in stored:
+        matched = (
+            chat_matches(item, index, geocode, today)
+            if item.worth_telling
+            else ChatMatches([], [], [])
+        )
+        starts = range(0, len(matched), batch) if len(matched) else range(1)
+        for start in starts:
+            alerts = alerts_of(item, matched, start, start + batch)
+            async with db.write() as session:
+                queued += await outbox.enqueue(session, alerts, now)
+                if start + batch >= len(matched):
+                    await marks.done(session, item.version_id)
+            if len(matched) > batch:
+                await asyncio.sleep(pause)
+    return queued
+
+
+async def fan_out_pending(
+    db: Database, now: datetime, geocode: Geocoder | None = None, today: date | None = None
+) -> int:
+    """Finish the fan-out of every change a crash left marked (cheap when there is none)."""
+    async with db.read() as session:
+        if not await marks.pending_ids(session):
+            return 0
+        found = await marks.pending(session)
+    stored = [_stored_change(p) for p in found]
+    log.warning("finishing the fan-out of %d stored changes", len(stored))
+    return await fan_out(db, stored, now, geocode, today)
+
+
+def _stored_change(found: marks.Pending) -> StoredChange:
+    version = found.stored
+    return StoredChange(
+        version.trial,
+        version.verdict,
+        found.trial_id,
+        found.version_id,
+        found.kind,
+        version.changes,
+        previous=found.previous,
+        facts=version.facts.facts if version.facts is not None else derive.extract(version.trial),
+        previous_facts=derive.extract(found.previous) if found.previous is not None else None,
+    )

@@ -21,10 +21,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from jobs import facts, linking
 from jobs.changes import diff, diff_facts
 from jobs.classify import CLASSIFIER_VERSION, classify
-from jobs.fanout import StoredChange, alerts_for
+from jobs.fanout import StoredChange, fan_out, fan_out_pending
 from jobs.merge import merge
 from jobs.registries.base import RawRecord, RecordError, Registry, RegistryError
-from storage import chats, outbox, poll_page, poll_state
+from storage import fanout as marks
+from storage import poll_page, poll_state
 from storage import trials as store
 from storage.db import Database
 from storage.tables import utcnow
@@ -174,7 +175,10 @@ async def store_page(
 ) -> None:
     """Store one page atomically: each record as a source of its trial (a new trial, or one
     it names or is named by), each touched trial's merged view as a new version with its diff
-    when it moved, and the alerts they cause, all in one transaction.
+    when it moved, and a pending mark on each change worth telling, in one transaction; then
+    queue the alerts they cause (jobs/fanout.py: matched outside the transaction, queued in
+    short batches, the mark cleared with the last; a crash in between is finished by the
+    next poll, so an alert is never lost nor doubled).
 
     The page is read in one step, linked in memory (jobs/linking.py) and written in one step,
     so it costs the same few statements however its records link up.
@@ -202,10 +206,9 @@ async def store_page(
         changes = _outcome(plan, views, page, old, written, pending)
         if not announce_new:
             changes = [c for c in changes if c.kind != "new"]
-        if any(c.worth_telling for c in changes):
-            subscriptions = await chats.active_subscription_values(session)
-            alerts = alerts_for(changes, subscriptions, gazetteer_geocoder, today or now.date())
-            pending.alerts_queued = await outbox.enqueue(session, alerts, now)
+        told = [c for c in changes if c.worth_telling]
+        await marks.mark(session, [(c.trial_id, c.version_id, c.kind) for c in told], now)
+    pending.alerts_queued = await fan_out(db, told, now, gazetteer_geocoder, today or now.date())
     # Only count what was committed.
     report.new += pending.new
     report.unchanged += pending.unchanged
@@ -397,6 +400,9 @@ async def poll(
     started, before = time.monotonic(), registry.stats
     try:
         await refresh_facts(db)
+        report.alerts_queued += await fan_out_pending(
+            db, now, gazetteer_geocoder, today or now.date()
+        )
         async with db.write() as session:
             await poll_state.record_attempt(session, registry.name, now)
             state = await poll_state.get(session, registry.name)

@@ -77,15 +77,15 @@ async def enqueue(
     ]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    inserted = 0
-    for start in range(0, len(values), 500):
-        statement = (
-            insert(OutboxRow)
-            .values(values[start : start + 500])
-            .on_conflict_do_nothing(index_elements=["chat_id", "version_id"])
-            .returning(col(OutboxRow.id))
-        )
-        inserted += len((await session.exec(statement)).all())
+    statement = (
+        insert(OutboxRow)
+        .on_conflict_do_nothing(index_elements=["chat_id", "version_id"])
+        .returning(col(OutboxRow.id))
+    )
+    # One executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues")
+    # without compiling a statement per batch, which a VALUES list would.
+    result = await session.exec(statement, params=values)
+    inserted = len(result.all())
     return inserted
 
 

@@ -297,3 +297,21 @@ class WindowAlertRow(SQLModel, table=True):
     entered_on: date
     """The first day the person was inside the window."""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class FanoutPendingRow(SQLModel, table=True):
+    """A stored new trial or change whose alerts are not all queued yet.
+
+    Written in the transaction that stores the version; deleted in the transaction that
+    queues its last alerts. Matching runs between the two, outside any transaction, so the
+    write lock is never held while 100,000 subscriptions are matched; a crash in between
+    leaves the row, and the next poll fans the change out again (the outbox's unique
+    (chat, version) key skips the alerts already queued)."""
+
+    __tablename__ = "fanout_pending"
+
+    version_id: int = Field(foreign_key="trial_version.id", ondelete="CASCADE", primary_key=True)
+    trial_id: int = Field(foreign_key="trial.id", ondelete="CASCADE")
+    kind: str = Field(max_length=8)
+    """new or change."""
+    created_at: datetime = Field(default_factory=utcnow)
