@@ -1,12 +1,13 @@
 """The outbox: alerts waiting to be sent, claimed with a lease, and what became of each.
 
-Enqueueing happens inside the transaction that stores a trial's new version, and the unique
-(chat, version) key makes it idempotent. A sender claims due rows with a lease, sends outside
-any transaction, and records each outcome in its own short transaction. Rows whose lease ran
-out (the sender crashed mid-send) become due again, so at most the messages in flight at a
-crash can go out twice. Since only one service runs on a database (storage/instance_lock.py),
-a starting service hands back every leased row at once (`release_orphans`) instead of waiting
-for the dead process's leases to run out.
+Enqueueing happens in short batches after the transaction that stores a trial's new version
+and marks it pending (jobs/fanout.py), and the unique (chat, version) key makes it idempotent.
+A sender claims due rows with a lease, sends outside any transaction, and records each
+outcome in its own short transaction. Rows whose lease ran out (the sender crashed mid-send)
+become due again, so at most the messages in flight at a crash can go out twice.
+Since only one service runs on a database (storage/instance_lock.py), a starting service hands
+back every leased row at once (`release_orphans`) instead of waiting for the dead process's
+leases to run out.
 """
 
 from __future__ import annotations

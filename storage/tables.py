@@ -232,8 +232,9 @@ class SubscriptionRow(SQLModel, table=True):
 class OutboxRow(SQLModel, table=True):
     """One alert for one chat about one version of a trial, and how its delivery went.
 
-    Queued in the transaction that stores the version, unique per chat and version, so a crash
-    or a re-run never queues twice. `held` rows wait for the chat's digest.
+    Queued in short batches after the version is stored and marked pending (FanoutPendingRow),
+    unique per chat and version, so a crash or a re-run never queues twice. `held` rows wait
+    for the chat's digest.
 
     A `window` alert (a person has just entered a trial's time window) is about the trial as it
     is when sent, not a version: its `version_id` is NULL, which the (chat, version) key lets
