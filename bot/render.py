@@ -44,8 +44,8 @@ from trialbot.facts import TrialFacts
 from trialbot.geo import gazetteer, in_unit
 from trialbot.identifiers import source_registry_of
 from trialbot.matching import Match, SiteMatch, SubscriptionFilter
-from trialbot.model import STOPPED_STATUSES, FieldChange, Site, SourceRef, Trial
-from trialbot.profile import DAYS_PER_MONTH, DAYS_PER_YEAR, Fit
+from trialbot.model import STOPPED_STATUSES, FieldChange, Site, SourceRef, Trial, may_take_people
+from trialbot.profile import Fit, rounded_span
 
 MAX_LENGTH = 4096
 """Telegram's limit on message text after entity parsing."""
@@ -392,24 +392,11 @@ def _why(matches: Sequence[Match], t: Translator, facts: TrialFacts | None = Non
     return _Section(lines, heading=t("section.why"), drop_rank=1)
 
 
-def _ago(days: int, t: Translator) -> str:
-    """ "2 years" / "8 months" / "3 weeks" / "2 days": the time since the stroke, rounded to
-    the unit a person would use."""
-    days = max(1, days)
-    if days < 14:
-        n, unit = days, "day"
-    elif days < 56:
-        n, unit = round(days / 7), "week"
-    elif days < 730:
-        n, unit = round(days / DAYS_PER_MONTH), "month"
-    else:
-        n, unit = round(days / DAYS_PER_YEAR), "year"
-    return t("fit.span", n=words.number(n, t), unit=t.plural(f"unit.{unit}", n))
-
-
 def ago_words(days: int, t: Translator) -> str:
-    """The time since the stroke as the fit line says it ("2 years"), for other messages."""
-    return _ago(days, t)
+    """ "2 years" / "8 months" / "3 weeks" / "2 days": the time since the stroke as the fit
+    line says it (also used by "Could I join?")."""
+    n, unit = rounded_span(max(1, days))
+    return t("fit.span", n=words.number(n, t), unit=t.plural(f"unit.{unit}", n))
 
 
 def ages_words(facts: TrialFacts, t: Translator) -> str | None:
@@ -437,7 +424,7 @@ def fit_line(fit: Fit, facts: TrialFacts, t: Translator) -> list[str]:
     says what the record takes, or that it does not say."""
     lines = []
     if fit.days_since_stroke is not None and fit.window in ("fits", "record_silent"):
-        ago = _ago(fit.days_since_stroke, t)
+        ago = ago_words(fit.days_since_stroke, t)
         if fit.window == "fits" and facts.stroke_window_days is not None:
             window = words.window_words(facts.stroke_window_days, t)
             lines.append(t("fit.window", ago=ago, window=window))
@@ -478,7 +465,7 @@ def _buttons(
         if data:
             row.append(Button(t("button.details"), callback_data=data))
     rows = [tuple(row)] if row else []
-    join = join_data(trial, matches)
+    join = join_data(trial, matches) if may_take_people(trial.overall_status) else None
     if join:
         rows.append((Button(t("button.could_i_join"), callback_data=join),))
     return tuple(rows)

@@ -20,6 +20,13 @@ OPEN_STATUSES = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INV
 STOPPED_STATUSES = frozenset({"TERMINATED", "WITHDRAWN", "SUSPENDED"})
 
 
+def may_take_people(status: str | None) -> bool:
+    """Whether the record leaves room to join: open, or a status the registry does not give
+    or does not know. A completed, stopped or no-longer-recruiting study gets no "Could I
+    join?" question, which would suggest it still takes people."""
+    return status is None or status == "UNKNOWN" or status in OPEN_STATUSES
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -34,6 +34,18 @@ DAYS_PER_MONTH, DAYS_PER_YEAR = 30.44, 365.25
 """The same units as the facts (trialbot/facts.py)."""
 
 
+def rounded_span(days: int) -> tuple[int, str]:
+    """A time since the stroke in the unit a person would use: (2, "year"), (8, "month"),
+    (3, "week") or (5, "day"). One rounding for every message that says it."""
+    if days < 14:
+        return days, "day"
+    if days < 56:
+        return round(days / 7), "week"
+    if days < 730:
+        return round(days / DAYS_PER_MONTH), "month"
+    return round(days / DAYS_PER_YEAR), "year"
+
+
 @dataclass(frozen=True)
 class Profile:
     """What a subscription knows about the person: both optional."""

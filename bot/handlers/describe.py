@@ -10,7 +10,7 @@ from storage.tables import ChatRow, SubscriptionRow
 from trialbot.countries import display_name
 from trialbot.geo import Place, gazetteer, in_unit
 from trialbot.matching import ALL_CONDITIONS
-from trialbot.profile import DAYS_PER_MONTH, DAYS_PER_YEAR, Profile
+from trialbot.profile import Profile, rounded_span
 
 CONDITION_ORDER = ("ischemic", "intracerebral_hemorrhage", "subarachnoid_hemorrhage")
 
@@ -66,14 +66,7 @@ def since_text(days: int, t: Translator) -> str:
     """ "stroke about 2 years ago": in the unit a person would use (as the alerts' fit line)."""
     if days < 1:
         return t("profile.stroke_today")
-    if days < 14:
-        n, unit = days, "day"
-    elif days < 56:
-        n, unit = round(days / 7), "week"
-    elif days < 730:
-        n, unit = round(days / DAYS_PER_MONTH), "month"
-    else:
-        n, unit = round(days / DAYS_PER_YEAR), "year"
+    n, unit = rounded_span(days)
     return t.plural(f"talk.since.{unit}", n)
 
 

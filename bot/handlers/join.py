@@ -43,6 +43,7 @@ from storage import trials as trial_store
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.clock import clock_for
 from trialbot.facts import TrialFacts
+from trialbot.model import may_take_people
 from trialbot.profile import (
     BUTTON_DAYS,
     Profile,
@@ -334,6 +335,8 @@ async def answer_join(
     facts = facts_of(stored.trial, stored.facts)
     title = words.plain_title(stored.trial, stored.verdict, facts, translator(t.lang, "alerts"))
     lines = join_text(title, facts, profile, today, t)
+    if not may_take_people(stored.trial.overall_status):  # an old button on a closed study
+        lines.insert(1, t("join.closed"))
     lines += ["", t("join.end"), contact_text(facts, t)]
     if saved is not None:
         shown = profile_text(profile, t, today) or ""

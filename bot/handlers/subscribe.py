@@ -43,7 +43,7 @@ from bot.handlers.describe import (
 )
 from bot.handlers.trials import SEE_RECENT, count_matches
 from bot.i18n import Translator
-from bot.parsing import DEFAULT_RADIUS_KM, ParseProblem, parse_radius, parse_subscribe
+from bot.parsing import DEFAULT_RADIUS_KM, ParseProblem, Radius, parse_radius, parse_subscribe
 from storage import chats as store
 from storage.tables import ChatRow, SubscriptionRow
 from trialbot.clock import clock_for
@@ -543,11 +543,20 @@ async def on_button(update: Update, context: Context, data: callbacks.Callback) 
     await query.answer(t("button.stale"), show_alert=True)
 
 
-def _tries_a_distance(text: str) -> bool:
-    """Whether typed text is an attempt at a distance (it has a number in it). Text without
-    one ("thanks", "ictus cerca de Sevilla") is a new message, so the question closes rather
-    than answering "that is not a distance" to a new question."""
-    return any(ch.isdigit() for ch in text)
+async def _typed_distance(update: Update, t: Translator, text: str, unit: str) -> Radius | bool:
+    """The distance typed in answer to "how far?" (a bare number is in `unit`).
+
+    False: the text has no number in it ("thanks", "ictus cerca de Sevilla"), so it is a new
+    message, not an answer, and the question closes (typed.py) rather than answering "that is
+    not a distance" to a new question. True: a number that is no usable distance, already
+    answered with the reason."""
+    if not any(ch.isdigit() for ch in text):
+        return False
+    radius = parse_radius(text, unit)
+    if radius is None:
+        await reply(update, t("radius.invalid", value=echo(text)))
+        return True
+    return radius
 
 
 async def _set_radius(
@@ -602,12 +611,9 @@ async def on_text(
             await reply(update, t("label.saved", subscription=subscription_text(sub, t)))
         return True
     if pending.get("flow") == "radius":  # after "Distance N" or a pin: a typed distance
-        if not _tries_a_distance(text):
-            return False  # a new message, not an answer: the step closes (typed.py)
-        radius = parse_radius(text, pending.get("unit") or "km")
-        if radius is None:
-            await reply(update, t("radius.invalid", value=echo(text)))
-            return True
+        radius = await _typed_distance(update, t, text, pending.get("unit") or "km")
+        if isinstance(radius, bool):
+            return radius
         await _set_radius(update, context, chat, t, int(pending["sub"]), radius.km, radius.unit)
         return True
     if pending.get("flow") != "sub":
@@ -635,12 +641,9 @@ async def on_text(
             update, context, chat, t, pending, text, pending.get("radius"), answering=True
         )
     if step == "radius":
-        if not _tries_a_distance(text):
-            return False  # a new message, not an answer: the step closes (typed.py)
-        radius = parse_radius(text, pending.get("unit") or "km")
-        if radius is None:
-            await reply(update, t("radius.invalid", value=echo(text)))
-            return True
+        radius = await _typed_distance(update, t, text, pending.get("unit") or "km")
+        if isinstance(radius, bool):
+            return radius
         await create(
             update,
             context,

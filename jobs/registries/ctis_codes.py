@@ -93,7 +93,8 @@ PRODUCT_CHARACTERISTICS: dict[int, str] = {
 
 
 def code_of(value: object) -> int | None:
-    """A CTIS code as an int (`4`, `"4"`, `" 4 "`); None for words, booleans and blanks."""
+    """A whole number as CTIS writes it, a code or a count (`4`, `"4"`, `" 4 "`); None for
+    words, booleans and blanks."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

@@ -152,16 +152,6 @@ def _number(item: Any) -> str | None:
     return _text(item) if isinstance(item, str) else None
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def _sorted_unique(values: Iterable[str]) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for value in values:
@@ -350,7 +340,7 @@ def phases_from(value: Any, ct: str) -> tuple[str, ...]:
     """CT.gov phases from a CTIS phase code or phrase ("Therapeutic exploratory (Phase II)")."""
     if isinstance(value, dict):
         value = value.get("name") or value.get("value") or value.get("code")
-    code = _int(value)
+    code = ctis_codes.code_of(value)
     if code is not None:
         if code in PHASE_CODES:
             return PHASE_CODES[code]
@@ -676,7 +666,7 @@ def _criteria(info: dict[str, Any]) -> str | None:
 
     def listed(key: str) -> list[str]:
         items = _dicts(elig, key)
-        items.sort(key=lambda i: _int(i.get("number")) or 0)
+        items.sort(key=lambda i: ctis_codes.code_of(i.get("number")) or 0)
         texts = (_first_text(i.get(key), *_translations(i, f"{key}Translations")) for i in items)
         return [t for t in texts if t]
 
@@ -867,9 +857,9 @@ def _sites(parts_ii: list[dict[str, Any]], ct: str) -> tuple[Site, ...]:
 
 
 def _enrollment(part_i: dict[str, Any], parts_ii: list[dict[str, Any]]) -> Enrollment:
-    counts = [_int(p.get("recruitmentSubjectCount")) for p in parts_ii]
+    counts = [ctis_codes.code_of(p.get("recruitmentSubjectCount")) for p in parts_ii]
     known = [c for c in counts if c is not None and c >= 0]
-    total = sum(known) if known else _int(part_i.get("rowSubjectCount"))
+    total = sum(known) if known else ctis_codes.code_of(part_i.get("rowSubjectCount"))
     return Enrollment(count=total if total is not None and total >= 0 else None)
 
 
@@ -958,7 +948,8 @@ def normalise(raw: RawRecord) -> Trial:
         for t in (
             _text(o.get("secondaryObjective"))
             for o in sorted(
-                _dicts(objective, "secondaryObjectives"), key=lambda o: _int(o.get("number")) or 0
+                _dicts(objective, "secondaryObjectives"),
+                key=lambda o: ctis_codes.code_of(o.get("number")) or 0,
             )
         )
         if t
@@ -973,7 +964,7 @@ def normalise(raw: RawRecord) -> Trial:
         phase_value = row.get("trialPhase")
     primary_endpoints = sorted(
         _dicts(dict_at(info, "endPoint"), "primaryEndPoints"),
-        key=lambda e: _int(e.get("number")) or 0,
+        key=lambda e: ctis_codes.code_of(e.get("number")) or 0,
     )
     sponsors = _dicts(part_i, "sponsors")
     lead_item = next(

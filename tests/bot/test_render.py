@@ -680,9 +680,9 @@ def test_preview_prints_the_alert_as_sent(
     )
     assert out.rstrip().endswith(
         "[Open the registry record](https://clinicaltrials.gov/study/NCT03629275)\n"
-        "[Details](td:ctgov:NCT03629275)\n"
-        "[Could I join?](cj:ctgov:NCT03629275:0)"
+        "[Details](td:ctgov:NCT03629275)"
     )
+    assert "Could I join?" not in out  # it stopped early: no question that suggests joining
     assert cli.main(["preview", "ctgov:NCT03629275", "--lang", "es", "--change"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("<b>Novedad: ") and "Se paró antes de tiempo." in out
@@ -707,3 +707,12 @@ def test_why_you_got_this_in_the_unit_the_person_used() -> None:
     assert "near Getafe (within 100 miles)" in text and "161" not in text
     text = render_new_trial(trial, verdict, matched(trial, getafe), "es", today=TODAY).text
     assert "a menos de 100 millas" in text
+
+
+def test_could_i_join_is_offered_only_where_the_record_leaves_room_to_join() -> None:
+    trial, verdict = record("NCT03629275__2019-03-02")  # recruiting
+    closed, closed_verdict = record("NCT03629275__2021-08-13")  # stopped early
+    labels = [b.text for row in render_new_trial(trial, verdict, [], "en").buttons for b in row]
+    assert "Could I join?" in labels
+    rendered = render_new_trial(closed, closed_verdict, [], "en")
+    assert "Could I join?" not in [b.text for row in rendered.buttons for b in row]
