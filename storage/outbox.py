@@ -13,7 +13,7 @@ leases to run out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import publications as stored_publications
 from storage.chats import filter_of
 from storage.tables import (
     ChatRow,
@@ -35,6 +36,7 @@ from storage.tables import (
 )
 from storage.trials import StoredTrial, stored_trial
 from trialbot.matching import SubscriptionFilter
+from trialbot.publications import Publication
 
 ACTIVE = ("pending", "held", "sending")
 MAX_ERROR = 500
@@ -88,6 +90,68 @@ async def enqueue(
     result = await session.exec(statement, params=values)
     inserted = len(result.all())
     return inserted
+
+
+@dataclass(frozen=True)
+class ResultsAlertIn:
+    """A "Results are out" alert: one chat, one publication of a trial."""
+
+    chat_id: int
+    trial_id: int
+    publication_id: int
+    subscription_ids: list[int] = field(default_factory=list)
+    held: bool = False
+
+
+async def enqueue_results(
+    session: AsyncSession, alerts: Sequence[ResultsAlertIn], now: datetime | None = None
+) -> int:
+    """Queue results alerts; one already queued for the same chat and publication is skipped
+    (the (chat, publication) key). Returns how many were new."""
+    if not alerts:
+        return 0
+    now = now or utcnow()
+    values: list[dict[str, Any]] = [
+        {
+            "chat_id": a.chat_id,
+            "trial_id": a.trial_id,
+            "version_id": None,
+            "publication_id": a.publication_id,
+            "kind": "results",
+            "subscription_ids": list(a.subscription_ids),
+            "status": "held" if a.held else "pending",
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
+        }
+        for a in alerts
+    ]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(OutboxRow)
+        .on_conflict_do_nothing(index_elements=["chat_id", "publication_id"])
+        .returning(col(OutboxRow.id))
+    )
+    result = await session.exec(statement, params=values)
+    return len(result.all())
+
+
+async def followers(session: AsyncSession, trial_id: int) -> dict[int, list[int]]:
+    """Active chats that were told about this trial before (any alert queued, held or sent),
+    with the subscriptions those alerts were for: the people who "matched" it once."""
+    rows = (
+        await session.exec(
+            select(OutboxRow.chat_id, OutboxRow.subscription_ids)
+            .join(ChatRow, col(ChatRow.chat_id) == col(OutboxRow.chat_id))
+            .where(col(OutboxRow.trial_id) == trial_id, col(ChatRow.active))
+            .where(col(OutboxRow.status).in_(("pending", "held", "sending", "sent")))
+        )
+    ).all()
+    found: dict[int, set[int]] = {}
+    for chat_id, subscription_ids in rows:
+        found.setdefault(chat_id, set()).update(subscription_ids or [])
+    return {chat_id: sorted(ids) for chat_id, ids in found.items()}
 
 
 def _due(now: datetime) -> Any:
@@ -319,6 +383,8 @@ class AlertContext:
     chat: ChatRow
     stored: StoredTrial
     filters: list[SubscriptionFilter]
+    publication: Publication | None = None
+    """What a `results` alert is about."""
 
 
 async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext | None:
@@ -327,7 +393,7 @@ async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext |
     trial = (await session.exec(select(TrialRow).where(TrialRow.id == row.trial_id))).first()
     if trial is None:
         return None
-    if row.version_id is None:  # a window alert: the trial as it is now
+    if row.version_id is None:  # a window or results alert: the trial as it is now
         version_query = select(TrialVersionRow).where(
             TrialVersionRow.trial_id == trial.id,
             TrialVersionRow.version == trial.current_version,
@@ -356,6 +422,14 @@ async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext |
             )
         )
     ).all()
-    return AlertContext(
-        chat, stored_trial(trial, version, changes), [filter_of(chat, s) for s in subs]
+    papers = await stored_publications.of_trials(session, [trial.id or 0])
+    stored = replace(
+        stored_trial(trial, version, changes), publications=papers.get(trial.id or 0, ())
     )
+    publication = None
+    if row.publication_id is not None:
+        found = await stored_publications.get(session, row.publication_id)
+        if found is None:
+            return None
+        publication = stored_publications.publication_of(found)
+    return AlertContext(chat, stored, [filter_of(chat, s) for s in subs], publication)

@@ -244,6 +244,9 @@ class OutboxRow(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("chat_id", "version_id"),
+        UniqueConstraint(
+            "chat_id", "publication_id", name="uq_outbox_chat_id_publication_id"
+        ),
         Index("ix_outbox_due", "status", "not_before"),
     )
 
@@ -259,7 +262,12 @@ class OutboxRow(SQLModel, table=True):
     version_id: int | None = Field(default=None, foreign_key="trial_version.id", ondelete="CASCADE")
     """NULL for a window alert (about the trial's current version when sent)."""
     kind: str = Field(max_length=8)
-    """new, change or window."""
+    """new, change, window or results."""
+    publication_id: int | None = Field(
+        default=None, foreign_key="publication.id", ondelete="CASCADE"
+    )
+    """The publication a `results` alert is about (its version_id is NULL, like a window
+    alert's); the (chat, publication) key keeps it to one per chat."""
     subscription_ids: list[int] = Field(
         default_factory=list, sa_column=Column(_json(), nullable=False)
     )
@@ -316,3 +324,45 @@ class FanoutPendingRow(SQLModel, table=True):
     kind: str = Field(max_length=8)
     """new or change."""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class PublicationRow(SQLModel, table=True):
+    """One publication or results document of a trial (trialbot/publications.py), once.
+
+    `key` is its identity within the trial (PMID, else DOI, else URL). `results_since` is when
+    it was first known as a results paper: the moment its alert was queued, and never again.
+    """
+
+    __tablename__ = "publication"
+    __table_args__ = (UniqueConstraint("trial_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    trial_id: int = Field(foreign_key="trial.id", ondelete="CASCADE")
+    key: str = Field(max_length=300)
+    pmid: str | None = Field(default=None, max_length=16)
+    doi: str | None = Field(default=None, max_length=255)
+    url: str | None = Field(default=None, max_length=500)
+    title: str | None = None
+    journal: str | None = Field(default=None, max_length=300)
+    published: str | None = Field(default=None, max_length=10)
+    kind: str = Field(max_length=12)
+    reason: str = Field(max_length=24)
+    found_by: str = Field(max_length=16)
+    registry_type: str | None = Field(default=None, max_length=40)
+    pubtypes: list[str] = Field(default_factory=list, sa_column=Column(_json(), nullable=False))
+    citation: str | None = None
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    results_since: datetime | None = None
+
+
+class PublicationCheckRow(SQLModel, table=True):
+    """When a trial's publications are next looked for, and how the last look went."""
+
+    __tablename__ = "publication_check"
+
+    trial_id: int = Field(foreign_key="trial.id", ondelete="CASCADE", primary_key=True)
+    due_at: datetime = Field(index=True)
+    last_checked_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    failures: int = 0

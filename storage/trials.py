@@ -7,7 +7,7 @@ page, or one trial together with its alerts later on, is stored atomically.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import publications as stored_publications
 from storage.tables import (
     TrialChangeRow,
     TrialKeyRow,
@@ -29,6 +30,7 @@ from trialbot.classification import Classification
 from trialbot.facts import TrialFacts
 from trialbot.identifiers import canonical, link_keys
 from trialbot.model import FieldChange, Trial, fingerprint_of
+from trialbot.publications import KnownSoFar, Publication
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,21 @@ class StoredTrial:
     verdict: Classification
     changes: tuple[FieldChange, ...] = ()
     facts: DerivedFacts | None = None
+    publications: tuple[Publication, ...] | None = None
+    """The trial's stored publications; None when the caller did not load them."""
+
+    @property
+    def known(self) -> KnownSoFar | None:
+        """What is known of its results (None when publications were not loaded: a reader
+        is then told nothing about results rather than something unchecked)."""
+        if self.publications is None:
+            return None
+        return known_of(self.trial, self.publications)
+
+
+def known_of(trial: Trial, publications: Sequence[Publication]) -> KnownSoFar:
+    registry = trial.has_results or trial.dates.results_first_posted is not None
+    return KnownSoFar(registry_results=registry, publications=tuple(publications))
 
 
 def field_change(row: TrialChangeRow) -> FieldChange:
@@ -351,8 +368,12 @@ async def current_trials(session: AsyncSession, *, relevant_only: bool = True) -
     query = select(TrialRow, TrialVersionRow).join(TrialVersionRow, _current_version_join())
     if relevant_only:
         query = query.where(col(TrialRow.relevant).is_(True))
-    rows = await session.exec(query.order_by(col(TrialRow.id)))
-    return [stored_trial(row, version) for row, version in rows.all()]
+    found = (await session.exec(query.order_by(col(TrialRow.id)))).all()
+    papers = await stored_publications.of_trials(session, (row.id for row, _ in found if row.id))
+    return [
+        replace(stored_trial(row, version), publications=papers.get(row.id or 0, ()))
+        for row, version in found
+    ]
 
 
 async def find_current_trial(session: AsyncSession, ident: str) -> StoredTrial | None:
@@ -364,7 +385,10 @@ async def find_current_trial(session: AsyncSession, ident: str) -> StoredTrial |
         TrialVersionRow.trial_id == row.id, TrialVersionRow.version == row.current_version
     )
     version = (await session.exec(query)).first()
-    return stored_trial(row, version) if version else None
+    if version is None or row.id is None:
+        return None
+    papers = await stored_publications.of_trials(session, [row.id])
+    return replace(stored_trial(row, version), publications=papers.get(row.id, ()))
 
 
 async def versions_with_stale_facts(
