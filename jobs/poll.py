@@ -26,6 +26,7 @@ from jobs.merge import merge
 from jobs.registries.base import RawRecord, RecordError, Registry, RegistryError
 from storage import fanout as marks
 from storage import poll_page, poll_state
+from storage import publications as stored_publications
 from storage import trials as store
 from storage.db import Database
 from storage.tables import utcnow
@@ -34,6 +35,7 @@ from trialbot.classification import Classification
 from trialbot.facts import TrialFacts
 from trialbot.matching import gazetteer_geocoder
 from trialbot.model import FieldChange, Trial
+from trialbot.publications import worth_an_early_look
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +210,9 @@ async def store_page(
             changes = [c for c in changes if c.kind != "new"]
         told = [c for c in changes if c.worth_telling]
         await marks.mark(session, [(c.trial_id, c.version_id, c.kind) for c in told], now)
+        ended = [c.trial_id for c in changes if worth_an_early_look(c.changes)]
+        if ended:  # results may be near, or newly listed: look for them now, not in a week
+            await stored_publications.soon(session, ended, now)
     pending.alerts_queued = await fan_out(db, told, now, gazetteer_geocoder, today or now.date())
     # Only count what was committed.
     report.new += pending.new

@@ -20,6 +20,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs import poll as poller
 from jobs import windows
+from jobs.publications import check as publications
+from jobs.publications.check import PaperIndex
 from jobs.registries.base import Registry
 from jobs.registries.catalog import build_registries
 from storage.db import Database
@@ -161,6 +163,53 @@ def add_window_job(
         id="windows",
         next_run_time=datetime.now(UTC)
         + timedelta(seconds=min(FIRST_WINDOW_CHECK_SECONDS, every_seconds)),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        replace_existing=True,
+    )
+
+
+FIRST_PUBLICATION_LOOK_SECONDS = 300
+"""The first look waits for the start-up polls: they may bring a trial's look forward."""
+
+
+def add_publications_job(
+    scheduler: AsyncIOScheduler,
+    db: Database,
+    papers: PaperIndex | None,
+    clock: Clock,
+    *,
+    after: Callable[[publications.CheckReport], Awaitable[None]] | None = None,
+    running: RunningJobs | None = None,
+    every_seconds: int = 3600,
+    batch: int = 50,
+) -> None:
+    """Register the publications job (jobs/publications/check.py): every `every_seconds`
+    (PUBLICATION_CHECK_INTERVAL_SECONDS) it looks at up to `batch` trials whose look is due.
+    `papers` is PubMed, or None when PUBMED_ENABLED is off (registry lists only)."""
+    running = running or RunningJobs()
+
+    async def run_looks() -> None:
+        report = await publications.check_due(
+            db, papers, datetime.now(UTC), limit=batch, today=clock.today()
+        )
+        log.info(
+            "publications: looked at %d trials, %d failed, %d new results papers, %d alerts",
+            report.looked,
+            report.failed,
+            report.new_results,
+            report.alerts_queued,
+        )
+        if after is not None:
+            await after(report)
+
+    scheduler.add_job(
+        running.track(run_looks),
+        IntervalTrigger(seconds=every_seconds),
+        id="publications",
+        next_run_time=datetime.now(UTC)
+        + timedelta(seconds=min(FIRST_PUBLICATION_LOOK_SECONDS, every_seconds)),
         coalesce=True,
         max_instances=1,
         misfire_grace_time=MISFIRE_GRACE_SECONDS,

@@ -137,21 +137,24 @@ async def enqueue_results(
     return len(result.all())
 
 
-async def followers(session: AsyncSession, trial_id: int) -> dict[int, list[int]]:
-    """Active chats that were told about this trial before (any alert queued, held or sent),
-    with the subscriptions those alerts were for: the people who "matched" it once."""
+async def followers(session: AsyncSession, trial_id: int) -> dict[int, tuple[bool, list[int]]]:
+    """Active, unpaused chats that were told about this trial before (an alert queued, held or
+    sent): the people who "matched" it once. Per chat: whether it is on a digest, and the
+    subscriptions those alerts were for."""
     rows = (
         await session.exec(
-            select(OutboxRow.chat_id, OutboxRow.subscription_ids)
+            select(OutboxRow.chat_id, ChatRow.delivery, OutboxRow.subscription_ids)
             .join(ChatRow, col(ChatRow.chat_id) == col(OutboxRow.chat_id))
-            .where(col(OutboxRow.trial_id) == trial_id, col(ChatRow.active))
+            .where(col(OutboxRow.trial_id) == trial_id)
+            .where(col(ChatRow.active).is_(True), col(ChatRow.paused).is_(False))
             .where(col(OutboxRow.status).in_(("pending", "held", "sending", "sent")))
         )
     ).all()
-    found: dict[int, set[int]] = {}
-    for chat_id, subscription_ids in rows:
-        found.setdefault(chat_id, set()).update(subscription_ids or [])
-    return {chat_id: sorted(ids) for chat_id, ids in found.items()}
+    found: dict[int, tuple[bool, set[int]]] = {}
+    for chat_id, delivery, subscription_ids in rows:
+        held, ids = found.setdefault(chat_id, (delivery != "instant", set()))
+        ids.update(subscription_ids or [])
+    return {chat_id: (held, sorted(ids)) for chat_id, (held, ids) in found.items()}
 
 
 def _due(now: datetime) -> Any:

@@ -196,6 +196,12 @@ def spread_offset(trial_id: int, spread: timedelta) -> timedelta:
     return timedelta(seconds=(trial_id * 2_654_435_761) % seconds)
 
 
+async def never_checked(session: AsyncSession, trial_id: int) -> bool:
+    """No look at this trial has finished yet (its first look is a baseline)."""
+    row = await session.get(PublicationCheckRow, trial_id)
+    return row is None or row.last_checked_at is None
+
+
 async def due(session: AsyncSession, now: datetime, limit: int) -> list[int]:
     """The trials whose look is due, most overdue first."""
     rows = (

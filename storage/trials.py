@@ -391,6 +391,22 @@ async def find_current_trial(session: AsyncSession, ident: str) -> StoredTrial |
     return replace(stored_trial(row, version), publications=papers.get(row.id, ()))
 
 
+async def current_trial_by_id(session: AsyncSession, trial_id: int) -> StoredTrial | None:
+    """The current version of a stored trial, with its publications (None when it is gone or
+    was merged into another)."""
+    row = await session.get(TrialRow, trial_id)
+    if row is None or row.merged_into is not None:
+        return None
+    query = select(TrialVersionRow).where(
+        TrialVersionRow.trial_id == trial_id, TrialVersionRow.version == row.current_version
+    )
+    version = (await session.exec(query)).first()
+    if version is None:
+        return None
+    papers = await stored_publications.of_trials(session, [trial_id])
+    return replace(stored_trial(row, version), publications=papers.get(trial_id, ()))
+
+
 async def versions_with_stale_facts(
     session: AsyncSession, facts_version: int, *, limit: int = 500
 ) -> list[TrialVersionRow]:

@@ -79,3 +79,24 @@ ERROR_HANDLER_FAILURES = Counter(
     ["step"],
     registry=REGISTRY,
 )
+PUBLICATION_LOOKS = Counter(
+    "trialbot_publication_looks",
+    "Looks for a trial's publications (registry lists and PubMed), by outcome",
+    ["outcome"],
+    registry=REGISTRY,
+)
+RESULTS_FOUND = Counter(
+    "trialbot_results_papers_found",
+    "Publications newly known as results papers (each alerted once per chat)",
+    registry=REGISTRY,
+)
+PUBLICATION_LOOKS_OVERDUE = Gauge(
+    "trialbot_publication_looks_overdue",
+    "Trials whose publication look is more than a day late",
+    registry=REGISTRY,
+)
+LAST_PUBLICATION_LOOK = Gauge(
+    "trialbot_last_publication_look_timestamp_seconds",
+    "When a trial's publications were last looked for",
+    registry=REGISTRY,
+)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from trialbot.model import FieldChange
+
 Kind = Literal["results", "protocol", "background", "other"]
 KINDS: tuple[Kind, ...] = ("results", "protocol", "background", "other")
 
@@ -292,3 +294,15 @@ def registry_ids_for_search(ids: Sequence[str]) -> list[str]:
             seen.add(clean)
             out.append(clean)
     return out
+
+
+def worth_an_early_look(changes: Iterable[FieldChange]) -> bool:
+    """A change after which results may be near or newly listed: the study ended, results
+    were posted, or the record lists new publications (the poll then brings the trial's
+    publication look forward instead of waiting for its weekly turn)."""
+    for change in changes:
+        if change.kind == "status" and change.new in ENDED_STATUSES:
+            return True
+        if change.kind == "results_posted" or change.field == "references":
+            return True
+    return False
