@@ -379,7 +379,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     secrets = [
         secret.get_secret_value()
-        for secret in (settings.telegram_bot_token, settings.webhook_secret_token)
+        for secret in (
+            settings.telegram_bot_token,
+            settings.webhook_secret_token,
+            settings.ncbi_api_key,
+        )
         if secret is not None
     ]
     configure_logging(settings.log_level, settings.log_format, secrets)

@@ -2,8 +2,9 @@
 
 Each check is independent and bounded in time, so one broken part (a dead registry, an
 unreachable database) never hides the others. The doctor changes nothing: it does not run
-migrations (it reports them) and does not create a missing SQLite file. The bot token is
-never printed: Telegram errors are reported by host only, and every line is scrubbed.
+migrations (it reports them) and does not create a missing SQLite file. The bot token and the
+NCBI API key are never printed: Telegram errors are reported by host only, and every line is
+scrubbed of both.
 
 Exit code 0 when nothing failed (warnings allowed), 1 otherwise.
 """
@@ -263,6 +264,42 @@ async def check_registries(settings: Settings) -> list[Check]:
     return checks
 
 
+async def check_pubmed(settings: Settings) -> Check:
+    """PubMed (results and publications of trials) like a registry: one small real answer
+    (einfo), with one retry; a clear skipped line when PUBMED_ENABLED is false."""
+    if not settings.pubmed_enabled:
+        return Check(
+            "pubmed",
+            True,
+            "skipped: PUBMED_ENABLED=false, so no trial's results or publications are looked up",
+        )
+    from jobs.publications.pubmed import PubMedClient
+
+    quick = settings.model_copy(
+        update={
+            "http_max_retries": min(settings.http_max_retries, 1),
+            "http_timeout_seconds": min(settings.http_timeout_seconds, NETWORK_TIMEOUT_SECONDS),
+        }
+    )
+    client = PubMedClient.from_settings(quick)
+    where = client.base_url
+    try:
+        async with asyncio.timeout(NETWORK_TIMEOUT_SECONDS * 3):
+            info = await client.probe()
+    except Exception as exc:
+        also = " and NCBI_API_KEY" if settings.ncbi_api_key is not None else ""
+        return _fail(
+            "pubmed",
+            f"cannot read {where}: {error_line(exc)}",
+            f"check {client.setting}{also} and this machine's network access; if PubMed itself "
+            "is down, the service keeps retrying on its own",
+        )
+    finally:
+        await client.aclose()
+    key = "with NCBI_API_KEY" if client.has_api_key else "without NCBI_API_KEY (3 requests/s)"
+    return Check("pubmed", True, f"reachable at {where} {key}; {info or '-'}")
+
+
 async def run_doctor(settings: Settings) -> list[Check]:
     """Every check, in the order an operator would fix them."""
     checks = check_settings(settings)
@@ -274,8 +311,13 @@ async def run_doctor(settings: Settings) -> list[Check]:
         checks.append(disk)
     checks.append(await check_telegram(settings))
     checks.extend(await check_registries(settings))
-    secret = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    if secret:
+    checks.append(await check_pubmed(settings))
+    secrets = [
+        secret.get_secret_value()
+        for secret in (settings.telegram_bot_token, settings.ncbi_api_key)
+        if secret is not None and secret.get_secret_value()
+    ]
+    for secret in secrets:
         checks = [
             replace(
                 c,

@@ -15,7 +15,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _TOKEN_RE = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,64}$")
-_SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret_token"})
+_SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret_token", "ncbi_api_key"})
+_NCBI_KEY_RE = re.compile(r"^[A-Za-z0-9]{16,64}$")
+_EMAIL_RE = re.compile(r"^[^\s@]{1,64}@[^\s@]{1,190}\.[^\s@]{1,63}$")
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 
 
@@ -42,6 +44,13 @@ class Settings(BaseSettings):
     ictrp_enabled: bool = False
     ictrp_export: str = ""
     """Path or http(s) URL of the WHO ICTRP export (CSV, or a .zip holding one CSV)."""
+    pubmed_enabled: bool = True
+    """Look up a trial's results and publications in PubMed (jobs/publications)."""
+    pubmed_api_url: str = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+    ncbi_api_key: SecretStr | None = None
+    """NCBI E-utilities key: 10 requests a second instead of 3. A secret: never logged."""
+    ncbi_email: str | None = None
+    """Who NCBI may contact about our traffic (sent with every E-utilities request)."""
     poll_interval_seconds: int = Field(default=21600, ge=60, le=7 * 86400)
     refresh_interval_seconds: int = Field(default=7 * 86400, ge=3600, le=90 * 86400)
     window_check_seconds: int = Field(default=3600, ge=1, le=86400)
@@ -82,7 +91,31 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return value
 
-    @field_validator("telegram_api_base_url", "ctgov_api_url", "ctis_api_url", "isrctn_api_url")
+    @field_validator("ncbi_api_key")
+    @classmethod
+    def _ncbi_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value().strip() == "":
+            return None
+        if not _NCBI_KEY_RE.match(value.get_secret_value().strip()):
+            raise ValueError("does not look like an NCBI API key (letters and digits)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("ncbi_email")
+    @classmethod
+    def _ncbi_email_shape(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not _EMAIL_RE.match(value.strip()):
+            raise ValueError("must be an e-mail address NCBI can write to, or empty")
+        return value.strip()
+
+    @field_validator(
+        "telegram_api_base_url",
+        "ctgov_api_url",
+        "ctis_api_url",
+        "isrctn_api_url",
+        "pubmed_api_url",
+    )
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):

@@ -18,6 +18,7 @@ from app.doctor import Check, exit_code, format_checks, run_doctor
 from storage.migrate import current_revision, head_revision, upgrade
 from tests.fakes.ctgov_server import FakeCtgov
 from tests.fakes.ctis_server import FakeCtis
+from tests.fakes.fake_eutils import FakeEutils
 from tests.fakes.telegram_server import TOKEN, FakeTelegram
 from trialbot.settings import Settings, load_settings
 
@@ -28,7 +29,14 @@ OTHER_TOKEN = "987654321:" + "Z" * 35
 @pytest.fixture(autouse=True)
 def _no_stray_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no .env from the working tree
-    for name in ("TELEGRAM_BOT_TOKEN", "ADMIN_CHAT_IDS", "OPERATOR_CONTACT", "HEALTH_HOST"):
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "ADMIN_CHAT_IDS",
+        "OPERATOR_CONTACT",
+        "HEALTH_HOST",
+        "NCBI_API_KEY",
+        "NCBI_EMAIL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -57,6 +65,7 @@ def settings_for(url: str, fakes: tuple[FakeTelegram, FakeCtgov], **extra: Any) 
         "ctgov_min_interval_seconds": 0,
         "ctis_enabled": False,
         "isrctn_enabled": False,
+        "pubmed_enabled": False,
     }
     return load_settings(**(values | extra))
 
@@ -82,7 +91,9 @@ async def test_all_green(migrated: str, fakes: tuple[FakeTelegram, FakeCtgov]) -
         "disk",
         "telegram",
         "registry ctgov",
+        "pubmed",
     }
+    assert names["pubmed"].detail.startswith("skipped: PUBMED_ENABLED=false")
     assert "@trialbot_test_bot" in names["telegram"].detail
     assert "2026-01-05T09:00:06" in names["registry ctgov"].detail
     report = format_checks(checks)
@@ -200,6 +211,7 @@ def test_cli_doctor_reports_without_migrating(
         "CTGOV_API_URL": ctgov.base_url,
         "CTIS_ENABLED": "false",
         "ISRCTN_ENABLED": "false",
+        "PUBMED_ENABLED": "false",
         "ADMIN_CHAT_IDS": "42",
         "OPERATOR_CONTACT": "ops@example.org",
         "PYTHONPATH": str(ROOT),
@@ -218,6 +230,7 @@ def test_cli_doctor_reports_without_migrating(
     assert "fix: run `trialbot db upgrade`" in done.stdout
     assert "✓ telegram: token accepted: @trialbot_test_bot" in done.stdout
     assert "✓ registry ctgov" in done.stdout
+    assert "✓ pubmed: skipped: PUBMED_ENABLED=false" in done.stdout
     assert TOKEN not in out and TOKEN.split(":")[1] not in out
     assert current_revision(f"sqlite:///{path}") is None
 
@@ -255,3 +268,61 @@ async def test_every_enabled_registry_is_probed_and_a_dead_one_named(
     assert checks["registry ctgov"].ok and checks["registry ctis"].ok
     assert not checks["registry isrctn"].ok and "ISRCTN_API_URL" in checks["registry isrctn"].fix
     assert not checks["registry ictrp"].ok and "ICTRP_EXPORT" in checks["registry ictrp"].fix
+
+
+NCBI_KEY = "0123456789abcdef0123456789abcdef0123"
+
+
+async def test_pubmed_reachable_is_reported_like_a_registry(
+    migrated: str, fakes: tuple[FakeTelegram, FakeCtgov]
+) -> None:
+    with FakeEutils(api_key=NCBI_KEY) as eutils:
+        eutils.add_paper("30049711", "A trial's results", "Stroke", "2020 Apr 17", ())
+        settings = settings_for(
+            migrated,
+            fakes,
+            pubmed_enabled=True,
+            pubmed_api_url=eutils.base_url,
+            ncbi_api_key=NCBI_KEY,
+            ncbi_email="ops@example.org",
+        )
+        checks = await run_doctor(settings)
+        [params] = eutils.params()
+        url = eutils.base_url
+    pubmed = by_name(checks)["pubmed"]
+    assert pubmed.ok and not pubmed.warning, format_checks(checks)
+    assert pubmed.detail == (
+        f"reachable at {url} with NCBI_API_KEY; 1 records, last update 2026/12/03 05:12"
+    )
+    assert params["tool"] == "trialbot" and params["email"] == "ops@example.org"
+    assert exit_code(checks) == 0 and NCBI_KEY not in format_checks(checks)
+
+
+async def test_pubmed_failing_names_its_setting_and_never_the_key(
+    migrated: str, fakes: tuple[FakeTelegram, FakeCtgov]
+) -> None:
+    with FakeEutils(api_key="f" * 36) as eutils:  # NCBI answers 400 and echoes a wrong key
+        settings = settings_for(
+            migrated,
+            fakes,
+            pubmed_enabled=True,
+            pubmed_api_url=eutils.base_url,
+            ncbi_api_key=NCBI_KEY,
+            http_max_retries=0,
+        )
+        checks = await run_doctor(settings)
+        url = eutils.base_url
+    pubmed = by_name(checks)["pubmed"]
+    assert not pubmed.ok and url in pubmed.detail
+    assert "HTTP 400" in pubmed.detail and "API key invalid" in pubmed.detail
+    assert "PUBMED_API_URL" in pubmed.fix and "NCBI_API_KEY" in pubmed.fix
+    report = format_checks(checks)
+    assert "✗ pubmed:" in report and exit_code(checks) == 1
+    assert NCBI_KEY not in report
+
+    dead = f"http://127.0.0.1:{free_port()}/entrez/eutils"
+    settings = settings_for(
+        migrated, fakes, pubmed_enabled=True, pubmed_api_url=dead, http_max_retries=0
+    )
+    pubmed = by_name(await run_doctor(settings))["pubmed"]
+    assert not pubmed.ok and dead in pubmed.detail and "PUBMED_API_URL" in pubmed.fix
