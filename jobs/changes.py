@@ -4,11 +4,13 @@ Works on the JSON snapshots (`Trial.snapshot()`), so a version stored months ago
 same way as a fresh one. The fields patients care about (status, sites, enrollment, phases,
 key dates, results, why stopped, eligibility, title) are `notable`; every other content
 change is recorded as not notable, so history is complete but alerts stay quiet. Contacts, the
-study's and each site's, are such content: a new phone number is not news about the trial.
+study's and each site's, are such content: a new phone number is not news about the trial. So
+are the publications a record lists (`references`): they get alerts of their own, not these.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +27,16 @@ _SCALARS: dict[str, ChangeKind] = {
     "has_results": "results_posted",
     "enrollment": "enrollment",
 }
-_HANDLED = {*_SCALARS, "sites", "phases", "dates", "eligibility", "sources", "contacts"}
+_HANDLED = {
+    *_SCALARS,
+    "sites",
+    "phases",
+    "dates",
+    "eligibility",
+    "sources",
+    "contacts",
+    "references",
+}
 
 
 def _site_key(site: Mapping[str, Any]) -> str:
@@ -160,6 +171,11 @@ def diff(old: Snapshot, new: Snapshot) -> list[FieldChange]:
     was, now = old.get("contacts") or [], new.get("contacts") or []
     if was != now:  # the study's contacts: recorded, not alerted; "none" as before they were kept
         changes.append(FieldChange(field="contacts", kind="other", notable=False, old=was, new=now))
+    was, now = _references(old), _references(new)
+    if was != now:  # publications: recorded here, alerted by their own step
+        changes.append(
+            FieldChange(field="references", kind="other", notable=False, old=was, new=now)
+        )
     for field in sorted((old.keys() | new.keys()) - _HANDLED):
         if old.get(field) != new.get(field):
             changes.append(
@@ -168,6 +184,13 @@ def diff(old: Snapshot, new: Snapshot) -> list[FieldChange]:
                 )
             )
     return changes
+
+
+def _references(snapshot: Snapshot) -> list[Any]:
+    """The record's references in a fixed order: a snapshot stored before they were kept has
+    none, which is no change from an empty list, and a reordered list is no change."""
+    refs = snapshot.get("references") or []
+    return sorted(refs, key=lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False))
 
 
 def _where(site: Mapping[str, Any]) -> str:
@@ -184,6 +207,8 @@ def summarise(change: FieldChange, limit: int = 80) -> str:
     # contacts are public, but only counted here: this line goes to logs
     if change.field == "contacts":
         return f"contacts: {len(change.old or [])} -> {len(change.new or [])}"
+    if change.field == "references":
+        return f"references: {len(change.old or [])} -> {len(change.new or [])}"
     if change.field == "sites.contacts":
         was, now = (len(v.get("contacts") or []) for v in (change.old, change.new))
         return f"site {_where(change.new)}: contacts {was} -> {now}"

@@ -151,6 +151,32 @@ class SourceRef(_Model):
     last_update: str | None = None
 
 
+class Reference(_Model):
+    """A publication or results document the registry record itself lists.
+
+    `type` is the registry's own word, upper-cased (CT.gov "RESULT" / "BACKGROUND" / "DERIVED";
+    an ISRCTN output type such as "ABSTRACT_RESULTS"; "RESULTS_LINK" for the WHO export's
+    results link). `citation` is the registry's citation text as given (white space tidied);
+    `title` only when the registry has a title field (never parsed out of a citation); `date`
+    an ISO partial date (`yyyy`, `yyyy-MM`, `yyyy-MM-dd`) when the registry gives one. Adapters
+    sort a record's references (`reference_order`), so a reordered list is no change.
+    """
+
+    pmid: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    type: str | None = None
+    citation: str | None = None
+    title: str | None = None
+    date: str | None = None
+
+
+def reference_order(ref: Reference) -> tuple[str, ...]:
+    """Sort key of a record's references: by type, then identifiers, then text."""
+    fields = (ref.type, ref.pmid, ref.doi, ref.url, ref.citation, ref.title, ref.date)
+    return tuple(f or "" for f in fields)
+
+
 class Trial(_Model):
     registry: str
     registry_id: str
@@ -185,6 +211,8 @@ class Trial(_Model):
     contacts: tuple[Contact, ...] = ()
     """The study's central contacts: whom to ask about the whole study (sites have their own)."""
     sites: tuple[Site, ...] = ()
+    references: tuple[Reference, ...] = ()
+    """Publications and results documents the record lists, sorted (`reference_order`)."""
     sources: tuple[SourceRef, ...] = ()
     """Every registry record of this trial when there are several, primary first; empty when
     the trial is known from one registry only (adapters never fill it)."""
@@ -227,8 +255,11 @@ def fingerprint_of(snapshot: dict[str, Any]) -> str:
     existed and an upgrade makes no new versions.
     """
     data = dict(snapshot)
-    if not data.get("contacts"):
-        data.pop("contacts", None)
+    for added_later in ("contacts", "references"):
+        if not data.get(added_later):
+            data.pop(added_later, None)
+    if data.get("references"):  # adapters sort them; a list in another order is the same list
+        data["references"] = sorted(data["references"], key=_canonical)
     if data.get("sites"):
         data["sites"] = [_without_empty_contacts(site) for site in data["sites"]]
     dates = dict(data.get("dates") or {})
@@ -241,8 +272,11 @@ def fingerprint_of(snapshot: dict[str, Any]) -> str:
         data["sources"] = [
             {k: v for k, v in ref.items() if k != "last_update"} for ref in data["sources"]
         ]
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical(data).encode("utf-8")).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _without_empty_contacts(site: Any) -> Any:

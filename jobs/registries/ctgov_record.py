@@ -4,6 +4,11 @@ Written for the quirks seen in real records: modules and keys are omitted rather
 dates may be `yyyy` or `yyyy-MM`, date structs may lack `type`, sites may lack `geoPoint`,
 MeSH ids are zero-padded inconsistently, text carries markdown escapes (`\\<`, `10\\^6`), and
 NLM reorders derived lists between re-derivations. Unknown enum values are kept and logged.
+
+References: each `referencesModule.references[]` entry (`pmid`, `type` RESULT / BACKGROUND /
+DERIVED, `citation`), white space tidied; the DOI only when the citation writes it out as
+"doi: 10.xxx/yyy" (PubMed's style), never guessed. `seeAlsoLinks` (web sites) and `availIpds`
+(data sets) are not publications and are left out.
 """
 
 from __future__ import annotations
@@ -13,7 +18,15 @@ import re
 from typing import Any
 
 from jobs.registries.base import RawRecord, RecordError
-from jobs.registries.records import contact, dict_at, list_at, site_order, unique_contacts
+from jobs.registries.records import (
+    contact,
+    dict_at,
+    list_at,
+    site_order,
+    sorted_references,
+    squash_spaces,
+    unique_contacts,
+)
 from trialbot.countries import to_iso2
 from trialbot.model import (
     Arm,
@@ -25,6 +38,7 @@ from trialbot.model import (
     Intervention,
     KeyDate,
     MeshTerm,
+    Reference,
     SecondaryId,
     Site,
     Sponsor,
@@ -39,6 +53,8 @@ NCT_RE = re.compile(r"^NCT\d{8}$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>^~|=])")
 _CALLING_CODE = re.compile(r"(?:\+|00)\d{1,3}")
+_CITED_DOI = re.compile(r"\bdoi:\s*(10\.\d{4,9}/\S+)", re.I)
+_PMID = re.compile(r"^\d{1,9}$")
 
 KNOWN_ENUMS: dict[str, frozenset[str]] = {
     "status": frozenset(
@@ -81,6 +97,7 @@ KNOWN_ENUMS: dict[str, frozenset[str]] = {
             "OTHER",
         }
     ),
+    "reference_type": frozenset({"BACKGROUND", "RESULT", "DERIVED"}),
     "arm_type": frozenset(
         {
             "EXPERIMENTAL",
@@ -200,6 +217,31 @@ def _site(item: dict[str, Any], nct_id: str) -> Site:
         lon=lon,
         status=_enum("status", item.get("status"), nct_id),
         contacts=_contacts(list_at(item, "contacts")),
+    )
+
+
+def _reference(item: dict[str, Any], nct_id: str) -> Reference | None:
+    raw_pmid = item.get("pmid")
+    pmid = raw_pmid.strip() if isinstance(raw_pmid, str) and _PMID.match(raw_pmid.strip()) else None
+    text = _text(item.get("citation"))
+    citation = squash_spaces(text) if text else None
+    if pmid is None and citation is None:
+        return None
+    doi = None
+    if citation and (match := _CITED_DOI.search(citation)):
+        doi = match.group(1).rstrip(".,;")
+    return Reference(
+        pmid=pmid,
+        doi=doi,
+        type=_enum("reference_type", item.get("type"), nct_id),
+        citation=citation,
+    )
+
+
+def _references(module: dict[str, Any], nct_id: str) -> tuple[Reference, ...]:
+    """The record's publications (`references`); its `seeAlsoLinks` are web sites, not these."""
+    return sorted_references(
+        _reference(item, nct_id) for item in list_at(module, "references") if isinstance(item, dict)
     )
 
 
@@ -350,4 +392,5 @@ def normalise(raw: RawRecord) -> Trial:
             list_at(places, "centralContacts") + list_at(places, "overallOfficials")
         ),
         sites=_sites(places, nct_id),
+        references=_references(dict_at(proto, "referencesModule"), nct_id),
     )

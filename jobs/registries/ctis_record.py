@@ -26,6 +26,9 @@ code), `decisionDate`, `publishDate`, `startDateEU`/`endDateEU`, and under
 * `eudraCt.eudraCtCode` for trials transitioned from EudraCT; `events.{trialEvents[],
   trialGlobalEndDate}`; `results`.
 
+`results` sets `has_results` only: the one recorded answer holds it empty (`{}`), so the shape of
+its summary and lay-person results documents is not known, and no `Trial.references` are read.
+
 The client may attach the search row it came from under `_searchRow` (see ctis.py); ctrdata
 stores it merged over the record's top level instead, and a bare search row is read the same
 way. Its `lastUpdated` ("dd/mm/yyyy") and a few fallbacks (title, phase, status, age group,

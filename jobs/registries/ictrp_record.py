@@ -26,6 +26,11 @@ arm table: sites are one per country without a city (and without contacts; regio
 "Europe" make none), and labelled interventions ("Intervention group: ...; control gorup A: ...")
 become both an intervention (without its label) and an arm. The study's contacts come from the
 public and scientific contact columns (`_contacts`).
+
+References (`_references`): each http(s) address in `results_url_link` (one in every recorded
+row; several, `;`- or space-separated, are read too) is a RESULTS_LINK reference, dated
+`results_date_first_publication`, else `results_date_posted`; a PubMed or doi.org address also
+gives the PMID or DOI. The export lists no other publications.
 """
 
 from __future__ import annotations
@@ -42,10 +47,13 @@ from jobs.registries.base import RecordError
 from jobs.registries.records import (
     WarnOnce,
     contact,
+    ids_from_url,
+    sorted_references,
     squash_spaces,
     tidy_lines,
     unescape_html,
     unique_contacts,
+    urls_in,
 )
 from trialbot.countries import is_region, split_registry_places, to_iso2
 from trialbot.model import (
@@ -57,6 +65,7 @@ from trialbot.model import (
     Enrollment,
     Intervention,
     KeyDate,
+    Reference,
     SecondaryId,
     Site,
     Sponsor,
@@ -889,6 +898,21 @@ def _url(row: Mapping[str, Any], trial_id: str) -> str:
     return TRIAL_PAGE_URL.format(quote(trial_id, safe=""))
 
 
+def _references(row: Mapping[str, Any]) -> tuple[Reference, ...]:
+    """The results links the row gives (`results_url_link`), as RESULTS_LINK references."""
+    text = clean_text(row.get("results_url_link"))
+    if not text:
+        return ()
+    when = parse_date(row.get("results_date_first_publication")) or parse_date(
+        row.get("results_date_posted")
+    )
+    found = []
+    for url in urls_in(text):
+        pmid, doi = ids_from_url(url)
+        found.append(Reference(pmid=pmid, doi=doi, url=url, type="RESULTS_LINK", date=when))
+    return sorted_references(found)
+
+
 def canonical_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """The row with its keys renamed to the export's own column names (see `canonical_column`)."""
     out: dict[str, Any] = {}
@@ -971,4 +995,5 @@ def normalise(raw: Mapping[str, Any]) -> Trial:
         has_results=results in ("yes", "true", "1", "y") or results_posted is not None,
         contacts=_contacts(row),
         sites=_sites(row, trial_id),  # one per country: the export lists no sites to contact
+        references=_references(row),
     )

@@ -41,6 +41,19 @@ shared/registries.md 2.3 and seen in public parsers (ctrdata, dl_isrctn, ToolUni
   ("CPMS: 49816") is that system's number (type CPMS); the record's own DOI is not an id.
 * Unknown vocabulary (status overrides, phases, intervention types, designs) is logged once
   per value at WARNING and mapped to something sensible (see each mapping).
+* References (`_references`), from the `<results>` block as the recorded answers show it:
+  each line of `publicationDetails` is one reference, its citation the line as given. ISRCTN
+  writes a line as "<year> <output type> in <address> (added dd/mm/yyyy)" ("2023 Abstract
+  results in https://doi.org/10.1016/... (added 30/09/2026)"): the output type, upper-cased with
+  `_`, is the type ("ABSTRACT_RESULTS" in the recorded answer; a results or protocol article
+  line would give "RESULTS_ARTICLE" / "PROTOCOL_ARTICLE" the same way, and both are kept), the
+  address the url (a doi.org or PubMed address also gives the DOI or PMID), and the "added" day
+  the date (the day the registry listed it; the year stays in the citation). A line in another
+  form is kept as a citation with its first address and no type or date. A `basicReport`
+  ("Basic results see attached file ... (added 01/09/2026)") is a BASIC_RESULTS reference and a
+  `plainEnglishReport` a PLAIN_ENGLISH_RESULTS one, the text as citation and the trial's page
+  (which holds the file) as url. `<outputs>` elements, which no recorded answer shows filled,
+  are not read for references (`_has_results` still counts them).
 * DTDs and entity declarations are refused before parsing (a record is never expanded).
 """
 
@@ -64,6 +77,7 @@ from trialbot.model import (
     Enrollment,
     Intervention,
     KeyDate,
+    Reference,
     SecondaryId,
     Site,
     Sponsor,
@@ -78,6 +92,9 @@ TRIAL_URL = "https://www.isrctn.com/{}"
 ISRCTN_RE = re.compile(r"^ISRCTN\d{8}$")
 _DIGITS_RE = re.compile(r"^(?:ISRCTN)?\s*(\d{8})$", re.IGNORECASE)
 _FORBIDDEN_XML = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_OUTPUT_LINE = re.compile(r"^(?:\d{4}\s+)?([A-Za-z][A-Za-z -]*?)\s+in:?\s+https?://", re.I)
+_ADDED = re.compile(r"\(added\s+(\d{1,2})/(\d{1,2})/(\d{4})\)", re.I)
+_REPORTS = (("basicReport", "BASIC_RESULTS"), ("plainEnglishReport", "PLAIN_ENGLISH_RESULTS"))
 _DATE_PREFIX = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:$|T)")
 _BR = re.compile(r"<\s*br\s*/?\s*>|&lt;\s*br\s*/?\s*&gt;|<\s*/?\s*p\s*>", re.IGNORECASE)
 _CR = re.compile(r"&#x0*d;|&#0*13;", re.IGNORECASE)
@@ -985,6 +1002,57 @@ def _has_results(trial: ET.Element) -> bool:
     return False
 
 
+def _added(text: str) -> str | None:
+    """The "(added dd/mm/yyyy)" stamp ISRCTN puts after an output, as yyyy-mm-dd."""
+    match = _ADDED.search(text)
+    if match is None:
+        return None
+    day, month, year = (int(p) for p in match.groups())
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _publication(line: str) -> Reference:
+    """One line of `publicationDetails` (see the module notes for the form it is read in)."""
+    urls = records.urls_in(line)
+    url = urls[0] if urls else None
+    pmid, doi = records.ids_from_url(url) if url else (None, None)
+    match = _OUTPUT_LINE.match(line)
+    kind = re.sub(r"\W+", "_", match.group(1).strip()).upper() if match else None
+    return Reference(
+        pmid=pmid,
+        doi=doi,
+        url=url,
+        type=kind,
+        citation=line,
+        date=_added(line) if match else None,
+    )
+
+
+def _references(trial: ET.Element, record_id: str) -> tuple[Reference, ...]:
+    results = _child(trial, "results")
+    found = [
+        _publication(records.squash_spaces(line))
+        for line in (_text(results, "publicationDetails") or "").split("\n")
+        if records.squash_spaces(line)
+    ]
+    for element, kind in _REPORTS:
+        text = _text(results, element)
+        if text:
+            citation = records.squash_spaces(text)
+            found.append(
+                Reference(
+                    type=kind,
+                    url=TRIAL_URL.format(record_id),
+                    citation=citation,
+                    date=_added(citation),
+                )
+            )
+    return records.sorted_references(found)
+
+
 def _first_descendant(root: ET.Element, name: str) -> ET.Element | None:
     for elem in root.iter():
         if local_name(elem.tag) == name:
@@ -1087,6 +1155,7 @@ def normalise(raw: RawRecord, today: date | None = None) -> Trial:
         has_results=_has_results(trial),
         contacts=_contacts(full),
         sites=_sites(participants, record_id),  # trialCentres carry no contacts
+        references=_references(trial, record_id),
     )
 
 

@@ -14,11 +14,18 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote
 
 from trialbot import metrics
-from trialbot.model import Contact, Site
+from trialbot.model import Contact, Reference, Site, reference_order
 
 _BLANK_RUN = re.compile(r"\n{3,}")
+_PUBMED_URL = re.compile(
+    r"^https?://(?:www\.)?(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed)/(\d{1,9})/?$",
+    re.I,
+)
+_DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\.\d{4,9}/\S+)$", re.I)
+_URL = re.compile(r"https?://[^\s<>\"]+", re.I)
 _CONTACT_PLACEHOLDERS = frozenset(
     {
         "n/a",
@@ -176,3 +183,27 @@ class WarnOnce:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+def urls_in(text: str) -> list[str]:
+    """Every http(s) address in a text, in order, each once, without trailing punctuation."""
+    found = (u.rstrip(".,;:)]}'") for u in _URL.findall(text))
+    return list(dict.fromkeys(u for u in found if u))
+
+
+def ids_from_url(url: str) -> tuple[str | None, str | None]:
+    """(PMID, DOI) a link names: a PubMed article page ("https://pubmed.ncbi.nlm.nih.gov/123/",
+    "http://www.ncbi.nlm.nih.gov/pubmed/123") gives its PMID, a doi.org link its DOI; any
+    other address neither (a query such as "pubmed/?term=..." is no article)."""
+    address = url.strip()
+    if match := _PUBMED_URL.match(address):
+        return match.group(1), None
+    if match := _DOI_URL.match(address):
+        return None, unquote(match.group(1)).rstrip(".")
+    return None, None
+
+
+def sorted_references(found: Iterable[Reference | None]) -> tuple[Reference, ...]:
+    """A record's references, each once, in `reference_order` (a reordered list is no change)."""
+    unique = {ref: None for ref in found if ref is not None}
+    return tuple(sorted(unique, key=reference_order))
