@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -153,8 +153,36 @@ async def health_report(
         "oldest_pending_seconds": round(oldest, 1) if oldest is not None else None,
         "ok": outbox_ok,
     }
+    body["publications"] = await _publications(settings, db, now)
     body["status"] = "ok" if healthy else "unhealthy"
     return healthy, body
+
+
+PUBLICATIONS_LATE = timedelta(days=1)
+
+
+async def _publications(settings: Settings, db: Database, now: datetime) -> dict[str, Any]:
+    """How the publications job keeps up. Reported, never part of the overall status: a dead
+    PubMed delays the "Results are out" news but stops nothing else (the job retries it)."""
+    from storage import publications
+
+    try:
+        async with db.read() as session:
+            found = await publications.stats(session, now, PUBLICATIONS_LATE)
+    except Exception as exc:
+        return {"ok": False, "error": error_line(exc)}
+    metrics.PUBLICATION_LOOKS_OVERDUE.set(found.overdue)
+    if found.last_checked_at is not None:
+        metrics.LAST_PUBLICATION_LOOK.set(found.last_checked_at.timestamp())
+    return {
+        "pubmed_enabled": settings.pubmed_enabled,
+        "trials_scheduled": found.trials_scheduled,
+        "looks_overdue": found.overdue,
+        "last_look_failed": found.failing,
+        "last_look_at": found.last_checked_at.isoformat() if found.last_checked_at else None,
+        "papers": found.publications,
+        "ok": found.overdue == 0 and found.failing == 0,
+    }
 
 
 class HealthServer:

@@ -29,8 +29,16 @@ from bot.handlers.admin import RegistryWatch, notify_admins
 from bot.handlers.start import set_commands
 from bot.sender import OutboxSender
 from jobs.poll import PollReport
+from jobs.publications.check import CheckReport
+from jobs.publications.pubmed import PubMedClient
 from jobs.registries.catalog import build_registries
-from jobs.scheduler import MISFIRE_GRACE_SECONDS, RunningJobs, add_poll_jobs, add_window_job
+from jobs.scheduler import (
+    MISFIRE_GRACE_SECONDS,
+    RunningJobs,
+    add_poll_jobs,
+    add_publications_job,
+    add_window_job,
+)
 from jobs.windows import WindowReport
 from storage import outbox, poll_state
 from storage.db import Database
@@ -53,6 +61,8 @@ class Service:
         self.clock = clock_for(settings)
         """The one clock (TRIALBOT_FAKE_TODAY); handlers read it with `clock_for(settings)`."""
         self.registries = build_registries(settings)
+        self.papers = PubMedClient.from_settings(settings) if settings.pubmed_enabled else None
+        """PubMed for the publications job; None when PUBMED_ENABLED is off."""
         self.app = build_application(settings, self.db)
         self.sender = OutboxSender(
             self.db,
@@ -142,6 +152,21 @@ class Service:
             every_seconds=self.settings.window_check_seconds,
         )
 
+        async def after_looks(report: CheckReport) -> None:
+            if report.alerts_queued:
+                self.sender.wake()
+
+        add_publications_job(
+            self.scheduler,
+            self.db,
+            self.papers,
+            self.clock,
+            after=after_looks,
+            running=self.running,
+            every_seconds=self.settings.publication_check_interval_seconds,
+            batch=self.settings.publication_check_batch,
+        )
+
         async def digests() -> None:
             sent = await digest.send_digests(self.db, self.app.bot, today=self.clock.today())
             if sent:
@@ -213,6 +238,8 @@ class Service:
             await self.health.close()
         for registry in self.registries:
             await registry.aclose()
+        if self.papers is not None:
+            await self.papers.aclose()
         await self.db.dispose()
 
 

@@ -12,7 +12,8 @@ Merging (`merge`): the record of the most informative registry is the primary (C
 CTIS, then ISRCTN, then the WHO export; among equals the one seen first). Text, status, phases,
 dates and design come from it alone: mixing sentences from several records would produce a
 description no registry wrote. What registries add without contradicting each other is
-combined: conditions, keywords, secondary ids and sites (a site in a city the primary already
+combined: conditions, keywords, secondary ids, the publications they list (and results count as
+posted when any registry has them) and sites (a site in a city the primary already
 lists is taken to be the same site, so differently spelled hospital names do not show as "new
 sites"). Each site keeps its own record's contacts. The study's contacts are the primary
 record's, or, when it lists none, those of the first other record that does: one registry's
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from trialbot.identifiers import canonical, own_key
-from trialbot.model import SecondaryId, Site, SourceRef, Trial
+from trialbot.model import Reference, SecondaryId, Site, SourceRef, Trial, reference_order
 
 REGISTRY_PREFERENCE: tuple[str, ...] = ("ctgov", "ctis", "isrctn", "ictrp")
 """Richest structured record first."""
@@ -36,6 +37,25 @@ def preference(registry: str) -> int:
         return REGISTRY_PREFERENCE.index(registry)
     except ValueError:
         return len(REGISTRY_PREFERENCE)
+
+
+def _merged_references(records: Sequence[Trial]) -> tuple[Reference, ...]:
+    """Every publication any record lists, once (the first record's entry wins): papers are
+    facts about the trial, not text, so combining them mixes no registry's words."""
+    chosen: dict[tuple[str, str], Reference] = {}
+    for trial in records:
+        for ref in trial.references:
+            ident = (
+                ("pmid", ref.pmid)
+                if ref.pmid
+                else ("doi", ref.doi.casefold())
+                if ref.doi
+                else ("url", ref.url)
+                if ref.url
+                else ("citation", ref.citation or "")
+            )
+            chosen.setdefault(ident, ref)
+    return tuple(sorted(chosen.values(), key=reference_order))
 
 
 def _city_key(site: Site) -> tuple[str, str]:
@@ -103,6 +123,8 @@ def merge(records: Sequence[Trial]) -> Trial:
             or next((t.interventions for t in others if t.interventions), ()),
             "contacts": primary.contacts or next((t.contacts for t in others if t.contacts), ()),
             "sites": _merged_sites(primary, others),
+            "references": _merged_references((primary, *others)),
+            "has_results": any(t.has_results for t in records),
             "dates": dates,
             "sources": tuple(
                 SourceRef(

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     window_check_seconds: int = Field(default=3600, ge=1, le=86400)
     """How often to look for people who have just entered a trial's time window since the
     stroke (jobs/windows.py). An hour is plenty for a window counted in days."""
+    publication_check_interval_seconds: int = Field(default=3600, ge=1, le=86400)
+    """How often the publications job runs (jobs/publications/check.py); each run looks at the
+    trials whose weekly look is due, at most PUBLICATION_CHECK_BATCH of them."""
+    publication_check_batch: int = Field(default=50, ge=1, le=1000)
     admin_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"

@@ -168,8 +168,9 @@ async def gather(
     types: dict[str, tuple[str, ...]] = {}
     by_pmid = {p.pmid: p for p in found if p.pmid}
     for summary in summaries:
-        pub = from_pubmed(summary, how.get(summary.pmid, "pubmed_tiab"), start,
-                          listed.get(summary.pmid))
+        pub = from_pubmed(
+            summary, how.get(summary.pmid, "pubmed_tiab"), start, listed.get(summary.pmid)
+        )
         if summary.pmid in by_pmid:
             found.remove(by_pmid[summary.pmid])
         found.append(pub)
@@ -292,8 +293,9 @@ async def check_due(
         due = await stored.due(session, now, limit)
     for trial_id in due:
         try:
-            await check_trial(db, trial_id, papers, now, geocode=geocode, today=today,
-                              report=report)
+            await check_trial(
+                db, trial_id, papers, now, geocode=geocode, today=today, report=report
+            )
         except Exception as exc:  # one trial's trouble (a database error) never stops the rest
             report.failed += 1
             report.errors.append(f"{type(exc).__name__}: {exc}")

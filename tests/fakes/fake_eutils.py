@@ -412,7 +412,9 @@ def _split_term(term: str) -> list[tuple[str, str, str]] | None:
 
 def _matches(paper: Paper, value: str, field_tag: str) -> bool:
     if field_tag == "si":
-        return any(value.upper() == s.upper() for s in paper.si_ids)
+        # PubMed's [si] holds "ClinicalTrials.gov/NCT01234567"; the number alone finds it
+        wanted = value.upper()
+        return any(wanted in (s.upper(), s.upper().rsplit("/", 1)[-1]) for s in paper.si_ids)
     pattern = r"(?<![A-Za-z0-9])" + re.escape(value) + r"(?![A-Za-z0-9])"
     return re.search(pattern, f"{paper.title}\n{paper.abstract}", re.IGNORECASE) is not None
 
