@@ -152,7 +152,7 @@ async def followers(session: AsyncSession, trial_id: int) -> dict[int, tuple[boo
     ).all()
     found: dict[int, tuple[bool, set[int]]] = {}
     for chat_id, delivery, subscription_ids in rows:
-        held, ids = found.setdefault(chat_id, (delivery != "instant", set()))
+        _, ids = found.setdefault(chat_id, (delivery != "instant", set()))
         ids.update(subscription_ids or [])
     return {chat_id: (held, sorted(ids)) for chat_id, (held, ids) in found.items()}
 
