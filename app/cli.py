@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
 
+    papers = sub.add_parser(
+        "publications",
+        help="look for trials' results and papers now (one trial, or those whose look is due)",
+    )
+    papers.add_argument("id", nargs="?", help="registry id; without it, the due trials")
+    papers.add_argument("--json", action="store_true")
+
     sub.add_parser(
         "doctor",
         help="check settings, database, migrations, the bot token and the registries; "
@@ -424,6 +431,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_show(settings, args.id, args.json))
         if args.command == "preview":
             return asyncio.run(_preview(settings, args.id, args.lang, args.change))
+        if args.command == "publications":
+            from app.publications import publications_command
+
+            return asyncio.run(publications_command(settings, args.id, args.json))
     except SettingsError as exc:
         print(f"trialbot: {exc}", file=sys.stderr)
         return 2
