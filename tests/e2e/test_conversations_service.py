@@ -130,6 +130,7 @@ def running(tmp_path: Path) -> Iterator[tuple[FakeTelegram, str]]:
             "CTGOV_API_URL": registry.base_url,
             "CTIS_ENABLED": "false",
             "ISRCTN_ENABLED": "false",
+            "PUBMED_ENABLED": "false",
             "CTGOV_MIN_INTERVAL_SECONDS": "0",
             "DATABASE_URL": url,
             "POLL_INTERVAL_SECONDS": "3600",

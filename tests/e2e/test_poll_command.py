@@ -30,6 +30,7 @@ def test_poll_trials_and_show(database_url: str, tmp_path: Path) -> None:
             "CTGOV_API_URL": fake.base_url,
             "CTIS_ENABLED": "false",
             "ISRCTN_ENABLED": "false",
+            "PUBMED_ENABLED": "false",
             "CTGOV_MIN_INTERVAL_SECONDS": "0",
             "CTGOV_PAGE_SIZE": "50",
             "HTTP_MAX_RETRIES": "3",
@@ -126,6 +127,7 @@ def test_dead_registry_fails_the_poll_cleanly(database_url: str, tmp_path: Path)
             "CTGOV_API_URL": fake.base_url,
             "CTIS_ENABLED": "false",
             "ISRCTN_ENABLED": "false",
+            "PUBMED_ENABLED": "false",
             "CTGOV_MIN_INTERVAL_SECONDS": "0",
             "HTTP_MAX_RETRIES": "1",
         }

@@ -58,6 +58,7 @@ def world(tmp_path: Path) -> Iterator[tuple[FakeTelegram, FakeCtgov, dict[str, s
             "CTGOV_API_URL": registry.base_url,
             "CTIS_ENABLED": "false",
             "ISRCTN_ENABLED": "false",
+            "PUBMED_ENABLED": "false",
             "CTGOV_MIN_INTERVAL_SECONDS": "0",
             "DATABASE_URL": url,
             "POLL_INTERVAL_SECONDS": "3600",
