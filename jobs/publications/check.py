@@ -207,6 +207,7 @@ async def check_trial(
     matched = await _chats_matching(db, current, geocode, today or now.date())
     async with db.write() as session:
         fresh = await stored.record(session, trial_id, found, types, now)
+        fresh = [new for new in fresh if _a_paper_or_new_document(new.publication, current)]
         if first_look:
             fresh = [new for new in fresh if _news(new.publication, today or now.date())]
         queued = 0
@@ -232,6 +233,16 @@ async def check_trial(
 
 
 Matched = dict[int, tuple[bool, list[int]]]
+
+
+def _a_paper_or_new_document(pub: Publication, current: StoredTrial) -> bool:
+    """A registry's own results document (ISRCTN's basic report, a results link without a
+    PMID or DOI) is the same news as its results being posted, which the trial's change alert
+    already told: it is stored, and counts as results, but is not told a second time."""
+    if pub.found_by != "registry" or pub.pmid or pub.doi:
+        return True
+    known = current.known
+    return not (known is not None and known.registry_results)
 
 FIRST_LOOK_NEWS = timedelta(days=90)
 

@@ -45,11 +45,11 @@ async def pubmed(fake: FakeEutils) -> AsyncIterator[PubMedClient]:
         yield client
 
 
-async def _world(db: Database, *references: Reference) -> int:
+async def _world(db: Database, *references: Reference, has_results: bool = False) -> int:
     """The trial (with `references` added in code, as a record listing them would have), the
     three chats, and an earlier alert to the follower."""
     trial = normalise(study(f"{NCT}__2022-05-25"))
-    trial = trial.model_copy(update={"references": tuple(references)})
+    trial = trial.model_copy(update={"references": tuple(references), "has_results": has_results})
     async with db.write() as session:
         row = await trial_store.insert_trial(session, trial, verdict_of(classify(trial)))
         assert row.id is not None
@@ -218,6 +218,20 @@ async def test_without_pubmed_the_registry_list_is_read(db: Database) -> None:
     ]
     # a results link dated within 90 days is news even on the first look
     assert len(await _results_alerts(db)) == 2
+
+
+async def test_a_registry_results_document_is_not_told_twice(db: Database) -> None:
+    """Results posted on the registry reach people as the record's change; the registry's own
+    report of them (no PMID, no DOI) is stored as results but not told again."""
+    report_page = Reference(
+        url="https://www.isrctn.com/ISRCTN00000000", type="BASIC_RESULTS", date="2026-11-20"
+    )
+    trial_id = await _world(db, report_page, has_results=True)
+    await check_trial(db, trial_id, None, utcnow(), today=TODAY)
+    async with db.read() as session:
+        [paper] = (await stored.of_trials(session, [trial_id]))[trial_id]
+    assert paper.kind == "results"
+    assert await _results_alerts(db) == []
 
 
 def test_search_ids_are_the_records_own_not_ids_in_its_prose() -> None:
