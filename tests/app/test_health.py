@@ -242,3 +242,41 @@ async def test_slow_client_is_dropped_and_close_is_prompt(
 async def test_port_zero_setting_turns_it_off(db: Database) -> None:
     settings = make_settings(db, health_port=0)
     assert await start_health_server(settings, db, registries=["ctgov"]) is None
+
+
+async def test_publication_looks_are_reported_and_never_make_the_service_unhealthy(
+    server: HealthServer, db: Database
+) -> None:
+    from storage import publications
+    from trialbot.publications import Publication
+
+    now = datetime.now(UTC)
+    await succeed(db, now - timedelta(minutes=10))
+    trial = normalise(oldest_snapshots()[0])
+    async with db.write() as session:
+        ((row, _),) = await trial_store.insert_trials(
+            session, [trial_store.Observation.of(trial, verdict_of(classify(trial)))]
+        )
+        assert row.id is not None
+        await publications.record(
+            session,
+            row.id,
+            [Publication(kind="results", reason="trial_type", found_by="pubmed_si", pmid="1")],
+        )
+        await publications.checked(session, row.id, now, now + timedelta(days=7))
+    body = (await get(server, "/healthz")).json()
+    section = body["publications"]
+    assert section["trials_scheduled"] == 1 and section["papers"] == {"results": 1}
+    assert (section["looks_overdue"], section["last_look_failed"], section["ok"]) == (0, 0, True)
+
+    # PubMed failing, and a look two days late: reported, the service stays healthy
+    async with db.write() as session:
+        await publications.checked(
+            session, row.id, now, now - timedelta(days=2), "pubmed GET /esearch.fcgi: HTTP 503"
+        )
+    answer = await get(server, "/healthz")
+    section = answer.json()["publications"]
+    assert (section["looks_overdue"], section["last_look_failed"], section["ok"]) == (1, 1, False)
+    assert answer.status_code == 200 and answer.json()["status"] == "ok"
+    metrics_text = (await get(server, "/metrics")).text
+    assert "trialbot_publication_looks_overdue 1.0" in metrics_text
