@@ -23,6 +23,8 @@ from trialbot.settings import Settings, SettingsError, load_settings
 if TYPE_CHECKING:
     from storage.tables import TrialSourceRow
     from storage.trials import TrialHistory
+    from trialbot.model import Trial
+    from trialbot.publications import Publication
 
 log = logging.getLogger("trialbot")
 
@@ -250,9 +252,10 @@ async def _trials(settings: Settings, as_json: bool, include_all: bool) -> int:
 
 async def _stored_history(
     settings: Settings, ident: str
-) -> tuple[TrialHistory, list[TrialSourceRow]] | None:
-    """A stored trial with its versions and changes, and its registry records; or None (after
-    saying so)."""
+) -> tuple[TrialHistory, list[TrialSourceRow], tuple[Publication, ...]] | None:
+    """A stored trial with its versions and changes, its registry records and its stored
+    publications; or None (after saying so)."""
+    from storage import publications as stored_publications
     from storage import trials as store
     from storage.db import Database
 
@@ -260,12 +263,51 @@ async def _stored_history(
     try:
         async with db.read() as session:
             row = await store.find_trial(session, ident)
-            if row is None:
+            if row is None or row.id is None:
                 print(f"No stored trial {ident!r}. Try `trialbot trials` for the list.")
                 return None
-            return await store.history(session, row), await store.record_sources(session, row)
+            papers = await stored_publications.of_trials(session, [row.id])
+            return (
+                await store.history(session, row),
+                await store.record_sources(session, row),
+                papers.get(row.id, ()),
+            )
     finally:
         await db.dispose()
+
+
+def _publications_json(
+    trial: Trial, publications: Sequence[Publication], settings: Settings
+) -> dict[str, Any]:
+    """`show --json`: the stored publications newest first, whether the registry has posted
+    results, and the month the trial ended when it is overdue (R8's rule), else null."""
+    from bot.caveats import overdue_end
+    from storage.trials import known_of
+    from trialbot.clock import clock_for
+    from trialbot.publications import newest_first
+
+    known = known_of(trial, publications)
+    listed = [
+        {
+            "pmid": p.pmid,
+            "doi": p.doi,
+            "url": p.url,
+            "title": p.title,
+            "journal": p.journal,
+            "published": p.published,
+            "kind": p.kind,
+            "reason": p.reason,
+            "found_by": p.found_by,
+            "registry_type": p.registry_type,
+            "link": p.link,
+        }
+        for p in newest_first(publications)
+    ]
+    return {
+        "publications": listed,
+        "results_on_registry": known.registry_results,
+        "overdue_since": overdue_end(trial, known, clock_for(settings).today()),
+    }
 
 
 async def _show(settings: Settings, ident: str, as_json: bool) -> int:
@@ -276,12 +318,13 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
     found = await _stored_history(settings, ident)
     if found is None:
         return 1
-    hist, sources = found
+    hist, sources, publications = found
     row = hist.trial
     by_version = [(v, [c for c in hist.changes if c.version_id == v.id]) for v in hist.versions]
     latest = hist.versions[-1]
     record = latest.snapshot
-    facts = facts_of(Trial.model_validate(record), stored_facts(latest))
+    trial = Trial.model_validate(record)
+    facts = facts_of(trial, stored_facts(latest))
     if as_json:
         history = [
             {
@@ -308,6 +351,7 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
             "record": record,
             "history": history,
         }
+        out |= _publications_json(trial, publications, settings)
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     print(f"{row.registry_name}:{row.registry_id}  {row.title}")
@@ -346,27 +390,31 @@ async def _preview(settings: Settings, ident: str, lang: str, change: bool) -> i
     """The alert for a stored trial as an "anywhere" subscription would receive it."""
     from bot.render import render_change, render_new_trial
     from jobs.facts import facts_of
-    from storage.trials import stored_trial
+    from storage.trials import known_of, stored_trial
     from trialbot.matching import Match, SubscriptionFilter, sites_in_region
 
     found = await _stored_history(settings, ident)
     if found is None:
         return 1
-    hist, _ = found
+    hist, _, publications = found
     row = hist.trial
     latest = hist.versions[-1]
     stored = stored_trial(row, latest, (c for c in hist.changes if c.version_id == latest.id))
     trial, verdict = stored.trial, stored.verdict
+    known = known_of(trial, publications)
     facts = facts_of(trial, stored.facts)
     anywhere = SubscriptionFilter(id=0)
     matches = [Match(anywhere, sites_in_region(trial.sites, anywhere))]
     if not change:
-        print(_rendered_lines(render_new_trial(trial, verdict, matches, lang, facts=facts)))
+        rendered_new = render_new_trial(trial, verdict, matches, lang, facts=facts, known=known)
+        print(_rendered_lines(rendered_new))
         return 0
     if len(hist.versions) < 2:
         print(f"{row.registry_id} has one stored version: nothing has changed yet.")
         return 0
-    rendered = render_change(trial, verdict, stored.changes, matches, lang, facts=facts)
+    rendered = render_change(
+        trial, verdict, stored.changes, matches, lang, facts=facts, known=known
+    )
     if rendered is None:
         print(
             f"Version {latest.version} of {row.registry_id} has no change a patient would "

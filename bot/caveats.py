@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from functools import cached_property
 from typing import Literal
 
@@ -28,6 +28,7 @@ from jobs.facts import extract, fold, segments, title_texts, treatment_texts
 from trialbot.classification import Classification
 from trialbot.facts import TrialFacts
 from trialbot.model import Trial
+from trialbot.publications import KnownSoFar, overdue_since
 
 Severity = Literal["A", "H", "M", "I"]
 SEVERITY_RANK: Mapping[Severity, int] = {"A": 0, "H": 1, "M": 2, "I": 3}
@@ -59,9 +60,15 @@ class Context:
     """The inputs of every predicate, with the facts several rules share computed once."""
 
     def __init__(
-        self, trial: Trial, verdict: Classification, today: date, facts: TrialFacts
+        self,
+        trial: Trial,
+        verdict: Classification,
+        today: date,
+        facts: TrialFacts,
+        known: KnownSoFar | None = None,
     ) -> None:
         self.trial, self.verdict, self.today, self.facts = trial, verdict, today, facts
+        self.known = known
 
     @cached_property
     def main_cell(self) -> str | None:
@@ -280,14 +287,28 @@ def _r7_expanded(c: Context) -> Iterable[Hit]:
         yield Hit()
 
 
+def overdue_end(trial: Trial, known: KnownSoFar, today: date) -> str | None:
+    """The record's end (`yyyy-MM`, or `yyyy` when it gives only a year) when the trial ended
+    (completed or terminated) over a year ago and nothing of its results is known since: none
+    posted on the registry, no results paper stored (`trialbot.publications.overdue_since`).
+    The end is the record's completion date, else its primary completion; a date the record
+    still marks as estimated is no end. None otherwise."""
+    end = trial.dates.completion or trial.dates.primary_completion
+    ended = end.date if end else None
+    estimated = end.estimated if end else None
+    if not ended or overdue_since(trial.overall_status, ended, estimated, known, today) is None:
+        return None
+    return ended[:4] if len(ended) == 4 else ended[:7]
+
+
 def _r8_no_results(c: Context) -> Iterable[Hit]:
-    t = c.trial
-    if t.overall_status != "COMPLETED" or c.facts.results_posted:
+    """`overdue_end`, only when the caller loaded the trial's publications (`known`): without
+    them nothing is said, rather than something unchecked."""
+    if c.known is None:
         return
-    key_date = t.dates.primary_completion or t.dates.completion
-    ended = record.parse_date(key_date.date if key_date else None)
-    if ended is not None and ended < c.today - timedelta(days=365):
-        yield Hit()
+    ended = overdue_end(c.trial, c.known, c.today)
+    if ended is not None:
+        yield Hit(params={"month_year": ended})  # worded as a month (or year) by the renderer
 
 
 _STOPPED_VARIANTS = {"TERMINATED": ".stopped", "SUSPENDED": ".paused", "WITHDRAWN": ".withdrawn"}
@@ -378,7 +399,7 @@ RULES: tuple[Rule, ...] = (
     Rule("R5", "I", "caveat.r5", _r5_sponsor, "who pays; a private sponsor that charges"),
     Rule("R6", "H", "caveat.r6", _r6_pay, "patients may be asked to pay"),
     Rule("R7", "M", "caveat.r7", _r7_expanded, "expanded access is not a trial"),
-    Rule("R8", "M", "caveat.r8", _r8_no_results, "finished over a year ago, no results"),
+    Rule("R8", "M", "caveat.r8", _r8_no_results, "ended over a year ago, no results since"),
     Rule("R9", "H", "caveat.r9", _r9_stopped, "stopped early; the sponsor's reason"),
     Rule("R10", "M", "caveat.r10", _r10_route, "risks of the way it is given"),
     Rule("R11", "M", "caveat.r11", _r11_cell_line, "cell lines: unwanted growths"),
@@ -398,10 +419,13 @@ def evaluate(
     verdict: Classification,
     today: date | None = None,
     facts: TrialFacts | None = None,
+    known: KnownSoFar | None = None,
 ) -> list[Caveat]:
     """Every rule that fires, red flags first (A and H, then M, then I), table order within.
-    `facts` are the stored facts of this version (derived from the trial when not given)."""
-    context = Context(trial, verdict, today or date.today(), facts or extract(trial))
+    `facts` are the stored facts of this version (derived from the trial when not given).
+    `known` is what is known of the trial's results (`StoredTrial.known`); R8 ("no results
+    since it ended") needs it and stays quiet when it is None (publications not loaded)."""
+    context = Context(trial, verdict, today or date.today(), facts or extract(trial), known)
     fired: list[tuple[int, int, Caveat]] = []
     for index, rule in enumerate(RULES):
         for hit in rule.check(context):

@@ -2,7 +2,8 @@
 
 A job runs every few minutes. A chat is due when its latest digest slot (its hour, in its
 time zone, today or on its weekday) has passed and it has had no digest since that slot, so a
-service that was down at 09:00 still sends the 09:00 digest when it comes back.
+service that was down at 09:00 still sends the 09:00 digest when it comes back. A held
+results alert becomes a "Results are out" item; one whose publication is gone is left out.
 """
 
 from __future__ import annotations
@@ -91,8 +92,15 @@ async def _one(db: Database, bot: Bot, chat_id: int, now: datetime, today: date)
         )
         if row.kind == "window" and not found:
             continue  # the person no longer fits: nothing to say
+        if row.kind == "results" and ctx.publication is None:
+            continue
         changes = stored.changes if row.kind == "change" else ()
-        items.append(DigestItem(stored.trial, stored.verdict, changes, found, facts))
+        publication = ctx.publication if row.kind == "results" else None
+        items.append(
+            DigestItem(
+                stored.trial, stored.verdict, changes, found, facts, stored.known, publication
+            )
+        )
     period: Literal["daily", "weekly"] = "weekly" if chat.delivery == "weekly" else "daily"
     messages = render_digest(items, chat.language or "en", period, today=today) if items else []
     try:

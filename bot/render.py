@@ -1,5 +1,5 @@
-"""Telegram messages for trials: the new-trial alert, the change alert, the detail view and
-the digest.
+"""Telegram messages for trials: the new-trial alert, the change alert, the "Results are out"
+alert, the detail view and the digest.
 
 Messages are Telegram HTML built from the `alerts` catalog (`bot/locales/*/alerts.po`) and the
 plain-language blocks in `bot.plain`; caveats come from `bot.caveats`. Rules that keep them
@@ -15,6 +15,14 @@ safe to send:
 
 "What could go wrong" lists every caveat rule that fires except C0 and C1, which are the
 disclaimer line that ends every message. Change alerts and digests repeat only red flags.
+
+Results (issue 16): a "Results are out" alert is built only from the stored publication (its
+title, journal and month as given, or the registry's citation, or that the registry links to
+a document), the evidence that made it a results paper (`Publication.reason`, `found_by`) and
+where to read it; it never says what a paper found. The detail view's "What is known so far"
+lists results on the registry, up to three publications and R8's sentence. Both need the
+trial's publications (`StoredTrial.known`); a caller without them passes `known=None` and
+nothing is said about results (R8 stays quiet).
 
 Registry prose that a message quotes (the reason a study stopped, the registry's title in the
 detail view, the hype word of R13) goes through `registry_quote`: in the language's quotation
@@ -46,6 +54,7 @@ from trialbot.identifiers import source_registry_of
 from trialbot.matching import Match, SiteMatch, SubscriptionFilter
 from trialbot.model import STOPPED_STATUSES, FieldChange, Site, SourceRef, Trial, may_take_people
 from trialbot.profile import Fit, rounded_span
+from trialbot.publications import KnownSoFar, Publication
 
 MAX_LENGTH = 4096
 """Telegram's limit on message text after entity parsing."""
@@ -57,6 +66,8 @@ SITE_CHANGES_SHOWN = 3
 ALERTS_NAMED = 4
 DIGEST_ITEMS_PER_MESSAGE = 10
 _FACILITY, _CITY, _LABEL, _REGISTRY_TITLE, _SPONSOR = 90, 50, 40, 300, 120
+_PAPER_TITLE, _PAPER_LISTED, _CITATION, _JOURNAL = 300, 160, 160, 80
+PAPERS_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,10 @@ class DigestItem:
     matches: tuple[Match, ...]
     facts: TrialFacts | None = None
     """The version's stored facts; derived from the trial when None."""
+    known: KnownSoFar | None = None
+    """What is known of its results (`StoredTrial.known`); None when not loaded."""
+    publication: Publication | None = None
+    """Set for a "Results are out" item (a held `results` alert)."""
 
 
 def esc(text: str) -> str:
@@ -192,15 +207,20 @@ def registry_quote(text: str, t: Translator) -> str:
 
 _QUOTED_PARAMS = frozenset({"reason", "word"})
 """Caveat parameters that carry registry text (R9's stopping reason, R13's hype word)."""
+_DATE_PARAMS = frozenset({"month_year"})
+"""Caveat parameters that carry a registry date (`yyyy` or `yyyy-MM`: R8's end)."""
+
+
+def _caveat_param(name: str, value: str | int, t: Translator) -> str | int:
+    if name in _QUOTED_PARAMS and isinstance(value, str):
+        return registry_quote(value, t)
+    if name in _DATE_PARAMS and isinstance(value, str):
+        return words.month(value, t) or value
+    return value
 
 
 def _caveat_text(caveat: Caveat, t: Translator) -> str:
-    params = {
-        name: (
-            registry_quote(value, t) if name in _QUOTED_PARAMS and isinstance(value, str) else value
-        )
-        for name, value in caveat.params.items()
-    }
+    params = {name: _caveat_param(name, value, t) for name, value in caveat.params.items()}
     if caveat.count is not None:
         return t.plural(caveat.key, caveat.count, n=words.number(caveat.count, t), **params)
     return t(caveat.key, **params) if params else t(caveat.key)
@@ -565,10 +585,13 @@ def _body_sections(
     t: Translator,
     today: date,
     sites_shown: int,
+    known: KnownSoFar | None = None,
+    leave_out: frozenset[str] = frozenset(),
 ) -> list[_Section]:
     """The sections every full description has: what is tested, who can join, where, how far
     along (leading with doubt when the record is out of date), how to ask, what could go
-    wrong, why it reached you."""
+    wrong, why it reached you. `leave_out`: caveat rules another section already says."""
+    risks = [c for c in evaluate(trial, verdict, today, facts, known) if c.rule not in leave_out]
     return [
         _Section(
             [esc(words.join_sentences(words.what_is_tested(trial, verdict, facts, t), t))],
@@ -587,7 +610,7 @@ def _body_sections(
         ),
         _contact_section(trial, facts, matches, t, today),
         _Section(
-            _risk_lines(evaluate(trial, verdict, today, facts), t),
+            _risk_lines(risks, t),
             heading=t("section.risks"),
             more=lambda n: t("risks.more"),
             keep=3,
@@ -607,15 +630,17 @@ def render_new_trial(
     *,
     today: date | None = None,
     facts: TrialFacts | None = None,
+    known: KnownSoFar | None = None,
 ) -> Rendered:
-    """The alert for a trial a subscription sees for the first time."""
+    """The alert for a trial a subscription sees for the first time. `known`: what is known
+    of its results (`StoredTrial.known`), for caveat R8; None says nothing about results."""
     t = translator(lang, "alerts")
     day = today or date.today()
     facts = facts or extract(trial)
     headline, extra = _new_headline(trial, day, t)
     sections = [
         _Section([_title(headline, trial, verdict, facts, t, **extra)]),
-        *_body_sections(trial, verdict, facts, matches, t, day, SITES_IN_ALERT),
+        *_body_sections(trial, verdict, facts, matches, t, day, SITES_IN_ALERT, known),
         _sources_section(trial, t),
         _disclaimer(t),
     ]
@@ -630,6 +655,7 @@ def render_window_open(
     *,
     today: date | None = None,
     facts: TrialFacts | None = None,
+    known: KnownSoFar | None = None,
 ) -> Rendered:
     """The alert for a person who has just entered a recruiting trial's time window: the full
     description, under a headline that says so."""
@@ -642,7 +668,7 @@ def render_window_open(
     sections = [
         _Section([_title("title.window", trial, verdict, facts, t)]),
         _Section(opened),
-        *_body_sections(trial, verdict, facts, matches, t, day, SITES_IN_ALERT),
+        *_body_sections(trial, verdict, facts, matches, t, day, SITES_IN_ALERT, known),
         _sources_section(trial, t),
         _disclaimer(t),
     ]
@@ -658,6 +684,7 @@ def render_change(
     *,
     today: date | None = None,
     facts: TrialFacts | None = None,
+    known: KnownSoFar | None = None,
 ) -> Rendered | None:
     """What changed, in plain words; None when nothing a patient would care about changed."""
     t = translator(lang, "alerts")
@@ -668,7 +695,7 @@ def render_change(
     status_shown = any(c.kind == "status" and c.notable for c in changes)
     flags = [
         c
-        for c in evaluate(trial, verdict, today or date.today(), facts)
+        for c in evaluate(trial, verdict, today or date.today(), facts, known)
         if c.severity == "H" and not (status_shown and c.rule == "R9")
     ]
     changed = _Section(
@@ -695,18 +722,70 @@ def render_detail(
     matches: Sequence[Match] = (),
     today: date | None = None,
     facts: TrialFacts | None = None,
+    known: KnownSoFar | None = None,
 ) -> Rendered:
-    """The `/trial` view: the full description plus the registry's own facts."""
+    """The `/trial` view (also the "Details" button): the full description, what is known so
+    far of its results, and the registry's own facts. With `known` None (publications not
+    loaded) the "What is known so far" section is left out and R8 does not fire; with it, R8's
+    sentence is said in that section rather than twice."""
     t = translator(lang, "alerts")
     facts = facts or extract(trial)
     day = today or date.today()
+    body = _body_sections(
+        trial, verdict, facts, matches, t, day, SITES_IN_DETAIL, known, frozenset({"R8"})
+    )
     sections = [
         _Section([_title(None, trial, verdict, facts, t)]),
-        *_body_sections(trial, verdict, facts, matches, t, day, SITES_IN_DETAIL),
+        *body,
+        *_known_sections(trial, verdict, facts, known, t, day),
         _record_section(trial, t),
         _disclaimer(t),
     ]
     return Rendered(_fit(sections), _buttons(trial, t, details=False, matches=matches))
+
+
+def render_results(
+    trial: Trial,
+    verdict: Classification,
+    publication: Publication,
+    matches: Sequence[Match],
+    lang: str,
+    *,
+    today: date | None = None,
+    facts: TrialFacts | None = None,
+    known: KnownSoFar | None = None,
+) -> Rendered:
+    """The "Results are out" alert for one stored results publication of a trial: what it is
+    (title, journal, month), why it counts as results and how it is tied to the study, which
+    study, that the message does not say what was found, the link, the study's red flags,
+    why it reached the chat, and the disclaimer. It never words findings."""
+    t = translator(lang, "alerts")
+    day = today or date.today()
+    facts = facts or extract(trial)
+    flags = [c for c in evaluate(trial, verdict, day, facts, known) if c.severity == "H"]
+    about = [
+        paper_kind_line(publication, t),
+        t("results.study", title=words.plain_title(trial, verdict, facts, t)),
+    ]
+    link = publication.link
+    linked = link if link and link.startswith(("https://", "http://")) else None
+    sections = [
+        _Section([f"<b>{esc(results_headline(publication, t))}</b>"]),
+        _Section([esc(line) for line in about if line]),
+        _Section([esc(t("results.no_summary"))]),
+        _Section([_url_line(t("results.link", link="\x00"), linked)] if linked else []),
+        _Section(_risk_lines(flags, t), heading=t("section.flags"), drop_rank=2),
+        _why(matches, t)
+        if matches
+        else _Section([esc(t("why.followed"))], heading=t("section.why"), drop_rank=1),
+        _sources_section(trial, t),
+        _disclaimer(t),
+    ]
+    buttons = _buttons(trial, t, matches=matches)
+    if linked:
+        label = t("button.document" if _is_document(publication) else "button.paper")
+        buttons = ((Button(label, url=linked),), *buttons)
+    return Rendered(_fit(sections), buttons)
 
 
 def _record_section(trial: Trial, t: Translator) -> _Section:
@@ -734,6 +813,137 @@ def _record_section(trial: Trial, t: Translator) -> _Section:
     if links:
         html_lines.append(links)
     return _Section(html_lines, heading=t("section.record"), drop_rank=0)
+
+
+# --- what is known of the results ----------------------------------------------------------
+
+
+def registry_results_url(trial: Trial) -> str | None:
+    """Where the registry shows a trial's posted results: ClinicalTrials.gov's results tab
+    (`<record>?tab=results`, of the trial's CT.gov record when it has one), else the record
+    itself; None without a web address."""
+    for ref in trial.sources:
+        if ref.registry == "ctgov" and ref.url.startswith(("https://", "http://")):
+            return ref.url.split("#")[0].split("?")[0] + "?tab=results"
+    if not trial.url.startswith(("https://", "http://")):
+        return None
+    if trial.registry == "ctgov":
+        return trial.url.split("#")[0].split("?")[0] + "?tab=results"
+    return trial.url
+
+
+def _anchor(url: str | None, label_html: str) -> str:
+    """`label_html` (already escaped) as a link when `url` is a web address."""
+    if url and url.startswith(("https://", "http://")):
+        return f'<a href="{html.escape(url, quote=True)}">{label_html}</a>'
+    return label_html
+
+
+def _url_line(text: str, url: str) -> str:
+    """A catalog line with a NUL character where the link goes: the URL shown and linked."""
+    return esc(text).replace("\x00", _anchor(url, esc(url)))
+
+
+def _paper_title(text: str, t: Translator) -> str:
+    """A paper's own title as given; for a Spanish or Chinese reader in quotation marks,
+    with "(en inglés)" / "（英文原文）" when it is plainly English."""
+    key = "quote.paper_english" if plainly_english(text) else "quote.paper"
+    return t(key, text=text)
+
+
+def paper_name(pub: Publication, t: Translator, limit: int = _PAPER_TITLE) -> str | None:
+    """ "<title> (<journal>, <month year>)" from the stored publication, leaving out what is
+    not known ("(Stroke)", "(2021)" or nothing); the registry's citation, shortened and quoted
+    as the registry's words, stands in for a missing title. None when there is neither."""
+    if pub.title and record.clean(pub.title):
+        name = _paper_title(record.shorten(pub.title, limit), t)
+    elif pub.citation and record.clean(pub.citation):
+        return registry_quote(record.shorten(pub.citation, _CITATION), t)
+    else:
+        return None
+    journal = record.shorten(pub.journal or "", _JOURNAL)
+    when = words.month(pub.published, t)
+    if journal and when:
+        source = t("paper.source", journal=journal, date=when)
+    else:
+        source = journal or when or ""
+    return t("paper.with_source", title=name, source=source) if source else name
+
+
+def results_headline(pub: Publication, t: Translator) -> str:
+    """ "Results are out: <title> (<journal>, <month year>)"; for a bare registry link,
+    "Results are out: the registry links to a results document"."""
+    name = paper_name(pub, t)
+    if name:
+        return t("title.results", paper=name)
+    if pub.found_by == "registry":
+        return t("title.results.link")
+    return t("title.results.untitled")
+
+
+def _is_document(pub: Publication) -> bool:
+    """A results document the registry links to, not a paper (no PMID, DOI, title, citation)."""
+    return not (pub.pmid or pub.doi or pub.title or pub.citation)
+
+
+def paper_kind_line(pub: Publication, t: Translator) -> str:
+    """Why it counts as results, and how it is tied to this study, from the stored evidence
+    (`Publication.reason` and `found_by`); nothing about what it found."""
+    sentences = []
+    if pub.reason == "registry_results":
+        key = "results.kind.registry_document" if _is_document(pub) else "results.kind.registry"
+        sentences.append(t(key))
+    elif pub.reason in ("trial_type", "results_title"):
+        sentences.append(t(f"results.kind.{pub.reason}"))
+    if pub.found_by in ("pubmed_si", "pubmed_tiab"):
+        sentences.append(t(f"results.found.{pub.found_by}"))
+    elif pub.reason != "registry_results":
+        sentences.append(t("results.found.registry"))
+    return words.join_sentences(sentences, t)
+
+
+def _listed_paper(pub: Publication, t: Translator) -> str:
+    """One line of "What is known so far": its kind, then its name linked (HTML)."""
+    name = paper_name(pub, t, _PAPER_LISTED) or t("paper.document")
+    line = esc(t("known.paper", kind=t(f"known.kind.{pub.kind}"), paper="\x00"))
+    return "• " + line.replace("\x00", _anchor(pub.link, esc(name)))
+
+
+def _known_sections(
+    trial: Trial,
+    verdict: Classification,
+    facts: TrialFacts,
+    known: KnownSoFar | None,
+    t: Translator,
+    today: date,
+) -> list[_Section]:
+    """ "What is known so far": results on the registry (linked), up to three publications
+    (newest first, protocols last), and R8's sentence when it fires (a paragraph of its own,
+    so shortening drops papers, never it). Nothing without `known` (not loaded)."""
+    if known is None:
+        return []
+    lines: list[str] = []
+    if known.registry_results:
+        url = registry_results_url(trial)
+        lines.append(
+            _url_line(t("known.registry", link="\x00"), url)
+            if url
+            else esc(t("known.registry.no_link"))
+        )
+    head = len(lines)
+    shown = known.shown(PAPERS_SHOWN)
+    lines += [_listed_paper(pub, t) for pub in shown]
+    if not lines:
+        lines.append(esc(t("known.nothing")))
+    listed = _Section(
+        lines,
+        heading=t("section.known"),
+        more=lambda n: t.plural("known.more", n, n=words.number(n, t)),
+        hidden=len(known.publications) - len(shown),
+        keep=min(len(lines), head + 1),
+    )
+    overdue = [c for c in evaluate(trial, verdict, today, facts, known) if c.rule == "R8"]
+    return [listed, _Section([esc(_caveat_text(c, t)) for c in overdue])]
 
 
 @dataclass(frozen=True)
@@ -787,7 +997,14 @@ def _digest_block(item: DigestItem, t: Translator, today: date, number: int) -> 
     trial, verdict = item.trial, item.verdict
     facts = item.facts or extract(trial)
     title = words.plain_title(trial, verdict, facts, t)
-    if item.changes:
+    if item.publication is not None:
+        pub = item.publication
+        head = t("digest.results", n=number, headline=results_headline(pub, t))
+        body = [esc(line) for line in (t("results.study", title=title), paper_kind_line(pub, t))]
+        body.append(esc(t("results.no_summary")))
+        if pub.link and pub.link.startswith(("https://", "http://")):
+            body.append(_url_line(t("results.link", link="\x00"), pub.link))
+    elif item.changes:
         lines = change_lines(trial, verdict, item.changes, item.matches, t)
         if not lines:
             return None
@@ -812,7 +1029,7 @@ def _digest_block(item: DigestItem, t: Translator, today: date, number: int) -> 
                 body.append(
                     esc(t.plural("where.more", len(sites) - 1, n=words.number(len(sites) - 1, t)))
                 )
-    flags = [c for c in evaluate(trial, verdict, today, facts) if c.severity == "H"]
+    flags = [c for c in evaluate(trial, verdict, today, facts, item.known) if c.severity == "H"]
     body += _risk_lines(flags, t)
     links = _source_links(trial, t)
     if links:
@@ -894,7 +1111,12 @@ def _why_stopped_change(
 def _results_change(
     change: FieldChange, trial: Trial, verdict: Classification, t: Translator, kinds: set[str]
 ) -> str | None:
-    return t("change.results") if change.new is True else None
+    """ "Results are out on the registry: <its results page>" (plain text: the address is the
+    link, so the line stays one line in a list and in a digest)."""
+    if change.new is not True:
+        return None
+    url = registry_results_url(trial)
+    return t("change.results", link=url) if url else t("change.results.no_link")
 
 
 def _count(value: Any) -> int | None:
@@ -1098,4 +1320,5 @@ __all__ = [
     "render_detail",
     "render_digest",
     "render_new_trial",
+    "render_results",
 ]

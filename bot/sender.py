@@ -36,7 +36,13 @@ from telegram.ext import ExtBot
 
 from bot.markup import to_markup
 from bot.ratelimit import NO_RETRY
-from bot.render import Rendered, render_change, render_new_trial, render_window_open
+from bot.render import (
+    Rendered,
+    render_change,
+    render_new_trial,
+    render_results,
+    render_window_open,
+)
 from jobs.facts import facts_of
 from storage import outbox
 from storage.db import Database
@@ -73,19 +79,29 @@ def render_alert(
 ) -> Rendered | None:
     """The alert as the chat should read it now (its language, its matched subscriptions, the
     fit of their profiles on `today`). A window alert whose person no longer fits the trial
-    (it stopped recruiting, the profile changed) renders as None: nothing to say."""
-    trial, verdict = ctx.stored.trial, ctx.stored.verdict
+    (it stopped recruiting, the profile changed) renders as None: nothing to say. A results
+    alert is about `ctx.publication` (a row whose publication is gone has no context at all,
+    like one whose trial is gone, and is cancelled by `deliver`)."""
+    trial, verdict, known = ctx.stored.trial, ctx.stored.verdict, ctx.stored.known
     facts = facts_of(trial, ctx.stored.facts)
     lang = ctx.chat.language or "en"
     day = today or SYSTEM.today()
     found = matches(trial, verdict, ctx.filters, gazetteer_geocoder, facts=facts, today=day)
     if row.kind == "new":
-        return render_new_trial(trial, verdict, found, lang, facts=facts, today=day)
+        return render_new_trial(trial, verdict, found, lang, facts=facts, today=day, known=known)
     if row.kind == "window":
         if not found:
             return None
-        return render_window_open(trial, verdict, found, lang, facts=facts, today=day)
-    return render_change(trial, verdict, ctx.stored.changes, found, lang, facts=facts, today=day)
+        return render_window_open(trial, verdict, found, lang, facts=facts, today=day, known=known)
+    if row.kind == "results":
+        if ctx.publication is None:
+            return None
+        return render_results(
+            trial, verdict, ctx.publication, found, lang, facts=facts, today=day, known=known
+        )
+    return render_change(
+        trial, verdict, ctx.stored.changes, found, lang, facts=facts, today=day, known=known
+    )
 
 
 class OutboxSender:

@@ -89,7 +89,13 @@ async def show_trial(update: Update, context: Context, chat: ChatRow, ident: str
     filters = [filter_of(chat, s) for s in subs]
     found = matches(stored.trial, stored.verdict, filters, geocode, facts=facts, today=today)
     rendered = render_detail(
-        stored.trial, stored.verdict, chat.language or "en", matches=found, facts=facts, today=today
+        stored.trial,
+        stored.verdict,
+        chat.language or "en",
+        matches=found,
+        facts=facts,
+        today=today,
+        known=stored.known,  # find_current_trial loads its publications
     )
     await send_rendered(update, rendered)
 

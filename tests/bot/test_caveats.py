@@ -13,9 +13,11 @@ import pytest
 from bot.caveats import RULES, RULES_BY_ID, SEVERITY_RANK, Caveat, evaluate
 from jobs.classify import classify
 from jobs.registries.ctgov_record import normalise
+from storage.trials import known_of
 from tests.conftest import CTGOV, load_json, study
 from trialbot.classification import Classification
-from trialbot.model import Arm, Intervention, Site, Trial
+from trialbot.model import Arm, Intervention, KeyDate, Site, Trial
+from trialbot.publications import Publication
 
 TODAY = date(2026, 1, 15)
 MASTERS2 = "NCT03545607__2022-02-09"  # MultiStem, IV, placebo, phase 3, 300 planned, industry
@@ -236,16 +238,73 @@ def test_r7_quiet_for_an_interventional_trial() -> None:
     assert "R7" not in rules_for(MASTERS2)
 
 
-# --- R8: finished, no results --------------------------------------------------------------
+# --- R8: ended over a year ago, no results since ------------------------------------------
+
+RESULTS_PAPER = Publication(
+    kind="results",
+    reason="trial_type",
+    found_by="pubmed_si",
+    pmid="20000001",
+    title="G-CSF in subacute ischaemic stroke: a randomised trial",
+    journal="Stroke",
+    published="2010-05",
+)
+PROTOCOL_PAPER = Publication(
+    kind="protocol",
+    reason="protocol_type",
+    found_by="pubmed_si",
+    pmid="20000002",
+    title="G-CSF in subacute stroke: study protocol",
+    journal="Trials",
+    published="2008",
+)
 
 
-def test_r8_fires_a_year_after_completion_without_results() -> None:
-    assert "R8" in rules_for(GCSF)  # completed 2009
+def known(name: str, *papers: Publication, **update: Any) -> dict[str, Caveat]:
+    """The rules for a record (or a variant of it) with what is known of its results: the
+    registry's own results flag and the given stored publications."""
+    trial, verdict = record(name)
+    if update:
+        trial = trial.model_copy(update=update)
+    return {c.rule: c for c in evaluate(trial, verdict, TODAY, known=known_of(trial, papers))}
 
 
-def test_r8_quiet_with_results_or_within_the_year() -> None:
-    assert "R8" not in rules_for(SB623_TRIAL)  # results posted
-    assert "R8" not in rules_for(GCSF, today=date(2009, 6, 1))
+def test_r8_fires_a_year_after_the_end_without_results_and_names_the_month() -> None:
+    caveat = known(GCSF)["R8"]  # completed February 2009 (actual), nothing posted or found
+    assert caveat.key == "caveat.r8" and caveat.params == {"month_year": "2009-02"}
+    from bot.render import render_new_trial
+
+    trial, verdict = record(GCSF)
+    text = render_new_trial(trial, verdict, [], "en", today=TODAY, known=known_of(trial, ()))
+    assert "• It ended in February 2009; no results have been shared since." in text.text
+
+
+def test_r8_counts_a_terminated_study_too() -> None:
+    assert known(PISCES3)["R8"].params == {"month_year": "2021-03"}  # completion, not primary
+
+
+def test_r8_quiet_without_publications_loaded() -> None:
+    assert "R8" not in rules_for(GCSF)  # known=None: nothing is said about results
+
+
+def test_r8_quiet_with_registry_results_or_a_results_paper() -> None:
+    assert "R8" not in known(SB623_TRIAL)  # results posted on the registry
+    assert "R8" not in known(GCSF, RESULTS_PAPER)
+
+
+def test_r8_a_protocol_paper_does_not_stop_it() -> None:
+    assert "R8" in known(GCSF, PROTOCOL_PAPER)
+    assert "R8" not in known(GCSF, PROTOCOL_PAPER, RESULTS_PAPER)
+
+
+def test_r8_quiet_within_the_year_and_for_an_estimated_end() -> None:
+    trial, verdict = record(GCSF)
+    within = evaluate(trial, verdict, date(2009, 6, 1), known=known_of(trial, ()))
+    assert "R8" not in {c.rule for c in within}
+    planned = KeyDate(date="2009-02", estimated=True)
+    dates = trial.dates.model_copy(update={"completion": planned, "primary_completion": planned})
+    assert "R8" not in known(GCSF, dates=dates)
+    assert "R8" not in known(GCSF, overall_status="ACTIVE_NOT_RECRUITING")
 
 
 # --- R9, R9b: stopped, out of date ---------------------------------------------------------
@@ -443,6 +502,7 @@ GOLDEN: dict[str, tuple[str, ...]] = {
         "R9.stopped.reason",
         "R10.intracerebral",
         "R2.actual",
+        "R8",
         "R11",
         "R5.industry",
     ),
@@ -497,7 +557,9 @@ GOLDEN: dict[str, tuple[str, ...]] = {
     "NCT03570450__2023-07-27": ("R1", "R10.iv"),
     "NCT00901381__2014-01-07": ("R2.actual", "R3b", "R8"),
 }
-"""Expected firing (besides C0/C1) on 2026-01-15, red flags first. Checked by hand against
+"""Expected firing (besides C0/C1) on 2026-01-15, red flags first, with no publications stored
+(R8 then goes by the registry's own results flag; a terminated study counts as ended, so
+PISCES III, ended March 2021, has it). Checked by hand against
 each record: e.g. PISCES III (terminated, sham-controlled, CTX0E03 into the brain) gets the
 sponsor's reason, the surgery risks, 15 people and the cell-line caution, as domain.md 3.4
 works it out; RESSTORE (NCT03570450) gets no donor caveat because its record does not say
@@ -521,7 +583,8 @@ def test_golden_table_covers_every_positive_and_borderline_record() -> None:
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_golden_rules_fire(name: str) -> None:
-    caveats = evaluate(*record(name), TODAY)
+    trial, verdict = record(name)
+    caveats = evaluate(trial, verdict, TODAY, known=known_of(trial, ()))
     assert tuple(_label(c) for c in caveats if c.rule not in ("C0", "C1")) == GOLDEN[name]
 
 

@@ -519,7 +519,7 @@ def test_the_issue_examples() -> None:
     lines = rendered.text.split("<b>What changed</b>\n")[1].split("\n\n")[0].splitlines()
     assert lines == [
         "• It is now recruiting.",
-        "• Results were posted on the registry.",
+        "• Results are out on the registry: https://clinicaltrials.gov/study/NCT03545607?tab=results",
         "• It now plans 60 people instead of 24.",
         "• A new site opened in Madrid, Spain, about 13 km away.",
     ]
