@@ -307,8 +307,9 @@ def _r8_no_results(c: Context) -> Iterable[Hit]:
     if c.known is None:
         return
     ended = overdue_end(c.trial, c.known, c.today)
-    if ended is not None:
-        yield Hit(params={"month_year": ended})  # worded as a month (or year) by the renderer
+    if ended is not None:  # worded as a month (or year) by the renderer
+        # before any look for papers, only the registry's own results flag is known
+        yield Hit("" if c.known.looked else ".registry", {"month_year": ended})
 
 
 _STOPPED_VARIANTS = {"TERMINATED": ".stopped", "SUSPENDED": ".paused", "WITHDRAWN": ".withdrawn"}

@@ -934,7 +934,7 @@ def _known_sections(
     shown = known.shown(PAPERS_SHOWN)
     lines += [_listed_paper(pub, t) for pub in shown]
     if not lines:
-        lines.append(esc(t("known.nothing")))
+        lines.append(esc(t("known.nothing" if known.looked else "known.not_looked")))
     listed = _Section(
         lines,
         heading=t("section.known"),

@@ -13,7 +13,7 @@ leases to run out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +34,7 @@ from storage.tables import (
     TrialVersionRow,
     utcnow,
 )
-from storage.trials import StoredTrial, stored_trial
+from storage.trials import StoredTrial, stored_trial, with_publications
 from trialbot.matching import SubscriptionFilter
 from trialbot.publications import Publication
 
@@ -425,9 +425,8 @@ async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext |
             )
         )
     ).all()
-    papers = await stored_publications.of_trials(session, [trial.id or 0])
-    stored = replace(
-        stored_trial(trial, version, changes), publications=papers.get(trial.id or 0, ())
+    [stored] = await with_publications(
+        session, [(trial.id or 0, stored_trial(trial, version, changes))]
     )
     publication = None
     if row.publication_id is not None:

@@ -70,6 +70,19 @@ async def of_trials(
     return {trial_id: tuple(found.get(trial_id, ())) for trial_id in ids}
 
 
+async def looked(session: AsyncSession, trial_ids: Iterable[int]) -> set[int]:
+    """The trials among these whose publications have been looked for at least once."""
+    ids = sorted(set(trial_ids))
+    if not ids:
+        return set()
+    rows = await session.exec(
+        select(PublicationCheckRow.trial_id)
+        .where(col(PublicationCheckRow.trial_id).in_(ids))
+        .where(col(PublicationCheckRow.last_checked_at).is_not(None))
+    )
+    return set(rows.all())
+
+
 async def get(session: AsyncSession, publication_id: int) -> PublicationRow | None:
     return await session.get(PublicationRow, publication_id)
 

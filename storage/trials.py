@@ -315,6 +315,8 @@ class StoredTrial:
     facts: DerivedFacts | None = None
     publications: tuple[Publication, ...] | None = None
     """The trial's stored publications; None when the caller did not load them."""
+    looked: bool = False
+    """Whether a look for its publications has finished (storage/publications.py)."""
 
     @property
     def known(self) -> KnownSoFar | None:
@@ -322,12 +324,28 @@ class StoredTrial:
         is then told nothing about results rather than something unchecked)."""
         if self.publications is None:
             return None
-        return known_of(self.trial, self.publications)
+        return known_of(self.trial, self.publications, looked=self.looked)
 
 
-def known_of(trial: Trial, publications: Sequence[Publication]) -> KnownSoFar:
+def known_of(
+    trial: Trial, publications: Sequence[Publication], *, looked: bool = True
+) -> KnownSoFar:
     registry = trial.has_results or trial.dates.results_first_posted is not None
-    return KnownSoFar(registry_results=registry, publications=tuple(publications))
+    return KnownSoFar(registry_results=registry, publications=tuple(publications), looked=looked)
+
+
+async def with_publications(
+    session: AsyncSession, found: Sequence[tuple[int, StoredTrial]]
+) -> list[StoredTrial]:
+    """The stored trials (with their trial ids) with their publications loaded, and whether
+    each has been looked for yet: one query for all."""
+    ids = [trial_id for trial_id, _ in found]
+    papers = await stored_publications.of_trials(session, ids)
+    looked = await stored_publications.looked(session, ids)
+    return [
+        replace(stored, publications=papers.get(trial_id, ()), looked=trial_id in looked)
+        for trial_id, stored in found
+    ]
 
 
 def field_change(row: TrialChangeRow) -> FieldChange:
@@ -369,11 +387,9 @@ async def current_trials(session: AsyncSession, *, relevant_only: bool = True) -
     if relevant_only:
         query = query.where(col(TrialRow.relevant).is_(True))
     found = (await session.exec(query.order_by(col(TrialRow.id)))).all()
-    papers = await stored_publications.of_trials(session, (row.id for row, _ in found if row.id))
-    return [
-        replace(stored_trial(row, version), publications=papers.get(row.id or 0, ()))
-        for row, version in found
-    ]
+    return await with_publications(
+        session, [(row.id or 0, stored_trial(row, version)) for row, version in found]
+    )
 
 
 async def find_current_trial(session: AsyncSession, ident: str) -> StoredTrial | None:
@@ -387,8 +403,8 @@ async def find_current_trial(session: AsyncSession, ident: str) -> StoredTrial |
     version = (await session.exec(query)).first()
     if version is None or row.id is None:
         return None
-    papers = await stored_publications.of_trials(session, [row.id])
-    return replace(stored_trial(row, version), publications=papers.get(row.id, ()))
+    [stored] = await with_publications(session, [(row.id, stored_trial(row, version))])
+    return stored
 
 
 async def current_trial_by_id(session: AsyncSession, trial_id: int) -> StoredTrial | None:
@@ -403,8 +419,8 @@ async def current_trial_by_id(session: AsyncSession, trial_id: int) -> StoredTri
     version = (await session.exec(query)).first()
     if version is None:
         return None
-    papers = await stored_publications.of_trials(session, [trial_id])
-    return replace(stored_trial(row, version), publications=papers.get(trial_id, ()))
+    [stored] = await with_publications(session, [(trial_id, stored_trial(row, version))])
+    return stored
 
 
 async def versions_with_stale_facts(

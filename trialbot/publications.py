@@ -249,6 +249,9 @@ class KnownSoFar:
 
     registry_results: bool
     publications: tuple[Publication, ...] = ()
+    looked: bool = True
+    """Whether papers were looked for yet; before the first look only the registry's own
+    results flag is known, and a reader is told only that."""
 
     @property
     def results_papers(self) -> list[Publication]:

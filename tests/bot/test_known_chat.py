@@ -7,10 +7,12 @@ are the seeded real records (tests/bot/conftest.py), their publications stored t
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from storage import publications as stored_publications
 from storage import trials as trial_store
+from storage.tables import utcnow
 from tests.bot.conftest import Bot
 from trialbot.publications import Publication
 
@@ -67,7 +69,19 @@ async def test_trial_card_shows_three_papers_newest_first(bot: Bot) -> None:
 
 
 async def test_trial_card_says_nothing_is_known_and_since_when(bot: Bot) -> None:
+    # before any look for papers, only the registry's results flag is known: it says only that
     (card,) = await bot.says(ANA, "/trial NCT01436487")  # completed December 2015
+    assert section(card) == [
+        "We have not looked for papers about it yet. We look once a week.",
+        "",
+        "It ended in December 2015; no results are posted on the registry.",
+    ]
+    async with bot.db.write() as session:
+        row = await trial_store.find_trial(session, "NCT01436487")
+        assert row is not None and row.id is not None
+        now = utcnow()
+        await stored_publications.checked(session, row.id, now, now + timedelta(days=7))
+    (card,) = await bot.says(ANA, "/trial NCT01436487")
     assert section(card) == [
         "No results or papers found yet.",
         "",

@@ -369,6 +369,7 @@ async def test_persistent_5xx_is_a_registry_error_naming_pubmed_without_the_key(
     fake: FakeEutils, client: PubMedClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)  # httpx's INFO line holds the URL with api_key
+    caplog.set_level(logging.DEBUG, logger="httpx")  # whatever level an earlier test left it at
     fake.fail_next(FAST_HTTP.max_retries + 1, status=503)
     with pytest.raises(RegistryError) as info:
         await client.search(["NCT01436487"], "si", None)
@@ -384,6 +385,7 @@ async def test_a_rejected_key_is_never_echoed(
     fake: FakeEutils, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # its request line would hold the key
     wrong = "f" * 36
     async with PubMedClient(fake.base_url, api_key=wrong, http=FAST_HTTP) as bad:
         assert wrong not in repr(bad)
@@ -401,6 +403,7 @@ async def test_unreachable_pubmed_error_names_it_without_the_key(
     import socket
 
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # its request line would hold the key
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
