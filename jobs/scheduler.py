@@ -194,7 +194,8 @@ def add_publications_job(
         report = await publications.check_due(
             db, papers, datetime.now(UTC), limit=batch, today=clock.today()
         )
-        log.info(
+        log.log(
+            logging.INFO if report.looked else logging.DEBUG,
             "publications: looked at %d trials, %d failed, %d new results papers, %d alerts",
             report.looked,
             report.failed,
