@@ -113,7 +113,7 @@ def test_results_alert_for_a_pubmed_results_paper() -> None:
     )
     assert rendered.text.startswith("<b>Results are out: Intracerebral")
     assert lines[2] == (
-        "PubMed lists it as a report of a clinical trial. "
+        "PubMed lists it as a report of a study's results. "
         "PubMed links the paper to this study by its registry number."
     )
     assert lines[3].startswith(
@@ -208,13 +208,13 @@ def test_the_headline_leaves_out_what_is_unknown(
         (
             "trial_type",
             "pubmed_tiab",
-            "PubMed lists it as a report of a clinical trial. "
+            "PubMed lists it as a report of a study's results. "
             "The paper gives this study's number only in its summary.",
         ),
         (
             "trial_type",
             "registry",
-            "PubMed lists it as a report of a clinical trial. "
+            "PubMed lists it as a report of a study's results. "
             "The study's registry record links to it.",
         ),
     ],
