@@ -64,32 +64,46 @@ async def enqueue(
     if not alerts:
         return 0
     now = now or utcnow()
-    values: list[dict[str, Any]] = [
-        {
-            "chat_id": a.chat_id,
-            "trial_id": a.trial_id,
-            "version_id": a.version_id,
-            "kind": a.kind,
-            "subscription_ids": list(a.subscription_ids),
-            "status": "held" if a.held else "pending",
-            "attempts": 0,
-            "not_before": now,
-            "created_at": now,
-        }
+    values = [
+        _row(a.chat_id, a.trial_id, a.kind, a.subscription_ids, a.held, now)
+        | {"version_id": a.version_id}
         for a in alerts
     ]
+    return await _insert_new(session, values, ["chat_id", "version_id"])
+
+
+def _row(
+    chat_id: int,
+    trial_id: int,
+    kind: str,
+    subscription_ids: Sequence[int],
+    held: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "chat_id": chat_id,
+        "trial_id": trial_id,
+        "kind": kind,
+        "subscription_ids": list(subscription_ids),
+        "status": "held" if held else "pending",
+        "attempts": 0,
+        "not_before": now,
+        "created_at": now,
+    }
+
+
+async def _insert_new(session: AsyncSession, values: list[dict[str, Any]], key: list[str]) -> int:
+    """Insert the rows whose `key` is not queued yet; how many were new. INSERT .. ON CONFLICT
+    DO NOTHING RETURNING (rowcount is not reliable across drivers for this statement), as one
+    executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues") without
+    compiling a statement per batch, which a VALUES list would."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(OutboxRow)
-        .on_conflict_do_nothing(index_elements=["chat_id", "version_id"])
-        .returning(col(OutboxRow.id))
+        insert(OutboxRow).on_conflict_do_nothing(index_elements=key).returning(col(OutboxRow.id))
     )
-    # One executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues")
-    # without compiling a statement per batch, which a VALUES list would.
     result = await session.exec(statement, params=values)
-    inserted = len(result.all())
-    return inserted
+    return len(result.all())
 
 
 @dataclass(frozen=True)
@@ -111,30 +125,12 @@ async def enqueue_results(
     if not alerts:
         return 0
     now = now or utcnow()
-    values: list[dict[str, Any]] = [
-        {
-            "chat_id": a.chat_id,
-            "trial_id": a.trial_id,
-            "version_id": None,
-            "publication_id": a.publication_id,
-            "kind": "results",
-            "subscription_ids": list(a.subscription_ids),
-            "status": "held" if a.held else "pending",
-            "attempts": 0,
-            "not_before": now,
-            "created_at": now,
-        }
+    values = [
+        _row(a.chat_id, a.trial_id, "results", a.subscription_ids, a.held, now)
+        | {"version_id": None, "publication_id": a.publication_id}
         for a in alerts
     ]
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(OutboxRow)
-        .on_conflict_do_nothing(index_elements=["chat_id", "publication_id"])
-        .returning(col(OutboxRow.id))
-    )
-    result = await session.exec(statement, params=values)
-    return len(result.all())
+    return await _insert_new(session, values, ["chat_id", "publication_id"])
 
 
 async def followers(session: AsyncSession, trial_id: int) -> dict[int, tuple[bool, list[int]]]:
