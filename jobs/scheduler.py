@@ -134,6 +134,28 @@ def add_poll_jobs(
         )
 
 
+def _every(
+    scheduler: AsyncIOScheduler,
+    job_id: str,
+    job: Callable[[], Awaitable[None]],
+    seconds: int,
+    *,
+    first_after: int,
+) -> None:
+    """A job every `seconds`, first after `first_after` (or `seconds`, if sooner); one run at
+    a time, missed runs folded into one."""
+    scheduler.add_job(
+        job,
+        IntervalTrigger(seconds=seconds),
+        id=job_id,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=min(first_after, seconds)),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        replace_existing=True,
+    )
+
+
 FIRST_WINDOW_CHECK_SECONDS = 120
 """The first check waits for the start-up poll a little, unless checks are more frequent."""
 
@@ -157,16 +179,12 @@ def add_window_job(
         if after is not None:
             await after(report)
 
-    scheduler.add_job(
+    _every(
+        scheduler,
+        "windows",
         running.track(run_windows),
-        IntervalTrigger(seconds=every_seconds),
-        id="windows",
-        next_run_time=datetime.now(UTC)
-        + timedelta(seconds=min(FIRST_WINDOW_CHECK_SECONDS, every_seconds)),
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=MISFIRE_GRACE_SECONDS,
-        replace_existing=True,
+        every_seconds,
+        first_after=FIRST_WINDOW_CHECK_SECONDS,
     )
 
 
@@ -205,16 +223,12 @@ def add_publications_job(
         if after is not None:
             await after(report)
 
-    scheduler.add_job(
+    _every(
+        scheduler,
+        "publications",
         running.track(run_looks),
-        IntervalTrigger(seconds=every_seconds),
-        id="publications",
-        next_run_time=datetime.now(UTC)
-        + timedelta(seconds=min(FIRST_PUBLICATION_LOOK_SECONDS, every_seconds)),
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=MISFIRE_GRACE_SECONDS,
-        replace_existing=True,
+        every_seconds,
+        first_after=FIRST_PUBLICATION_LOOK_SECONDS,
     )
 
 
