@@ -316,3 +316,16 @@ class FanoutPendingRow(SQLModel, table=True):
     kind: str = Field(max_length=8)
     """new or change."""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class SubscriptionGenerationRow(SQLModel, table=True):
+    """A counter every write that changes what matching sees moves, in its own transaction.
+
+    The fan-out keeps the subscription index in memory and reloads it only when this moved
+    (storage/generation.py bumps it from any session that writes a chat's matching settings
+    or a subscription, whichever process writes). One row, id 1; absent reads as 0."""
+
+    __tablename__ = "subscription_generation"
+
+    id: int = Field(primary_key=True)
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
