@@ -131,12 +131,7 @@ def alerts_of(item: StoredChange, matched: ChatMatches, start: int, stop: int) -
             subscription_ids=ids,
             held=held,
         )
-        for chat_id, held, ids in zip(
-            matched.chat_ids[start:stop],
-            matched.held[start:stop],
-            matched.subscription_ids[start:stop],
-            strict=True,
-        )
+        for chat_id, held, ids in matched.part(start, stop)
     ]
 
 
@@ -176,9 +171,7 @@ async def fan_out(
     queued = 0
     for item in stored:
         matched = (
-            chat_matches(item, index, geocode, today)
-            if item.worth_telling
-            else ChatMatches([], [], [])
+            chat_matches(item, index, geocode, today) if item.worth_telling else ChatMatches.empty()
         )
         starts = range(0, len(matched), batch) if len(matched) else range(1)
         for start in starts:

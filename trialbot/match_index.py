@@ -111,16 +111,49 @@ def _ints(values: Column, missing: int) -> Ints:
     return np.array([missing if v is None else v for v in values], dtype=np.int64)
 
 
-@dataclass(frozen=True)
 class ChatMatches:
-    """One change's alerts: per chat, the ids of its subscriptions that matched, sorted."""
+    """One change's alerts: per chat (in id order), whether it takes a digest and the ids of
+    its subscriptions that matched, sorted. Held as arrays: 100,000 chats as Python lists
+    would cost tens of megabytes at once; `part` makes the lists of a batch at a time."""
 
-    chat_ids: list[int]
-    held: list[bool]
-    subscription_ids: list[list[int]]
+    def __init__(self, chat_ids: Ints, held: Bools, ids: Ints, starts: Ints) -> None:
+        self._chats, self._held, self._ids = chat_ids, held, ids
+        self._bounds = np.append(starts, len(ids))
+
+    @classmethod
+    def empty(cls) -> ChatMatches:
+        none = np.zeros(0, dtype=np.int64)
+        return cls(none, np.zeros(0, dtype=np.bool_), none, none)
 
     def __len__(self) -> int:
-        return len(self.chat_ids)
+        return len(self._chats)
+
+    def part(self, start: int, stop: int) -> list[tuple[int, bool, list[int]]]:
+        """Chats start..stop as (chat id, held, matched subscription ids)."""
+        bounds = self._bounds[start : min(stop, len(self)) + 1].tolist()
+        ids = self._ids[bounds[0] : bounds[-1]].tolist() if bounds else []
+        first = bounds[0] if bounds else 0
+        return [
+            (chat, held, ids[a - first : b - first])
+            for chat, held, (a, b) in zip(
+                self._chats[start:stop].tolist(),
+                self._held[start:stop].tolist(),
+                pairwise(bounds),
+                strict=True,
+            )
+        ]
+
+    @property
+    def chat_ids(self) -> list[int]:
+        return list(self._chats.tolist())
+
+    @property
+    def held(self) -> list[bool]:
+        return list(self._held.tolist())
+
+    @property
+    def subscription_ids(self) -> list[list[int]]:
+        return [ids for _, _, ids in self.part(0, len(self))]
 
 
 class SubscriptionIndex:
@@ -276,13 +309,9 @@ class SubscriptionIndex:
         """Group matched subscriptions by chat (chats in id order, their ids sorted)."""
         rows = np.flatnonzero(mask)
         if not len(rows):
-            return ChatMatches([], [], [])
+            return ChatMatches.empty()
         chats = self.chat_id[rows]
         starts = np.flatnonzero(np.r_[True, chats[1:] != chats[:-1]])
-        ids = self.subscription_id[rows].tolist()
-        bounds = [*starts.tolist(), len(ids)]
         return ChatMatches(
-            chats[starts].tolist(),
-            self.held[rows[starts]].tolist(),
-            [ids[a:b] for a, b in pairwise(bounds)],
+            chats[starts], self.held[rows[starts]], self.subscription_id[rows], starts
         )
