@@ -321,9 +321,34 @@ class AlertContext:
     filters: list[SubscriptionFilter]
 
 
-async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext | None:
-    """The chat, the trial version, its changes and the matched subscriptions (None if gone)."""
+async def alert_context(
+    session: AsyncSession, row: OutboxRow, stored: StoredTrial | None = None
+) -> AlertContext | None:
+    """The chat, the trial version, its changes and the matched subscriptions (None if gone).
+    `stored`: the version as an earlier read of the same row's (trial, version) gave it (the
+    sender keeps a few: a broadcast reads one version thousands of times); the chat and its
+    subscriptions are always read."""
     chat = (await session.exec(select(ChatRow).where(ChatRow.chat_id == row.chat_id))).first()
+    if chat is None:
+        return None
+    if stored is None:
+        stored = await alert_version(session, row)
+        if stored is None:
+            return None
+    subs = (
+        await session.exec(
+            select(SubscriptionRow).where(
+                col(SubscriptionRow.id).in_(row.subscription_ids or [-1]),
+                SubscriptionRow.chat_id == row.chat_id,
+            )
+        )
+    ).all()
+    return AlertContext(chat, stored, [filter_of(chat, s) for s in subs])
+
+
+async def alert_version(session: AsyncSession, row: OutboxRow) -> StoredTrial | None:
+    """The trial version an alert is about, with its changes (a window alert: the trial as
+    it is now); None if the trial is gone."""
     trial = (await session.exec(select(TrialRow).where(TrialRow.id == row.trial_id))).first()
     if trial is None:
         return None
@@ -335,7 +360,7 @@ async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext |
     else:
         version_query = select(TrialVersionRow).where(TrialVersionRow.id == row.version_id)
     version = (await session.exec(version_query)).first()
-    if chat is None or version is None:
+    if version is None:
         return None
     changes = (
         (
@@ -348,14 +373,4 @@ async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext |
         if row.version_id is not None
         else []
     )
-    subs = (
-        await session.exec(
-            select(SubscriptionRow).where(
-                col(SubscriptionRow.id).in_(row.subscription_ids or [-1]),
-                SubscriptionRow.chat_id == row.chat_id,
-            )
-        )
-    ).all()
-    return AlertContext(
-        chat, stored_trial(trial, version, changes), [filter_of(chat, s) for s in subs]
-    )
+    return stored_trial(trial, version, changes)
