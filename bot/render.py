@@ -36,7 +36,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -577,6 +577,107 @@ def _new_headline(trial: Trial, today: date, t: Translator) -> tuple[str, dict[s
     return "title.new", {}
 
 
+@dataclass(frozen=True)
+class AlertParts:
+    """The sections of an alert that every chat reading it in one language on one day gets
+    alike: the title, what is tested, who can join, how far along, the risks (or, for a change,
+    the flags), the sources and the disclaimer. Where, how to ask, why it reached you, the
+    changed lines and the buttons depend on the chat's matched subscriptions and are made per
+    chat. The sender builds these once per (version, language, kind, day) and renders 5,000
+    alerts from them (bot/sender.py); each render copies them, as fitting shortens lists."""
+
+    kind: str
+    lang: str
+    today: date
+    title: _Section
+    body: dict[str, _Section]
+    sources: _Section
+    disclaimer: _Section
+
+    def copy(self, name: str) -> _Section:
+        return replace(self.body[name], lines=list(self.body[name].lines))
+
+    def copy_title(self) -> _Section:
+        return replace(self.title, lines=list(self.title.lines))
+
+    def copy_sources(self) -> _Section:
+        return replace(self.sources, lines=list(self.sources.lines))
+
+    def copy_disclaimer(self) -> _Section:
+        return replace(self.disclaimer, lines=list(self.disclaimer.lines))
+
+
+def alert_parts(
+    kind: Literal["new", "window", "change"],
+    trial: Trial,
+    verdict: Classification,
+    lang: str,
+    *,
+    changes: Sequence[FieldChange] = (),
+    today: date | None = None,
+    facts: TrialFacts | None = None,
+    known: KnownSoFar | None = None,
+) -> AlertParts:
+    """The chat-independent sections of a new-trial, window or change alert. `known`: what is
+    known of its results (`StoredTrial.known`), for caveat R8; None says nothing of results."""
+    t = translator(lang, "alerts")
+    day = today or date.today()
+    facts = facts or extract(trial)
+    body: dict[str, _Section]
+    if kind == "change":
+        title = _Section([_title("title.update", trial, verdict, facts, t)])
+        status_shown = any(c.kind == "status" and c.notable for c in changes)
+        flags = [
+            c
+            for c in evaluate(trial, verdict, day, facts, known)
+            if c.severity == "H" and not (status_shown and c.rule == "R9")
+        ]
+        body = {"flags": _Section(_risk_lines(flags, t), heading=t("section.flags"), drop_rank=2)}
+    else:
+        if kind == "window":
+            title = _Section([_title("title.window", trial, verdict, facts, t)])
+        else:
+            headline, extra = _new_headline(trial, day, t)
+            title = _Section([_title(headline, trial, verdict, facts, t, **extra)])
+        body = _common_sections(trial, verdict, facts, t, day, known)
+    return AlertParts(kind, lang, day, title, body, _sources_section(trial, t), _disclaimer(t))
+
+
+def _common_sections(
+    trial: Trial,
+    verdict: Classification,
+    facts: TrialFacts,
+    t: Translator,
+    today: date,
+    known: KnownSoFar | None = None,
+    leave_out: frozenset[str] = frozenset(),
+) -> dict[str, _Section]:
+    """`leave_out`: caveat rules another section already says."""
+    risks = [c for c in evaluate(trial, verdict, today, facts, known) if c.rule not in leave_out]
+    return {
+        "what": _Section(
+            [esc(words.join_sentences(words.what_is_tested(trial, verdict, facts, t), t))],
+            heading=t("section.what"),
+        ),
+        "who": _Section(
+            _bullets(words.who_can_join(trial, verdict, facts, t)),
+            heading=t("section.who"),
+            more=lambda n: t("who.more"),
+            keep=2,
+        ),
+        "progress": _Section(
+            [esc(words.join_sentences(words.how_far_along(trial, facts, t, today), t))],
+            heading=t("section.progress"),
+        ),
+        "risks": _Section(
+            _risk_lines(risks, t),
+            heading=t("section.risks"),
+            more=lambda n: t("risks.more"),
+            keep=3,
+        ),
+    }
+
+
 def _body_sections(
     trial: Trial,
     verdict: Classification,
@@ -585,36 +686,24 @@ def _body_sections(
     t: Translator,
     today: date,
     sites_shown: int,
+    common: dict[str, _Section] | None = None,
     known: KnownSoFar | None = None,
     leave_out: frozenset[str] = frozenset(),
 ) -> list[_Section]:
     """The sections every full description has: what is tested, who can join, where, how far
     along (leading with doubt when the record is out of date), how to ask, what could go
-    wrong, why it reached you. `leave_out`: caveat rules another section already says."""
-    risks = [c for c in evaluate(trial, verdict, today, facts, known) if c.rule not in leave_out]
+    wrong, why it reached you. `common`: the chat-independent ones, already made (copied
+    here: fitting shortens them); else made with `known` and without the caveat rules in
+    `leave_out` (another section already says them)."""
+    made = common or _common_sections(trial, verdict, facts, t, today, known, leave_out)
+    shared = {name: replace(section, lines=list(section.lines)) for name, section in made.items()}
     return [
-        _Section(
-            [esc(words.join_sentences(words.what_is_tested(trial, verdict, facts, t), t))],
-            heading=t("section.what"),
-        ),
-        _Section(
-            _bullets(words.who_can_join(trial, verdict, facts, t)),
-            heading=t("section.who"),
-            more=lambda n: t("who.more"),
-            keep=2,
-        ),
+        shared["what"],
+        shared["who"],
         _where(trial, matches, t, sites_shown, today),
-        _Section(
-            [esc(words.join_sentences(words.how_far_along(trial, facts, t, today), t))],
-            heading=t("section.progress"),
-        ),
+        shared["progress"],
         _contact_section(trial, facts, matches, t, today),
-        _Section(
-            _risk_lines(risks, t),
-            heading=t("section.risks"),
-            more=lambda n: t("risks.more"),
-            keep=3,
-        ),
+        shared["risks"],
         _why(matches, t, facts),
     ]
 
@@ -631,18 +720,20 @@ def render_new_trial(
     today: date | None = None,
     facts: TrialFacts | None = None,
     known: KnownSoFar | None = None,
+    parts: AlertParts | None = None,
 ) -> Rendered:
     """The alert for a trial a subscription sees for the first time. `known`: what is known
-    of its results (`StoredTrial.known`), for caveat R8; None says nothing about results."""
+    of its results (`StoredTrial.known`), for caveat R8; None says nothing about results.
+    `parts`: its chat-independent sections, made once for many chats (`alert_parts("new",
+    ...)`, given the same `known`)."""
     t = translator(lang, "alerts")
-    day = today or date.today()
     facts = facts or extract(trial)
-    headline, extra = _new_headline(trial, day, t)
+    parts = _parts_for(parts, "new", trial, verdict, lang, (), today, facts, known)
     sections = [
-        _Section([_title(headline, trial, verdict, facts, t, **extra)]),
-        *_body_sections(trial, verdict, facts, matches, t, day, SITES_IN_ALERT, known),
-        _sources_section(trial, t),
-        _disclaimer(t),
+        parts.copy_title(),
+        *_body_sections(trial, verdict, facts, matches, t, parts.today, SITES_IN_ALERT, parts.body),
+        parts.copy_sources(),
+        parts.copy_disclaimer(),
     ]
     return Rendered(_fit(sections), _buttons(trial, t, matches=matches))
 
@@ -656,21 +747,22 @@ def render_window_open(
     today: date | None = None,
     facts: TrialFacts | None = None,
     known: KnownSoFar | None = None,
+    parts: AlertParts | None = None,
 ) -> Rendered:
     """The alert for a person who has just entered a recruiting trial's time window: the full
     description, under a headline that says so."""
     t = translator(lang, "alerts")
-    day = today or date.today()
     facts = facts or extract(trial)
+    parts = _parts_for(parts, "window", trial, verdict, lang, (), today, facts, known)
     opened = []
     if facts.stroke_window_days is not None:
         opened.append(esc(t("window.open", window=words.window_words(facts.stroke_window_days, t))))
     sections = [
-        _Section([_title("title.window", trial, verdict, facts, t)]),
+        parts.copy_title(),
         _Section(opened),
-        *_body_sections(trial, verdict, facts, matches, t, day, SITES_IN_ALERT, known),
-        _sources_section(trial, t),
-        _disclaimer(t),
+        *_body_sections(trial, verdict, facts, matches, t, parts.today, SITES_IN_ALERT, parts.body),
+        parts.copy_sources(),
+        parts.copy_disclaimer(),
     ]
     return Rendered(_fit(sections), _buttons(trial, t, matches=matches))
 
@@ -685,6 +777,7 @@ def render_change(
     today: date | None = None,
     facts: TrialFacts | None = None,
     known: KnownSoFar | None = None,
+    parts: AlertParts | None = None,
 ) -> Rendered | None:
     """What changed, in plain words; None when nothing a patient would care about changed."""
     t = translator(lang, "alerts")
@@ -692,26 +785,40 @@ def render_change(
     lines = change_lines(trial, verdict, changes, matches, t)
     if not lines:
         return None
-    status_shown = any(c.kind == "status" and c.notable for c in changes)
-    flags = [
-        c
-        for c in evaluate(trial, verdict, today or date.today(), facts, known)
-        if c.severity == "H" and not (status_shown and c.rule == "R9")
-    ]
+    parts = _parts_for(parts, "change", trial, verdict, lang, changes, today, facts, known)
     changed = _Section(
         _bullets(lines),
         heading=t("section.changed"),
         more=lambda n: t.plural("change.more", n, n=words.number(n, t)),
     )
     sections = [
-        _Section([_title("title.update", trial, verdict, facts, t)]),
+        parts.copy_title(),
         changed,
-        _Section(_risk_lines(flags, t), heading=t("section.flags"), drop_rank=2),
+        parts.copy("flags"),
         _why(matches, t, facts),
-        _sources_section(trial, t),
-        _disclaimer(t),
+        parts.copy_sources(),
+        parts.copy_disclaimer(),
     ]
     return Rendered(_fit(sections), _buttons(trial, t, matches=matches))
+
+
+def _parts_for(
+    parts: AlertParts | None,
+    kind: Literal["new", "window", "change"],
+    trial: Trial,
+    verdict: Classification,
+    lang: str,
+    changes: Sequence[FieldChange],
+    today: date | None,
+    facts: TrialFacts,
+    known: KnownSoFar | None,
+) -> AlertParts:
+    if parts is not None:
+        assert parts.kind == kind and parts.lang == lang, (parts.kind, parts.lang, kind, lang)
+        return parts
+    return alert_parts(
+        kind, trial, verdict, lang, changes=changes, today=today, facts=facts, known=known
+    )
 
 
 def render_detail(
@@ -732,7 +839,15 @@ def render_detail(
     facts = facts or extract(trial)
     day = today or date.today()
     body = _body_sections(
-        trial, verdict, facts, matches, t, day, SITES_IN_DETAIL, known, frozenset({"R8"})
+        trial,
+        verdict,
+        facts,
+        matches,
+        t,
+        day,
+        SITES_IN_DETAIL,
+        known=known,
+        leave_out=frozenset({"R8"}),
     )
     sections = [
         _Section([_title(None, trial, verdict, facts, t)]),
@@ -1312,9 +1427,11 @@ def _site_change_line(
 
 __all__ = [
     "MAX_LENGTH",
+    "AlertParts",
     "Button",
     "DigestItem",
     "Rendered",
+    "alert_parts",
     "change_lines",
     "render_change",
     "render_detail",

@@ -26,10 +26,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
@@ -37,7 +40,9 @@ from telegram.ext import ExtBot
 from bot.markup import to_markup
 from bot.ratelimit import NO_RETRY
 from bot.render import (
+    AlertParts,
     Rendered,
+    alert_parts,
     render_change,
     render_new_trial,
     render_results,
@@ -47,6 +52,7 @@ from jobs.facts import facts_of
 from storage import outbox
 from storage.db import Database
 from storage.tables import OutboxRow, utcnow
+from storage.trials import StoredTrial
 from trialbot import metrics
 from trialbot.clock import SYSTEM, Clock
 from trialbot.matching import gazetteer_geocoder, matches
@@ -75,20 +81,26 @@ class SenderStats:
 
 
 def render_alert(
-    ctx: outbox.AlertContext, row: OutboxRow, today: date | None = None
+    ctx: outbox.AlertContext,
+    row: OutboxRow,
+    today: date | None = None,
+    parts: AlertParts | None = None,
 ) -> Rendered | None:
     """The alert as the chat should read it now (its language, its matched subscriptions, the
     fit of their profiles on `today`). A window alert whose person no longer fits the trial
     (it stopped recruiting, the profile changed) renders as None: nothing to say. A results
     alert is about `ctx.publication` (a row whose publication is gone has no context at all,
-    like one whose trial is gone, and is cancelled by `deliver`)."""
+    like one whose trial is gone, and is cancelled by `deliver`). `parts`: the alert's
+    chat-independent sections, made once for every chat of a broadcast (`Shared`)."""
     trial, verdict, known = ctx.stored.trial, ctx.stored.verdict, ctx.stored.known
     facts = facts_of(trial, ctx.stored.facts)
     lang = ctx.chat.language or "en"
     day = today or SYSTEM.today()
     found = matches(trial, verdict, ctx.filters, gazetteer_geocoder, facts=facts, today=day)
     if row.kind == "new":
-        return render_new_trial(trial, verdict, found, lang, facts=facts, today=day, known=known)
+        return render_new_trial(
+            trial, verdict, found, lang, facts=facts, today=day, known=known, parts=parts
+        )
     if row.kind == "window":
         if not found:
             return None
@@ -100,8 +112,84 @@ def render_alert(
             trial, verdict, ctx.publication, found, lang, facts=facts, today=day, known=known
         )
     return render_change(
-        trial, verdict, ctx.stored.changes, found, lang, facts=facts, today=day, known=known
+        trial,
+        verdict,
+        ctx.stored.changes,
+        found,
+        lang,
+        facts=facts,
+        today=day,
+        known=known,
+        parts=parts,
     )
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _Kept(Generic[K, V]):
+    """The last few values by key, each for at most `seconds`: a broadcast reads one trial
+    version and renders its common sections thousands of times; nothing is kept for long, so
+    a trial classified again is rendered anew within `seconds`."""
+
+    def __init__(self, size: int = 32, seconds: float = 60.0) -> None:
+        self.size, self.seconds = size, seconds
+        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        found = self._items.get(key)
+        if found is None or time.monotonic() - found[0] > self.seconds:
+            return None
+        self._items.move_to_end(key)
+        return found[1]
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = (time.monotonic(), value)
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+class Shared:
+    """What every chat of a broadcast shares: the trial version an alert is about (read from
+    the database once, not once per chat) and the alert's chat-independent sections per
+    (version, language, kind, day) (bot/render.AlertParts). Per chat, the sender still reads
+    the chat and its subscriptions and renders where, how to ask, why it reached you (the
+    subscription's name and its profile's fit), the changed lines and the buttons."""
+
+    def __init__(self) -> None:
+        self.versions: _Kept[tuple[int, int], StoredTrial] = _Kept()
+        self.parts: _Kept[tuple[int, int, str, str, date], AlertParts] = _Kept()
+
+    async def context(self, session: AsyncSession, row: OutboxRow) -> outbox.AlertContext | None:
+        key = (row.trial_id, row.version_id) if row.version_id is not None else None
+        stored = self.versions.get(key) if key is not None else None
+        ctx = await outbox.alert_context(session, row, stored)
+        if ctx is not None and key is not None and stored is None:
+            self.versions.put(key, ctx.stored)
+        return ctx
+
+    def parts_of(self, ctx: outbox.AlertContext, row: OutboxRow, day: date) -> AlertParts | None:
+        if row.version_id is None or row.kind not in ("new", "change"):
+            return None  # window alerts are one person's, one at a time
+        lang = ctx.chat.language or "en"
+        key = (row.trial_id, row.version_id, lang, row.kind, day)
+        parts = self.parts.get(key)
+        if parts is None:
+            trial = ctx.stored.trial
+            parts = alert_parts(
+                "new" if row.kind == "new" else "change",
+                trial,
+                ctx.stored.verdict,
+                lang,
+                changes=ctx.stored.changes,
+                today=day,
+                facts=facts_of(trial, ctx.stored.facts),
+                known=ctx.stored.known,
+            )
+            self.parts.put(key, parts)
+        return parts
 
 
 class OutboxSender:
@@ -131,6 +219,7 @@ class OutboxSender:
         self._last_to_chat: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._book = _SentBook(db)
+        self.shared = Shared()
 
     def wake(self) -> None:
         """New alerts were queued: look now instead of at the next idle tick."""
@@ -228,13 +317,14 @@ class OutboxSender:
     async def deliver(self, row: OutboxRow) -> None:
         assert row.id is not None
         async with self.db.read() as session:
-            ctx = await outbox.alert_context(session, row)
+            ctx = await self.shared.context(session, row)
         if ctx is None or not ctx.chat.active:
             await self._record(outbox.mark_cancelled, row.id, "chat inactive or trial gone")
             self.stats.cancelled += 1
             return
         try:
-            rendered = render_alert(ctx, row, self.clock.today())
+            day = self.clock.today()
+            rendered = render_alert(ctx, row, day, self.shared.parts_of(ctx, row, day))
         except Exception as exc:
             log.exception("could not render alert %s", row.id)
             await self._record(outbox.mark_failed, row.id, f"render: {type(exc).__name__}: {exc}")

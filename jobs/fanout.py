@@ -24,6 +24,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from weakref import WeakKeyDictionary
 
 from jobs import facts as derive
 from storage import chats, outbox
@@ -130,13 +131,22 @@ def alerts_of(item: StoredChange, matched: ChatMatches, start: int, stop: int) -
             subscription_ids=ids,
             held=held,
         )
-        for chat_id, held, ids in zip(
-            matched.chat_ids[start:stop],
-            matched.held[start:stop],
-            matched.subscription_ids[start:stop],
-            strict=True,
-        )
+        for chat_id, held, ids in matched.part(start, stop)
     ]
+
+
+_KEPT: WeakKeyDictionary[Database, tuple[int, SubscriptionIndex]] = WeakKeyDictionary()
+"""Per database, the last index read and the subscription generation it reflects."""
+
+
+async def current_index(db: Database) -> SubscriptionIndex:
+    """Every active subscription, as the fan-out's index, kept in memory between pages and
+    polls: reading it again costs one tiny query (the subscription generation, which every
+    write matching sees moves, in any process: storage/generation.py) unless it moved."""
+    async with db.read() as session:
+        kept = await chats.current_subscription_index(session, _KEPT.get(db))
+    _KEPT[db] = kept
+    return kept[1]
 
 
 async def fan_out(
@@ -151,20 +161,17 @@ async def fan_out(
     pause: float = PAUSE,
 ) -> int:
     """Queue the alerts of changes already stored and marked pending; returns how many were
-    queued. Reads the subscriptions once (unless given an index), matches outside any
+    queued. Uses the index kept in memory (`current_index`, unless given one), matches outside any
     transaction, writes BATCH rows per transaction and clears each change's mark with its
     last batch."""
     if not stored:
         return 0
     if index is None:
-        async with db.read() as session:
-            index = await chats.subscription_index(session)
+        index = await current_index(db)
     queued = 0
     for item in stored:
         matched = (
-            chat_matches(item, index, geocode, today)
-            if item.worth_telling
-            else ChatMatches([], [], [])
+            chat_matches(item, index, geocode, today) if item.worth_telling else ChatMatches.empty()
         )
         starts = range(0, len(matched), batch) if len(matched) else range(1)
         for start in starts:

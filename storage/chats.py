@@ -7,19 +7,22 @@ all tables after it, so a new table that stores chat data must be added here.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Text, cast, delete, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.generation import generation
 from storage.tables import ChatRow, OutboxRow, SubscriptionRow, TrialRow, WindowAlertRow, utcnow
 from trialbot.geo import haversine_km
-from trialbot.match_index import SubscriptionColumns, SubscriptionIndex, coded
+from trialbot.match_index import SubscriptionColumns, SubscriptionIndex
 from trialbot.matching import ALL_CONDITIONS, SubscriptionFilter
 
 UNSENT: tuple[str, ...] = ("pending", "held", "sending")
@@ -247,12 +250,39 @@ async def active_subscription_values(session: AsyncSession) -> list[ActiveSubscr
     return [ActiveSubscription(*row) for row in rows.all()]
 
 
+CHUNK = 5_000
+"""Rows read at a time while loading the index: each chunk goes straight into numpy arrays, so
+reading 100,000 subscriptions never holds 100,000 rows of Python objects."""
+
+
+class _Coder:
+    """Dictionary-encodes a column across chunks: a code per value, each distinct value kept
+    once in order of first appearance."""
+
+    def __init__(self) -> None:
+        self.position: dict[Any, int] = {}
+        self.values: list[Any] = []
+
+    def codes(self, column: Sequence[Any]) -> npt.NDArray[np.int64]:
+        position, values = self.position, self.values
+
+        def code(value: Any) -> int:
+            found = position.get(value)
+            if found is None:
+                found = position[value] = len(values)
+                values.append(value)
+            return found
+
+        return np.fromiter(map(code, column), dtype=np.int64, count=len(column))
+
+
 async def subscription_index(session: AsyncSession) -> SubscriptionIndex:
     """Every subscription of every active, unpaused chat, as the fan-out's index.
 
     At 100,000 subscriptions the ORM would cost seconds: only the columns matching reads are
     selected, straight through the driver (SQLAlchemy's row objects cost more than the
-    query), JSON and dates come back as text and each distinct text is decoded once."""
+    query), CHUNK rows at a time into numpy arrays; JSON and dates come back as text and each
+    distinct text is decoded once."""
     columns = [
         col(ChatRow.chat_id),
         col(ChatRow.delivery),
@@ -273,51 +303,97 @@ async def subscription_index(session: AsyncSession) -> SubscriptionIndex:
         .join(SubscriptionRow, col(SubscriptionRow.chat_id) == col(ChatRow.chat_id))
         .where(col(ChatRow.active).is_(True), col(ChatRow.paused).is_(False))
     )
-    rows = await _fetch_raw(session, query)
-    if not rows:
-        return SubscriptionIndex(SubscriptionColumns(*([[]] * 16)))
-    (chat, delivery, borderline, not_recruiting, ids, conditions, countries, lat, lon, radius) = (
-        transposed := list(zip(*rows, strict=True))
-    )[:10]
-    point_country, stroke, birth = transposed[10:]
-    condition_codes, condition_texts = coded(conditions)
-    country_codes, country_texts = coded(countries)
-    point_codes, points = coded(point_country)
-    stroke_codes, stroke_texts = coded(stroke)
-    stroke_days = [date.fromisoformat(t[:10]).toordinal() if t else None for t in stroke_texts]
+    conditions, countries, points, strokes = _Coder(), _Coder(), _Coder(), _Coder()
+    parts: list[list[npt.NDArray[Any]]] = [[] for _ in range(13)]
+    async for rows in _fetch_chunks(session, query, CHUNK):
+        c = list(zip(*rows, strict=True))
+        chunk = (
+            np.array(c[0], dtype=np.int64),  # chat
+            np.array(c[4], dtype=np.int64),  # subscription
+            np.fromiter((d != "instant" for d in c[1]), dtype=np.bool_, count=len(rows)),
+            np.array(c[2], dtype=np.bool_),  # borderline
+            np.array(c[3], dtype=np.bool_),  # not recruiting
+            conditions.codes(c[5]),
+            countries.codes(c[6]),
+            np.array(c[7], dtype=np.float64),  # lat (None: nan)
+            np.array(c[8], dtype=np.float64),  # lon
+            np.array(c[9], dtype=np.float64),  # radius
+            points.codes(c[10]),
+            strokes.codes(c[11]),
+            np.array(c[12], dtype=np.float64),  # birth year
+        )
+        del rows, c
+        for part, values in zip(parts, chunk, strict=True):
+            part.append(values)
+    (chat_id, subscription_id, held, borderline, not_recruiting) = map(_joined, parts[:5])
+    (condition_codes, country_codes, lat, lon, radius, point_codes) = map(_joined, parts[5:11])
+    stroke_codes, birth = _joined(parts[11]), _joined(parts[12])
+    del parts
+    days = [date.fromisoformat(t[:10]).toordinal() if t else np.nan for t in strokes.values]
+    stroke_day = np.array(days, dtype=np.float64)[stroke_codes]
     return SubscriptionIndex(
         SubscriptionColumns(
-            chat_id=chat,
-            subscription_id=ids,
-            held=[d != "instant" for d in delivery],
+            chat_id=chat_id,
+            subscription_id=subscription_id,
+            held=held,
             include_borderline=borderline,
             include_not_recruiting=not_recruiting,
             conditions=condition_codes,
-            conditions_values=[_string_set(t) for t in condition_texts],
+            conditions_values=[_string_set(t) for t in conditions.values],
             countries=country_codes,
-            countries_values=[_string_set(t) for t in country_texts],
+            countries_values=[_string_set(t) for t in countries.values],
             lat=lat,
             lon=lon,
             radius_km=radius,
             point_country=point_codes,
-            point_country_values=points,
-            stroke_day=[stroke_days[c] for c in stroke_codes],
+            point_country_values=points.values,
+            stroke_day=stroke_day,
             birth_year=birth,
         )
     )
 
 
-async def _fetch_raw(session: AsyncSession, query: Any) -> list[tuple[Any, ...]]:
-    """Every row of a literal-only query as the driver's own tuples, in the session's
-    transaction (aiosqlite or psycopg)."""
+def _joined(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+async def current_subscription_index(
+    session: AsyncSession, known: tuple[int, SubscriptionIndex] | None = None
+) -> tuple[int, SubscriptionIndex]:
+    """The index and the subscription generation it reflects: `known` itself when the
+    generation has not moved since it was read (one tiny query), else a fresh read.
+
+    The generation is read before the rows: on PostgreSQL each statement sees what has been
+    committed when it starts, so the rows are at least as new as the generation recorded
+    with them, and a write in between only causes one more read later."""
+    current = await generation(session)
+    if known is not None and known[0] == current:
+        return known
+    return current, await subscription_index(session)
+
+
+async def _fetch_chunks(
+    session: AsyncSession, query: Any, size: int
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """The rows of a literal-only query as the driver's own tuples, `size` at a time, in the
+    session's transaction (aiosqlite, or a psycopg server-side cursor so PostgreSQL's answer
+    is not held in memory whole either)."""
     connection = await session.connection()
     sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    driver = (await connection.get_raw_connection()).driver_connection
+    driver: Any = (await connection.get_raw_connection()).driver_connection
     if connection.dialect.name == "sqlite":
-        return list(await driver.execute_fetchall(sql))  # type: ignore[union-attr]
-    async with driver.cursor() as cursor:  # type: ignore[union-attr]
+        cursor = await driver.execute(sql)
+        try:
+            while rows := await cursor.fetchmany(size):
+                yield rows
+        finally:
+            await cursor.close()
+        return
+    async with driver.cursor(name="trialbot_chunks") as cursor:
+        cursor.itersize = size
         await cursor.execute(sql)
-        return list(await cursor.fetchall())
+        while rows := await cursor.fetchmany(size):
+            yield rows
 
 
 def _string_set(text: str | None) -> frozenset[str]:

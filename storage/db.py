@@ -18,6 +18,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+import storage.generation  # noqa: F401  (its session events keep the subscription generation)
+
 _WRITE = "trialbot_write"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 

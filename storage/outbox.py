@@ -386,9 +386,40 @@ class AlertContext:
     """What a `results` alert is about."""
 
 
-async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext | None:
-    """The chat, the trial version, its changes and the matched subscriptions (None if gone)."""
+async def alert_context(
+    session: AsyncSession, row: OutboxRow, stored: StoredTrial | None = None
+) -> AlertContext | None:
+    """The chat, the trial version, its changes and the matched subscriptions (None if gone).
+    `stored`: the version as an earlier read of the same row's (trial, version) gave it (the
+    sender keeps a few: a broadcast reads one version thousands of times); the chat and its
+    subscriptions are always read."""
     chat = (await session.exec(select(ChatRow).where(ChatRow.chat_id == row.chat_id))).first()
+    if chat is None:
+        return None
+    if stored is None:
+        stored = await alert_version(session, row)
+        if stored is None:
+            return None
+    subs = (
+        await session.exec(
+            select(SubscriptionRow).where(
+                col(SubscriptionRow.id).in_(row.subscription_ids or [-1]),
+                SubscriptionRow.chat_id == row.chat_id,
+            )
+        )
+    ).all()
+    publication = None
+    if row.publication_id is not None:
+        found = await stored_publications.get(session, row.publication_id)
+        if found is None:
+            return None
+        publication = stored_publications.publication_of(found)
+    return AlertContext(chat, stored, [filter_of(chat, s) for s in subs], publication)
+
+
+async def alert_version(session: AsyncSession, row: OutboxRow) -> StoredTrial | None:
+    """The trial version an alert is about, with its changes and the trial's publications (a
+    window or results alert: the trial as it is now); None if the trial is gone."""
     trial = (await session.exec(select(TrialRow).where(TrialRow.id == row.trial_id))).first()
     if trial is None:
         return None
@@ -400,7 +431,7 @@ async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext |
     else:
         version_query = select(TrialVersionRow).where(TrialVersionRow.id == row.version_id)
     version = (await session.exec(version_query)).first()
-    if chat is None or version is None:
+    if version is None:
         return None
     changes = (
         (
@@ -413,21 +444,7 @@ async def alert_context(session: AsyncSession, row: OutboxRow) -> AlertContext |
         if row.version_id is not None
         else []
     )
-    subs = (
-        await session.exec(
-            select(SubscriptionRow).where(
-                col(SubscriptionRow.id).in_(row.subscription_ids or [-1]),
-                SubscriptionRow.chat_id == row.chat_id,
-            )
-        )
-    ).all()
     [stored] = await with_publications(
         session, [(trial.id or 0, stored_trial(trial, version, changes))]
     )
-    publication = None
-    if row.publication_id is not None:
-        found = await stored_publications.get(session, row.publication_id)
-        if found is None:
-            return None
-        publication = stored_publications.publication_of(found)
-    return AlertContext(chat, stored, [filter_of(chat, s) for s in subs], publication)
+    return stored

@@ -244,9 +244,7 @@ class OutboxRow(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("chat_id", "version_id"),
-        UniqueConstraint(
-            "chat_id", "publication_id", name="uq_outbox_chat_id_publication_id"
-        ),
+        UniqueConstraint("chat_id", "publication_id", name="uq_outbox_chat_id_publication_id"),
         Index("ix_outbox_due", "status", "not_before"),
     )
 
@@ -366,3 +364,16 @@ class PublicationCheckRow(SQLModel, table=True):
     last_checked_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=500)
     failures: int = 0
+
+
+class SubscriptionGenerationRow(SQLModel, table=True):
+    """A counter every write that changes what matching sees moves, in its own transaction.
+
+    The fan-out keeps the subscription index in memory and reloads it only when this moved
+    (storage/generation.py bumps it from any session that writes a chat's matching settings
+    or a subscription, whichever process writes). One row, id 1; absent reads as 0."""
+
+    __tablename__ = "subscription_generation"
+
+    id: int = Field(primary_key=True)
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))

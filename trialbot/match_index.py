@@ -20,7 +20,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +57,11 @@ def coded(values: Sequence[H]) -> tuple[list[int], list[H]]:
     return list(map(position.__getitem__, values)), distinct
 
 
+Column = Sequence[Any] | npt.NDArray[Any]
+"""A column as a sequence or as a numpy array (storage reads rows in chunks straight into
+arrays; a float array stands for an optional number, nan for None)."""
+
+
 @dataclass(frozen=True)
 class SubscriptionColumns:
     """Active subscriptions as columns, one entry per subscription (any order).
@@ -64,72 +69,119 @@ class SubscriptionColumns:
     `conditions`, `countries` and `point_country` are codes into their `*_values` lists;
     `conditions_values` holds what the subscription stored (empty: every stroke type)."""
 
-    chat_id: Sequence[int]
-    subscription_id: Sequence[int]
-    held: Sequence[bool]
+    chat_id: Column
+    subscription_id: Column
+    held: Column
     """The chat takes a daily or weekly digest."""
-    include_borderline: Sequence[bool]
-    include_not_recruiting: Sequence[bool]
-    conditions: Sequence[int]
+    include_borderline: Column
+    include_not_recruiting: Column
+    conditions: Column
     conditions_values: Sequence[frozenset[str]]
-    countries: Sequence[int]
+    countries: Column
     countries_values: Sequence[frozenset[str]]
-    lat: Sequence[float | None]
-    lon: Sequence[float | None]
-    radius_km: Sequence[float | None]
-    point_country: Sequence[int]
+    lat: Column
+    lon: Column
+    radius_km: Column
+    point_country: Column
     point_country_values: Sequence[str | None]
-    stroke_day: Sequence[int | None]
-    """`date.toordinal()` of the stroke, or None."""
-    birth_year: Sequence[int | None]
+    stroke_day: Column
+    """`date.toordinal()` of the stroke, or None (nan)."""
+    birth_year: Column
+    """None (nan) when not given."""
 
 
-def _floats(values: Sequence[float | None]) -> Floats:
-    return np.array(values, dtype=np.float64)  # None -> nan
+def _floats(values: Column) -> Floats:
+    return np.asarray(values, dtype=np.float64)  # None -> nan
 
 
-def _ints(values: Sequence[int | None], missing: int) -> Ints:
+def _known(values: Column) -> Bools:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return ~np.isnan(values)
+    if isinstance(values, np.ndarray):
+        return np.ones(len(values), dtype=np.bool_)
+    return np.array([v is not None for v in values], dtype=np.bool_)
+
+
+def _ints(values: Column, missing: int) -> Ints:
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "f":
+            known = ~np.isnan(values)
+            return np.where(known, np.nan_to_num(values), missing).astype(np.int64)
+        return values.astype(np.int64, copy=False)
     return np.array([missing if v is None else v for v in values], dtype=np.int64)
 
 
-@dataclass(frozen=True)
 class ChatMatches:
-    """One change's alerts: per chat, the ids of its subscriptions that matched, sorted."""
+    """One change's alerts: per chat (in id order), whether it takes a digest and the ids of
+    its subscriptions that matched, sorted. Held as arrays: 100,000 chats as Python lists
+    would cost tens of megabytes at once; `part` makes the lists of a batch at a time."""
 
-    chat_ids: list[int]
-    held: list[bool]
-    subscription_ids: list[list[int]]
+    def __init__(self, chat_ids: Ints, held: Bools, ids: Ints, starts: Ints) -> None:
+        self._chats, self._held, self._ids = chat_ids, held, ids
+        self._bounds = np.append(starts, len(ids))
+
+    @classmethod
+    def empty(cls) -> ChatMatches:
+        none = np.zeros(0, dtype=np.int64)
+        return cls(none, np.zeros(0, dtype=np.bool_), none, none)
 
     def __len__(self) -> int:
-        return len(self.chat_ids)
+        return len(self._chats)
+
+    def part(self, start: int, stop: int) -> list[tuple[int, bool, list[int]]]:
+        """Chats start..stop as (chat id, held, matched subscription ids)."""
+        bounds = self._bounds[start : min(stop, len(self)) + 1].tolist()
+        ids = self._ids[bounds[0] : bounds[-1]].tolist() if bounds else []
+        first = bounds[0] if bounds else 0
+        return [
+            (chat, held, ids[a - first : b - first])
+            for chat, held, (a, b) in zip(
+                self._chats[start:stop].tolist(),
+                self._held[start:stop].tolist(),
+                pairwise(bounds),
+                strict=True,
+            )
+        ]
+
+    @property
+    def chat_ids(self) -> list[int]:
+        return list(self._chats.tolist())
+
+    @property
+    def held(self) -> list[bool]:
+        return list(self._held.tolist())
+
+    @property
+    def subscription_ids(self) -> list[list[int]]:
+        return [ids for _, _, ids in self.part(0, len(self))]
 
 
 class SubscriptionIndex:
     """Every active subscription, sorted by chat and id, ready to be matched against trials."""
 
     def __init__(self, columns: SubscriptionColumns) -> None:
-        chat = np.array(columns.chat_id, dtype=np.int64)
-        sid = np.array(columns.subscription_id, dtype=np.int64)
+        chat = np.asarray(columns.chat_id, dtype=np.int64)
+        sid = np.asarray(columns.subscription_id, dtype=np.int64)
         order = np.lexsort((sid, chat))
         self.chat_id: Ints = chat[order]
         self.subscription_id: Ints = sid[order]
-        self.held: Bools = np.array(columns.held, dtype=np.bool_)[order]
-        self.borderline: Bools = np.array(columns.include_borderline, dtype=np.bool_)[order]
-        self.not_recruiting: Bools = np.array(columns.include_not_recruiting, dtype=np.bool_)[order]
-        self.conditions: Ints = np.array(columns.conditions, dtype=np.int64)[order]
+        self.held: Bools = np.asarray(columns.held, dtype=np.bool_)[order]
+        self.borderline: Bools = np.asarray(columns.include_borderline, dtype=np.bool_)[order]
+        self.not_recruiting: Bools = np.asarray(columns.include_not_recruiting, dtype=np.bool_)[
+            order
+        ]
+        self.conditions: Ints = np.asarray(columns.conditions, dtype=np.int64)[order]
         self.conditions_values = [v or ALL_CONDITIONS for v in columns.conditions_values]
-        self.countries: Ints = np.array(columns.countries, dtype=np.int64)[order]
+        self.countries: Ints = np.asarray(columns.countries, dtype=np.int64)[order]
         self.countries_values = list(columns.countries_values)
-        self.point_country: Ints = np.array(columns.point_country, dtype=np.int64)[order]
+        self.point_country: Ints = np.asarray(columns.point_country, dtype=np.int64)[order]
         self.point_country_values = list(columns.point_country_values)
         self.lat: Floats = _floats(columns.lat)[order]
         self.lon: Floats = _floats(columns.lon)[order]
         self.radius: Floats = _floats(columns.radius_km)[order]
         self.stroke_day: Ints = _ints(columns.stroke_day, int(NO_DAY))[order]
         self.birth_year: Ints = _ints(columns.birth_year, 0)[order]
-        self.has_birth_year: Bools = np.array(
-            [v is not None for v in columns.birth_year], dtype=np.bool_
-        )[order]
+        self.has_birth_year: Bools = _known(columns.birth_year)[order]
         self.near: Bools = ~(np.isnan(self.lat) | np.isnan(self.lon) | np.isnan(self.radius))
         has_countries = np.array([bool(v) for v in self.countries_values], dtype=np.bool_)
         self.by_country: Bools = ~self.near & has_countries[self.countries]
@@ -257,13 +309,9 @@ class SubscriptionIndex:
         """Group matched subscriptions by chat (chats in id order, their ids sorted)."""
         rows = np.flatnonzero(mask)
         if not len(rows):
-            return ChatMatches([], [], [])
+            return ChatMatches.empty()
         chats = self.chat_id[rows]
         starts = np.flatnonzero(np.r_[True, chats[1:] != chats[:-1]])
-        ids = self.subscription_id[rows].tolist()
-        bounds = [*starts.tolist(), len(ids)]
         return ChatMatches(
-            chats[starts].tolist(),
-            self.held[rows[starts]].tolist(),
-            [ids[a:b] for a, b in pairwise(bounds)],
+            chats[starts], self.held[rows[starts]], self.subscription_id[rows], starts
         )
