@@ -76,7 +76,7 @@ def run_cli(
     """`trialbot ARGS` as a real process, the way a maintainer runs it."""
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
-        env=env,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[1])} | env,
         cwd=str(cwd),
         capture_output=True,
         text=True,

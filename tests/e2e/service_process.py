@@ -7,6 +7,14 @@ import sys
 import time
 from pathlib import Path
 
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def this_checkout(env: dict[str, str]) -> dict[str, str]:
+    """The environment with this checkout first on the path: the virtualenv may have the
+    project installed from another worktree, whose code (and migrations) would run instead."""
+    return {"PYTHONPATH": str(CHECKOUT)} | env
+
 
 class Service:
     """One `trialbot run` process."""
@@ -15,7 +23,7 @@ class Service:
         self.log = open(cwd / f"service-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "run"],
-            env=env,
+            env=this_checkout(env),
             cwd=str(cwd),
             stdout=self.log,
             stderr=subprocess.STDOUT,
