@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal, Protocol
 
+from jobs.fanout import current_index
 from jobs.publications.pubmed import PubMedSummary
 from jobs.registries.base import RegistryError
-from storage import chats, outbox
+from storage import outbox
 from storage import publications as stored
 from storage import trials as trial_store
 from storage.db import Database
@@ -258,8 +259,7 @@ async def _chats_matching(
     db: Database, current: StoredTrial, geocode: Geocoder | None, today: date
 ) -> Matched:
     """The chats whose subscriptions match the trial as it is now (held: on a digest)."""
-    async with db.read() as session:
-        index = await chats.subscription_index(session)
+    index = await current_index(db)  # the fan-out's, kept in memory
     facts = current.facts.facts if current.facts is not None else None
     found = index.chats(
         index.matching(current.trial, current.verdict, geocode, facts=facts, today=today)
