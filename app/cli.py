@@ -252,9 +252,9 @@ async def _trials(settings: Settings, as_json: bool, include_all: bool) -> int:
 
 async def _stored_history(
     settings: Settings, ident: str
-) -> tuple[TrialHistory, list[TrialSourceRow], tuple[Publication, ...]] | None:
-    """A stored trial with its versions and changes, its registry records and its stored
-    publications; or None (after saying so)."""
+) -> tuple[TrialHistory, list[TrialSourceRow], tuple[Publication, ...], bool] | None:
+    """A stored trial with its versions and changes, its registry records, its stored
+    publications and whether they have been looked for yet; or None (after saying so)."""
     from storage import publications as stored_publications
     from storage import trials as store
     from storage.db import Database
@@ -271,38 +271,25 @@ async def _stored_history(
                 await store.history(session, row),
                 await store.record_sources(session, row),
                 papers.get(row.id, ()),
+                row.id in await stored_publications.looked(session, [row.id]),
             )
     finally:
         await db.dispose()
 
 
 def _publications_json(
-    trial: Trial, publications: Sequence[Publication], settings: Settings
+    trial: Trial, publications: Sequence[Publication], looked: bool, settings: Settings
 ) -> dict[str, Any]:
     """`show --json`: the stored publications newest first, whether the registry has posted
     results, and the month the trial ended when it is overdue (R8's rule), else null."""
+    from app.publications import publication_json
     from bot.caveats import overdue_end
     from storage.trials import known_of
     from trialbot.clock import clock_for
     from trialbot.publications import newest_first
 
-    known = known_of(trial, publications)
-    listed = [
-        {
-            "pmid": p.pmid,
-            "doi": p.doi,
-            "url": p.url,
-            "title": p.title,
-            "journal": p.journal,
-            "published": p.published,
-            "kind": p.kind,
-            "reason": p.reason,
-            "found_by": p.found_by,
-            "registry_type": p.registry_type,
-            "link": p.link,
-        }
-        for p in newest_first(publications)
-    ]
+    known = known_of(trial, publications, looked=looked)
+    listed = [publication_json(p) for p in newest_first(publications)]
     return {
         "publications": listed,
         "results_on_registry": known.registry_results,
@@ -318,7 +305,7 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
     found = await _stored_history(settings, ident)
     if found is None:
         return 1
-    hist, sources, publications = found
+    hist, sources, publications, looked = found
     row = hist.trial
     by_version = [(v, [c for c in hist.changes if c.version_id == v.id]) for v in hist.versions]
     latest = hist.versions[-1]
@@ -351,7 +338,7 @@ async def _show(settings: Settings, ident: str, as_json: bool) -> int:
             "record": record,
             "history": history,
         }
-        out |= _publications_json(trial, publications, settings)
+        out |= _publications_json(trial, publications, looked, settings)
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     print(f"{row.registry_name}:{row.registry_id}  {row.title}")
@@ -396,12 +383,12 @@ async def _preview(settings: Settings, ident: str, lang: str, change: bool) -> i
     found = await _stored_history(settings, ident)
     if found is None:
         return 1
-    hist, _, publications = found
+    hist, _, publications, looked = found
     row = hist.trial
     latest = hist.versions[-1]
     stored = stored_trial(row, latest, (c for c in hist.changes if c.version_id == latest.id))
     trial, verdict = stored.trial, stored.verdict
-    known = known_of(trial, publications)
+    known = known_of(trial, publications, looked=looked)
     facts = facts_of(trial, stored.facts)
     anywhere = SubscriptionFilter(id=0)
     matches = [Match(anywhere, sites_in_region(trial.sites, anywhere))]

@@ -327,9 +327,9 @@ class StoredTrial:
         return known_of(self.trial, self.publications, looked=self.looked)
 
 
-def known_of(
-    trial: Trial, publications: Sequence[Publication], *, looked: bool = True
-) -> KnownSoFar:
+def known_of(trial: Trial, publications: Sequence[Publication], *, looked: bool) -> KnownSoFar:
+    """`looked`: whether the trial's publications have been looked for yet (before that only
+    the registry's own results flag is known, and R8 says only that)."""
     registry = trial.has_results or trial.dates.results_first_posted is not None
     return KnownSoFar(registry_results=registry, publications=tuple(publications), looked=looked)
 
@@ -382,14 +382,13 @@ def _current_version_join() -> Any:
 
 
 async def current_trials(session: AsyncSession, *, relevant_only: bool = True) -> list[StoredTrial]:
-    """Each trial as its current version describes it."""
+    """Each trial as its current version describes it, for matching and listing: without its
+    publications (`find_current_trial` loads them for a trial shown in full)."""
     query = select(TrialRow, TrialVersionRow).join(TrialVersionRow, _current_version_join())
     if relevant_only:
         query = query.where(col(TrialRow.relevant).is_(True))
-    found = (await session.exec(query.order_by(col(TrialRow.id)))).all()
-    return await with_publications(
-        session, [(row.id or 0, stored_trial(row, version)) for row, version in found]
-    )
+    rows = await session.exec(query.order_by(col(TrialRow.id)))
+    return [stored_trial(row, version) for row, version in rows.all()]
 
 
 async def find_current_trial(session: AsyncSession, ident: str) -> StoredTrial | None:

@@ -16,6 +16,7 @@ from jobs.classify import inclusion_criteria
 from jobs.facts import title_texts, treatment_texts
 from trialbot.classification import Classification
 from trialbot.model import Trial
+from trialbot.publications import parse_partial
 
 Origin = Literal["donor", "own", "unknown"]
 
@@ -158,16 +159,9 @@ def rated_primary_outcome(trial: Trial) -> bool:
 # --- dates ---------------------------------------------------------------------------------
 
 
-def parse_date(value: str | None) -> date | None:
-    """`yyyy`, `yyyy-MM` or `yyyy-MM-dd`; a missing month or day is the 1st."""
-    if not value:
-        return None
-    parts = value.split("-")
-    try:
-        nums = [int(p) for p in parts[:3]] + [1] * (3 - len(parts[:3]))
-        return date(nums[0], nums[1], nums[2])
-    except ValueError:
-        return None
+parse_date = parse_partial
+"""`yyyy`, `yyyy-MM` or `yyyy-MM-dd`; a missing month or day is the 1st (one parser for
+registry dates and publication dates)."""
 
 
 def years_before(day: date, years: int) -> date:

@@ -205,7 +205,13 @@ async def check_trial(
     except RegistryError as exc:
         error = str(exc)
         found, types = await gather(current.trial, None)
-    matched = await _chats_matching(db, current, geocode, today or now.date())
+    # matched outside the write, and only when the look found a results paper at all (most
+    # weekly looks find nothing new: no index read for them)
+    matched: Matched = (
+        await _chats_matching(db, current, geocode, today or now.date())
+        if any(pub.is_results for pub in found)
+        else {}
+    )
     async with db.write() as session:
         fresh = await stored.record(session, trial_id, found, types, now)
         fresh = [new for new in fresh if _a_paper_or_new_document(new.publication, current)]

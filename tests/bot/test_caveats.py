@@ -266,7 +266,10 @@ def known(name: str, *papers: Publication, **update: Any) -> dict[str, Caveat]:
     trial, verdict = record(name)
     if update:
         trial = trial.model_copy(update=update)
-    return {c.rule: c for c in evaluate(trial, verdict, TODAY, known=known_of(trial, papers))}
+    return {
+        c.rule: c
+        for c in evaluate(trial, verdict, TODAY, known=known_of(trial, papers, looked=True))
+    }
 
 
 def test_r8_fires_a_year_after_the_end_without_results_and_names_the_month() -> None:
@@ -275,7 +278,9 @@ def test_r8_fires_a_year_after_the_end_without_results_and_names_the_month() -> 
     from bot.render import render_new_trial
 
     trial, verdict = record(GCSF)
-    text = render_new_trial(trial, verdict, [], "en", today=TODAY, known=known_of(trial, ()))
+    text = render_new_trial(
+        trial, verdict, [], "en", today=TODAY, known=known_of(trial, (), looked=True)
+    )
     assert "• It ended in February 2009; no results have been shared since." in text.text
 
 
@@ -299,7 +304,7 @@ def test_r8_a_protocol_paper_does_not_stop_it() -> None:
 
 def test_r8_quiet_within_the_year_and_for_an_estimated_end() -> None:
     trial, verdict = record(GCSF)
-    within = evaluate(trial, verdict, date(2009, 6, 1), known=known_of(trial, ()))
+    within = evaluate(trial, verdict, date(2009, 6, 1), known=known_of(trial, (), looked=True))
     assert "R8" not in {c.rule for c in within}
     planned = KeyDate(date="2009-02", estimated=True)
     dates = trial.dates.model_copy(update={"completion": planned, "primary_completion": planned})
@@ -584,7 +589,7 @@ def test_golden_table_covers_every_positive_and_borderline_record() -> None:
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_golden_rules_fire(name: str) -> None:
     trial, verdict = record(name)
-    caveats = evaluate(trial, verdict, TODAY, known=known_of(trial, ()))
+    caveats = evaluate(trial, verdict, TODAY, known=known_of(trial, (), looked=True))
     assert tuple(_label(c) for c in caveats if c.rule not in ("C0", "C1")) == GOLDEN[name]
 
 

@@ -87,7 +87,7 @@ def record(name: str) -> tuple[Trial, Classification]:
 def results(pub: Publication, lang: str = "en", name: str = PISCES3, **kw: object) -> Rendered:
     trial, verdict = record(name)
     rendered = render_results(
-        trial, verdict, pub, [], lang, today=TODAY, known=known_of(trial, (pub,)), **kw
+        trial, verdict, pub, [], lang, today=TODAY, known=known_of(trial, (pub,), looked=True), **kw
     )  # type: ignore[arg-type]
     assert_sendable(rendered)
     return rendered
@@ -356,7 +356,7 @@ def test_detail_lists_three_papers_newest_first_protocols_last() -> None:
         paper("results", "2021-11", "PISCES III results", "13"),
         paper("other", "2022-02", "A letter", "14"),
     )
-    rendered = detail(PISCES3, known_of(trial, papers))
+    rendered = detail(PISCES3, known_of(trial, papers, looked=True))
     assert known_section(rendered) == [
         "• Other paper: A letter (Stroke, February 2022)",
         "• Results: PISCES III results (Stroke, November 2021)",
@@ -371,7 +371,7 @@ def test_detail_lists_three_papers_newest_first_protocols_last() -> None:
 
 def test_detail_says_when_nothing_is_known_and_when_it_is_overdue() -> None:
     trial, _ = record(GCSF)
-    rendered = detail(GCSF, known_of(trial, ()))
+    rendered = detail(GCSF, known_of(trial, (), looked=True))
     assert known_section(rendered) == [
         "No results or papers found yet.",
         "",
@@ -383,7 +383,7 @@ def test_detail_says_when_nothing_is_known_and_when_it_is_overdue() -> None:
 def test_a_protocol_alone_keeps_the_overdue_line() -> None:
     trial, _ = record(GCSF)
     protocol = paper("protocol", "2008", "G-CSF study protocol", "21")
-    assert known_section(detail(GCSF, known_of(trial, (protocol,)))) == [
+    assert known_section(detail(GCSF, known_of(trial, (protocol,), looked=True))) == [
         "• Study plan (protocol): G-CSF study protocol (Stroke, 2008)",
         "",
         "It ended in February 2009; no results have been shared since.",
@@ -392,7 +392,7 @@ def test_a_protocol_alone_keeps_the_overdue_line() -> None:
 
 def test_detail_links_results_on_the_registry() -> None:
     trial, _ = record(SB623)
-    rendered = detail(SB623, known_of(trial, ()))
+    rendered = detail(SB623, known_of(trial, (), looked=True))
     url = "https://clinicaltrials.gov/study/NCT02448641?tab=results"
     assert known_section(rendered) == [f"Results are posted on the registry: {url}"]
     assert f'<a href="{url}">{url}</a>' in rendered.text
@@ -407,7 +407,7 @@ def test_detail_without_publications_loaded_says_nothing_about_them() -> None:
 @pytest.mark.parametrize("lang", ["es", "zh"])
 def test_detail_section_in_other_languages(lang: str) -> None:
     trial, _ = record(GCSF)
-    text = visible_text(detail(GCSF, known_of(trial, ()), lang).text)
+    text = visible_text(detail(GCSF, known_of(trial, (), looked=True), lang).text)
     said = {
         "es": ("Lo que se sabe hasta ahora", "Terminó en febrero de 2009"),
         "zh": ("目前已知的情况", "研究于2009年2月结束"),
@@ -418,7 +418,7 @@ def test_detail_section_in_other_languages(lang: str) -> None:
 def test_many_long_papers_fit_and_keep_the_disclaimer() -> None:
     trial, _ = record(PISCES3)
     papers = tuple(paper("results", f"20{10 + i}", "Long title " * 300, str(i)) for i in range(9))
-    rendered = detail(PISCES3, known_of(trial, papers))
+    rendered = detail(PISCES3, known_of(trial, papers, looked=True))
     assert visible_length(rendered.text) <= BUDGET
     assert "And 6 more papers." in rendered.text
     assert "not medical advice" in lines_of(rendered)[-1]
@@ -429,7 +429,9 @@ def test_many_long_papers_fit_and_keep_the_disclaimer() -> None:
 
 def test_digest_block_for_a_results_alert() -> None:
     trial, verdict = record(PISCES3)
-    item = DigestItem(trial, verdict, (), (), known=known_of(trial, (PAPER,)), publication=PAPER)
+    item = DigestItem(
+        trial, verdict, (), (), known=known_of(trial, (PAPER,), looked=True), publication=PAPER
+    )
     (message,) = render_digest([item], "en", "daily", today=TODAY)
     assert_sendable(message)
     lines = lines_of(message)
